@@ -1,0 +1,169 @@
+/** Stable name of a node (a StatefulSet pod name, `n1`, ...). Ring ownership is by NodeId. */
+export type NodeId = string;
+
+/** Where a node listens: `host:port` for gRPC, an opaque name under simulation. */
+export type Address = string;
+
+/** A cluster member as configuration knows it. */
+export interface Member {
+  readonly id: NodeId;
+  readonly address: Address;
+}
+
+/** Consistency level names as the API uses them (the proto enum without its prefix). */
+export type Consistency = 'ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'ALL' | 'ANY';
+
+/**
+ * What replication learns about liveness. `node` wires it to whatever knows
+ * (today: transport connection state; later: SWIM membership), so replication
+ * never imports membership code.
+ */
+export interface LivenessView {
+  isUp(node: NodeId): boolean;
+}
+
+// ---------------------------------------------------------------------------
+// Client-facing operations (the KV service), independent of gRPC.
+
+export interface GetCommand {
+  readonly key: Uint8Array;
+  /** Undefined means "the node's default". */
+  readonly consistency?: Consistency;
+  /** Time left for the whole operation, already capped by the client's deadline. */
+  readonly timeoutMs: number;
+}
+
+export interface GetResult {
+  /** Live siblings (tombstones removed); empty means not found. */
+  readonly values: Uint8Array[];
+  /** Opaque causal context covering every version seen, tombstones included. Empty when nothing was ever stored. */
+  readonly context: Uint8Array;
+}
+
+export interface PutCommand {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  /** Opaque context from an earlier get/put; empty = "I have seen nothing" (makes a sibling). */
+  readonly context: Uint8Array;
+  readonly consistency?: Consistency;
+  readonly timeoutMs: number;
+}
+
+export interface PutResult {
+  /** Context of the object after this write, usable for the next put. */
+  readonly context: Uint8Array;
+}
+
+export interface DeleteCommand {
+  readonly key: Uint8Array;
+  readonly context: Uint8Array;
+  readonly consistency?: Consistency;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The KV service as the node implements it. Methods reject only with
+ * DynamoError subclasses (InvalidArgumentError, UnavailableError,
+ * TimeoutError, LimitExceededError, ...); the gRPC edge maps them to status codes.
+ */
+export interface KvHandler {
+  get(cmd: GetCommand): Promise<GetResult>;
+  put(cmd: PutCommand): Promise<PutResult>;
+  delete(cmd: DeleteCommand): Promise<PutResult>;
+}
+
+// ---------------------------------------------------------------------------
+// Node-to-node protocol. Requests and replies travel in batches over one
+// long-lived stream per peer pair (see protos/dynamo/v1/peer.proto).
+
+/** Ask a peer who it is and how its ring is configured (static membership bootstrap). */
+export interface IdentifyRequest {
+  readonly type: 'identify';
+}
+export interface IdentifyReply {
+  readonly type: 'identify';
+  readonly nodeId: NodeId;
+  readonly partitionCount: number;
+  readonly replicas: number;
+}
+
+/** Read the replica's stored record for a key. */
+export interface ReadRequest {
+  readonly type: 'read';
+  readonly key: Uint8Array;
+}
+export interface ReadReply {
+  readonly type: 'read';
+  /** Encoded stored object (storage record codec); undefined when the replica has nothing. */
+  readonly record: Uint8Array | undefined;
+}
+
+/** Merge an object into the replica's copy (replication fan-out and read repair). */
+export interface WriteRequest {
+  readonly type: 'write';
+  readonly key: Uint8Array;
+  /** Encoded stored object (storage record codec). */
+  readonly record: Uint8Array;
+}
+export interface WriteReply {
+  readonly type: 'write';
+}
+
+/**
+ * Coordinate a client write on this node, which is a replica of the key.
+ * Sent by a node that received a put/delete for a key it does not replicate:
+ * only a replica may mint the new version (it owns an actor in the clock).
+ */
+export interface CoordinateRequest {
+  readonly type: 'coordinate';
+  readonly key: Uint8Array;
+  /** Undefined for a delete (a tombstone is written). */
+  readonly value: Uint8Array | undefined;
+  readonly context: Uint8Array;
+  readonly consistency: Consistency | undefined;
+}
+export interface CoordinateReply {
+  readonly type: 'coordinate';
+  readonly context: Uint8Array;
+}
+
+export type PeerRequest = IdentifyRequest | ReadRequest | WriteRequest | CoordinateRequest;
+export type PeerReply = IdentifyReply | ReadReply | WriteReply | CoordinateReply;
+
+/** The reply type that answers request type T. */
+export type ReplyFor<T extends PeerRequest['type']> = Extract<PeerReply, { type: T }>;
+
+/**
+ * Serves requests arriving from peers. `timeoutMs` is what the sender has left.
+ * Rejections must be DynamoError subclasses; they travel back with their code.
+ */
+export type PeerHandler = (req: PeerRequest, timeoutMs: number) => Promise<PeerReply>;
+
+// ---------------------------------------------------------------------------
+// Operator view (Admin service).
+
+export interface MemberStatus {
+  readonly id: NodeId;
+  readonly address: Address;
+  readonly reachable: boolean;
+  readonly partitionsOwned: number;
+  readonly self: boolean;
+}
+
+export interface NodeStatus {
+  readonly nodeId: NodeId;
+  readonly members: readonly MemberStatus[];
+  readonly partitionCount: number;
+  readonly replicas: number;
+  readonly engine: string;
+  readonly ready: boolean;
+  readonly readRepairs: number;
+  readonly gets: number;
+  readonly puts: number;
+  readonly deletes: number;
+  readonly ringChecksum: number;
+}
+
+export interface AdminHandler {
+  status(): Promise<NodeStatus>;
+}

@@ -1,0 +1,101 @@
+/**
+ * Operating errors: failures a caller is expected to handle. Each kind is one
+ * subclass with a stable `code` that is part of the public API (documented in
+ * README "Errors"). Programmer errors use `assert` and crash instead.
+ */
+
+export type DynamoErrorCode =
+  | 'DYNAMO_INVALID_ARGUMENT'
+  | 'DYNAMO_UNAVAILABLE'
+  | 'DYNAMO_TIMEOUT'
+  | 'DYNAMO_STORAGE'
+  | 'DYNAMO_STORAGE_CORRUPTION'
+  | 'DYNAMO_LIMIT_EXCEEDED'
+  | 'DYNAMO_CLOSED'
+  | 'DYNAMO_INTERNAL';
+
+export class DynamoError extends Error {
+  readonly code: DynamoErrorCode;
+  constructor(code: DynamoErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = 'DynamoError';
+  }
+}
+
+/** The request itself is wrong; retrying it unchanged will fail again. */
+export class InvalidArgumentError extends DynamoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DYNAMO_INVALID_ARGUMENT', message, options);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+/**
+ * Too few replicas answered to meet the requested consistency. `answered`
+ * counts replicas that replied successfully, `required` how many were needed.
+ */
+export class UnavailableError extends DynamoError {
+  readonly answered: number;
+  readonly required: number;
+  constructor(message: string, counts: { answered: number; required: number }, options?: ErrorOptions) {
+    super('DYNAMO_UNAVAILABLE', message, options);
+    this.name = 'UnavailableError';
+    this.answered = counts.answered;
+    this.required = counts.required;
+  }
+}
+
+/** The deadline passed before enough replicas answered. Counts as for UnavailableError. */
+export class TimeoutError extends DynamoError {
+  readonly answered: number;
+  readonly required: number;
+  constructor(message: string, counts: { answered: number; required: number } = { answered: 0, required: 0 }, options?: ErrorOptions) {
+    super('DYNAMO_TIMEOUT', message, options);
+    this.name = 'TimeoutError';
+    this.answered = counts.answered;
+    this.required = counts.required;
+  }
+}
+
+/** A size or count limit (value bytes, object bytes, siblings) would be exceeded. */
+export class LimitExceededError extends DynamoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DYNAMO_LIMIT_EXCEEDED', message, options);
+    this.name = 'LimitExceededError';
+  }
+}
+
+/** The storage engine failed (I/O, closed database). */
+export class StorageError extends DynamoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DYNAMO_STORAGE', message, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** A stored record does not decode: the bytes on disk are not what we wrote. */
+export class StorageCorruptionError extends DynamoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DYNAMO_STORAGE_CORRUPTION', message, options);
+    this.name = 'StorageCorruptionError';
+  }
+}
+
+/** The component was closed (node shutting down, client closed). */
+export class ClosedError extends DynamoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DYNAMO_CLOSED', message, options);
+    this.name = 'ClosedError';
+  }
+}
+
+/** Kept on in production: a broken invariant is a bug, and continuing would corrupt data. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+/** Expected partial failure as a value (coordinator replies, storage reads). */
+export type Result<T, E = DynamoError> = { ok: true; value: T } | { ok: false; error: E };
+export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
+export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });

@@ -1,0 +1,44 @@
+/**
+ * The storage port the rest of the node sees. Records are opaque bytes here
+ * (the record codec in record-codec.ts turns them into DVV objects); keys are
+ * laid out by partition so one partition's keys can be walked in key order
+ * (anti-entropy and handoff walk partitions).
+ *
+ * Contract:
+ * - `write` applies its whole batch atomically. Concurrent `write` calls may
+ *   be coalesced into one engine batch (group commit); each call resolves
+ *   only once its entries are applied and, if `syncWrites` is set, fsynced.
+ *   A `get` issued after a `write` resolved sees it.
+ * - After `close()` resolves every method rejects with ClosedError.
+ * - Engine failures reject with StorageError; nothing is silently dropped.
+ * - Returned Uint8Arrays are owned by the caller (never reused by the engine).
+ */
+
+export type EngineKind = 'leveldb' | 'rocksdb' | 'memory';
+
+/** One record to store (record = bytes from the record codec) or remove (record undefined). */
+export interface RecordWrite {
+  readonly partition: number;
+  readonly key: Uint8Array;
+  readonly record: Uint8Array | undefined;
+}
+
+export interface StoredRecord {
+  readonly key: Uint8Array;
+  readonly record: Uint8Array;
+}
+
+export interface Storage {
+  readonly engine: EngineKind;
+  /** Optional features, so tests skip by capability, never by engine name. */
+  readonly supports: { readonly persistent: boolean };
+  open(): Promise<void>;
+  close(): Promise<void>;
+  get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined>;
+  write(batch: readonly RecordWrite[]): Promise<void>;
+  /** Every record of one partition, in ascending key order (bytewise). */
+  iteratePartition(partition: number): AsyncIterable<StoredRecord>;
+  /** Small named node metadata (actor epoch, ...), kept apart from data keys. */
+  getMeta(name: string): Promise<Uint8Array | undefined>;
+  putMeta(name: string, value: Uint8Array): Promise<void>;
+}
