@@ -1,0 +1,133 @@
+/**
+ * Closed-loop load generator: `clients` concurrent loops, each issuing its
+ * next operation as soon as the previous one finished, for a fixed duration
+ * after a warm-up. Latencies go into HDR histograms (microseconds).
+ */
+import * as hdr from 'hdr-histogram-js';
+import { KeyChooser, READ_FRACTION, keyName, type Distribution, type Op, type WorkloadName } from './workload.ts';
+
+/** What a system under test must offer the load generator. */
+export interface SystemUnderTest {
+  readonly name: string;
+  read(key: string): Promise<void>;
+  update(key: string, value: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  workload: WorkloadName;
+  distribution: Distribution;
+  clients: number;
+  durationMs: number;
+  warmupMs: number;
+  keys: number;
+  valueBytes: number;
+  seed: number;
+}
+
+export interface OpStats {
+  count: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+export interface RunResult {
+  system: string;
+  workload: WorkloadName;
+  distribution: Distribution;
+  clients: number;
+  opsPerSec: number;
+  errors: number;
+  firstError?: string;
+  ops: Partial<Record<Op, OpStats>>;
+  all: OpStats;
+}
+
+function newHistogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+function statsOf(h: hdr.Histogram, errors: number): OpStats {
+  return {
+    count: h.totalCount,
+    errors,
+    p50Ms: h.getValueAtPercentile(50) / 1000,
+    p99Ms: h.getValueAtPercentile(99) / 1000,
+    p999Ms: h.getValueAtPercentile(99.9) / 1000,
+    maxMs: h.maxValue / 1000,
+  };
+}
+
+/** Write every key once so reads find data (chunks of `clients` concurrent writes). */
+export async function preload(sut: SystemUnderTest, keys: number, valueBytes: number, clients: number): Promise<void> {
+  const value = new Uint8Array(valueBytes).fill(0x61);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= keys) return;
+        await sut.update(keyName(i), value);
+      }
+    }),
+  );
+}
+
+export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promise<RunResult> {
+  const readFraction = READ_FRACTION[opts.workload];
+  const hist: Record<Op, hdr.Histogram> = { read: newHistogram(), update: newHistogram() };
+  const errors: Record<Op, number> = { read: 0, update: 0 };
+  let firstError: string | undefined;
+  const value = new Uint8Array(opts.valueBytes);
+  for (let i = 0; i < value.length; i++) value[i] = 0x41 + (i % 26);
+  const start = performance.now();
+  const measureFrom = start + opts.warmupMs;
+  const end = measureFrom + opts.durationMs;
+  let measuredOps = 0;
+  await Promise.all(
+    Array.from({ length: opts.clients }, async (_, c) => {
+      const chooser = new KeyChooser(opts.keys, opts.distribution, opts.seed * 1000 + c);
+      for (;;) {
+        const t0 = performance.now();
+        if (t0 >= end) return;
+        const op = chooser.op(readFraction);
+        const key = keyName(chooser.next());
+        let failed = false;
+        try {
+          if (op === 'read') await sut.read(key);
+          else await sut.update(key, value);
+        } catch (e) {
+          failed = true;
+          firstError ??= e instanceof Error ? e.message : String(e);
+        }
+        const t1 = performance.now();
+        if (t0 >= measureFrom && t1 <= end) {
+          measuredOps++;
+          if (failed) errors[op]++;
+          else hist[op].recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
+        }
+      }
+    }),
+  );
+  const all = newHistogram();
+  const ops: Partial<Record<Op, OpStats>> = {};
+  for (const op of ['read', 'update'] as Op[]) {
+    if (hist[op].totalCount + errors[op] > 0) ops[op] = statsOf(hist[op], errors[op]);
+    all.add(hist[op]);
+  }
+  const result: RunResult = {
+    system: sut.name,
+    workload: opts.workload,
+    distribution: opts.distribution,
+    clients: opts.clients,
+    opsPerSec: (measuredOps / opts.durationMs) * 1000,
+    errors: errors.read + errors.update,
+    ops,
+    all: statsOf(all, errors.read + errors.update),
+  };
+  if (firstError !== undefined) result.firstError = firstError;
+  return result;
+}

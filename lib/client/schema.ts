@@ -1,0 +1,126 @@
+/**
+ * The wire schema of the public API (kv.proto, admin.proto) as unary method
+ * descriptors with protobufjs serializers. We skip @grpc/proto-loader on
+ * purpose: it converts every message through `fromObject`/`toObject`, while
+ * protobufjs encodes our plain request objects directly and decodes bytes
+ * fields as Buffer views of the received frame (no copy) — this is the bench
+ * hot path.
+ */
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import type { Consistency } from '../protocol/index.ts';
+import { CONSISTENCY_LEVELS } from '../protocol/index.ts';
+
+/** One unary RPC: full gRPC path plus its codecs (the shape grpc-js `makeUnaryRequest` takes). */
+export interface UnaryMethod<Req, Res> {
+  readonly path: string;
+  readonly serialize: (req: Req) => Buffer;
+  readonly deserialize: (bytes: Buffer) => Res;
+}
+
+// Message shapes as protobufjs reads/writes them (camelCase fields, bytes as
+// Buffer on decode; undefined fields are not written).
+export interface GetRequestMsg {
+  key: Uint8Array;
+  consistency: number | undefined;
+}
+export interface GetResponseMsg {
+  values: Buffer[];
+  context: Buffer;
+}
+export interface PutRequestMsg {
+  key: Uint8Array;
+  value: Uint8Array;
+  context: Uint8Array | undefined;
+  consistency: number | undefined;
+}
+export interface PutResponseMsg {
+  context: Buffer;
+}
+export interface DeleteRequestMsg {
+  key: Uint8Array;
+  context: Uint8Array | undefined;
+  consistency: number | undefined;
+}
+/** StatusResponse after `toObject({ longs: Number, defaults: true })`. */
+export interface StatusResponseObj {
+  nodeId: string;
+  members: {
+    id: string;
+    address: string;
+    reachable: boolean;
+    partitionsOwned: number;
+    self: boolean;
+  }[];
+  partitionCount: number;
+  replicas: number;
+  engine: string;
+  ready: boolean;
+  readRepairs: number;
+  gets: number;
+  puts: number;
+  deletes: number;
+  ringChecksum: number;
+}
+
+/** Both public protos; resolved relative to this file so the package works from any cwd. */
+export const PROTO_FILES: readonly string[] = [
+  fileURLToPath(new URL('../../protos/dynamo/v1/kv.proto', import.meta.url)),
+  fileURLToPath(new URL('../../protos/dynamo/v1/admin.proto', import.meta.url)),
+];
+
+function unary<Req, Res>(
+  root: protobuf.Root,
+  service: string,
+  rpc: string,
+  requestType: string,
+  responseType: string,
+  read: (type: protobuf.Type, bytes: Buffer) => Res,
+): UnaryMethod<Req, Res> {
+  const req = root.lookupType(`dynamo.v1.${requestType}`);
+  const res = root.lookupType(`dynamo.v1.${responseType}`);
+  return {
+    path: `/dynamo.v1.${service}/${rpc}`,
+    // In Node, protobufjs's BufferWriter finishes into a Buffer, as grpc-js requires.
+    serialize: (r: Req) => req.encode(r as object).finish() as Buffer,
+    deserialize: (bytes: Buffer) => read(res, bytes),
+  };
+}
+
+const decodeAs = <T>(type: protobuf.Type, bytes: Buffer): T => type.decode(bytes) as unknown as T;
+
+/** Everything the client needs from the schema, built once per process. */
+export interface Schema {
+  readonly get: UnaryMethod<GetRequestMsg, GetResponseMsg>;
+  readonly put: UnaryMethod<PutRequestMsg, PutResponseMsg>;
+  readonly delete: UnaryMethod<DeleteRequestMsg, unknown>;
+  readonly status: UnaryMethod<Record<string, never>, StatusResponseObj>;
+  /** Proto enum number per consistency name, read from kv.proto (so it cannot drift). */
+  readonly consistencyCode: Readonly<Record<Consistency, number>>;
+}
+
+let cached: Schema | undefined;
+
+/** Load the protos on first use and reuse the result for every client. */
+export function schema(): Schema {
+  if (cached !== undefined) return cached;
+  const root = new protobuf.Root();
+  root.loadSync([...PROTO_FILES], { keepCase: false });
+  const consistencyEnum = root.lookupEnum('dynamo.v1.Consistency');
+  const consistencyCode = {} as Record<Consistency, number>;
+  for (const name of CONSISTENCY_LEVELS) {
+    const code = consistencyEnum.values[`CONSISTENCY_${name}`];
+    if (code === undefined) throw new Error(`kv.proto lacks CONSISTENCY_${name}`);
+    consistencyCode[name] = code;
+  }
+  cached = {
+    get: unary(root, 'KV', 'Get', 'GetRequest', 'GetResponse', decodeAs<GetResponseMsg>),
+    put: unary(root, 'KV', 'Put', 'PutRequest', 'PutResponse', decodeAs<PutResponseMsg>),
+    delete: unary(root, 'KV', 'Delete', 'DeleteRequest', 'DeleteResponse', decodeAs<unknown>),
+    status: unary(root, 'Admin', 'Status', 'StatusRequest', 'StatusResponse', (type, bytes) =>
+      type.toObject(type.decode(bytes), { longs: Number, defaults: true, arrays: true }) as StatusResponseObj,
+    ),
+    consistencyCode,
+  };
+  return cached;
+}

@@ -1,0 +1,175 @@
+/**
+ * Typed node configuration: one interface, defaults plus named profiles, and a
+ * validator that names the offending field. Pure: flags and environment come
+ * in as plain records so cmd/ only parses argv and passes them on.
+ */
+import { InvalidArgumentError } from '../runtime/index.ts';
+import { isConsistency, type Consistency } from '../protocol/index.ts';
+
+export type EngineName = 'leveldb' | 'rocksdb' | 'memory';
+export type LogLevelName = 'error' | 'warn' | 'info' | 'silent';
+
+export interface NodeConfig {
+  /** Stable node id (ring ownership is by id). */
+  id: string;
+  /** host:port the gRPC server binds. */
+  listen: string;
+  /** host:port peers and clients should use; defaults to `listen`. */
+  advertise: string;
+  /** Directory holding this node's database (ignored by the memory engine). */
+  dataDir: string;
+  /** Cluster members as `[id@]host:port`, comma-separated; may include this node. */
+  seeds: string;
+  /** Replication factor N. Must match across the cluster. */
+  replicas: number;
+  /** Ring partitions (virtual nodes); fixed when the cluster is created. */
+  partitions: number;
+  engine: EngineName;
+  /** Consistency used when a request leaves it unspecified. */
+  defaultConsistency: Consistency;
+  /** Deadline of a request when the client sets none (or a longer one). */
+  requestTimeoutMs: number;
+  /** fsync every storage batch (group commit keeps this affordable). */
+  syncWrites: boolean;
+  /** How long SIGTERM waits for in-flight requests before forcing shutdown. */
+  shutdownGraceMs: number;
+  logLevel: LogLevelName;
+}
+
+/** Defaults for a production node. */
+export function defaultConfig(): NodeConfig {
+  return {
+    id: '',
+    listen: '0.0.0.0:7001',
+    advertise: '',
+    dataDir: './data',
+    seeds: '',
+    replicas: 3,
+    partitions: 256,
+    engine: 'leveldb',
+    defaultConsistency: 'QUORUM',
+    requestTimeoutMs: 5000,
+    syncWrites: false,
+    shutdownGraceMs: 10_000,
+    logLevel: 'info',
+  };
+}
+
+/** Profile for tests and the local cluster: quick shutdown, quieter logs. */
+export function localConfig(): NodeConfig {
+  return { ...defaultConfig(), listen: '127.0.0.1:7001', shutdownGraceMs: 2000, logLevel: 'warn' };
+}
+
+const FLAG_NAMES: Record<keyof NodeConfig, string> = {
+  id: 'id',
+  listen: 'listen',
+  advertise: 'advertise',
+  dataDir: 'data-dir',
+  seeds: 'seeds',
+  replicas: 'replicas',
+  partitions: 'partitions',
+  engine: 'engine',
+  defaultConsistency: 'consistency',
+  requestTimeoutMs: 'request-timeout-ms',
+  syncWrites: 'sync-writes',
+  shutdownGraceMs: 'shutdown-grace-ms',
+  logLevel: 'log-level',
+};
+
+/** The command-line flag for a config field (`dataDir` → `--data-dir`). */
+export function flagName(field: keyof NodeConfig): string {
+  return FLAG_NAMES[field];
+}
+
+/** The environment variable for a config field (`dataDir` → `DYNAMO_DATA_DIR`). */
+export function envName(field: keyof NodeConfig): string {
+  return 'DYNAMO_' + FLAG_NAMES[field].toUpperCase().replace(/-/g, '_');
+}
+
+function fail(field: keyof NodeConfig, why: string): never {
+  throw new InvalidArgumentError(`invalid --${FLAG_NAMES[field]} (${envName(field)}): ${why}`);
+}
+
+function parseIntField(field: keyof NodeConfig, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw.trim())) fail(field, `"${raw}" is not a whole number`);
+  const n = Number(raw);
+  if (n < min || n > max) fail(field, `${n} is outside ${min}..${max}`);
+  return n;
+}
+
+function parseBool(field: keyof NodeConfig, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  return fail(field, `"${raw}" is not a boolean`);
+}
+
+/** host:port with a port in 0..65535. */
+export function validateHostPort(text: string): boolean {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  return m !== null && Number(m[2]) <= 65535;
+}
+
+/**
+ * Build a config from raw string values (flags win over environment, which
+ * wins over `base`), then validate it. Throws InvalidArgumentError naming
+ * the flag and its environment variable.
+ */
+export function resolveNodeConfig(
+  flags: Partial<Record<keyof NodeConfig, string | boolean | undefined>>,
+  env: Record<string, string | undefined>,
+  base: NodeConfig = defaultConfig(),
+): NodeConfig {
+  const raw = (field: keyof NodeConfig): string | undefined => {
+    const f = flags[field];
+    if (f !== undefined) return String(f);
+    return env[envName(field)];
+  };
+  const c: NodeConfig = { ...base };
+  const s = (field: 'id' | 'listen' | 'advertise' | 'dataDir' | 'seeds'): void => {
+    const v = raw(field);
+    if (v !== undefined) c[field] = v.trim();
+  };
+  s('id');
+  s('listen');
+  s('advertise');
+  s('dataDir');
+  s('seeds');
+  const replicas = raw('replicas');
+  if (replicas !== undefined) c.replicas = parseIntField('replicas', replicas, 1, 9);
+  const partitions = raw('partitions');
+  if (partitions !== undefined) c.partitions = parseIntField('partitions', partitions, 1, 65536);
+  const timeout = raw('requestTimeoutMs');
+  if (timeout !== undefined) c.requestTimeoutMs = parseIntField('requestTimeoutMs', timeout, 1, 600_000);
+  const grace = raw('shutdownGraceMs');
+  if (grace !== undefined) c.shutdownGraceMs = parseIntField('shutdownGraceMs', grace, 0, 600_000);
+  const sync = raw('syncWrites');
+  if (sync !== undefined) c.syncWrites = parseBool('syncWrites', sync);
+  const engine = raw('engine');
+  if (engine !== undefined) {
+    if (engine !== 'leveldb' && engine !== 'rocksdb' && engine !== 'memory') fail('engine', `"${engine}" is not one of leveldb, rocksdb, memory`);
+    c.engine = engine;
+  }
+  const consistency = raw('defaultConsistency');
+  if (consistency !== undefined) {
+    const v = consistency.trim().toUpperCase();
+    if (!isConsistency(v) || v === 'ANY') fail('defaultConsistency', `"${consistency}" is not one of ONE, TWO, THREE, QUORUM, ALL`);
+    c.defaultConsistency = v;
+  }
+  const level = raw('logLevel');
+  if (level !== undefined) {
+    if (!['error', 'warn', 'info', 'silent'].includes(level)) fail('logLevel', `"${level}" is not one of error, warn, info, silent`);
+    c.logLevel = level as LogLevelName;
+  }
+  return validateConfig(c);
+}
+
+/** Check cross-field rules and fill derived defaults. */
+export function validateConfig(c: NodeConfig): NodeConfig {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(c.id)) fail('id', `"${c.id}" must be 1-63 letters, digits, '.', '_' or '-'`);
+  if (!validateHostPort(c.listen)) fail('listen', `"${c.listen}" is not host:port`);
+  const advertise = c.advertise || c.listen;
+  if (!validateHostPort(advertise)) fail('advertise', `"${advertise}" is not host:port`);
+  if (c.engine !== 'memory' && c.dataDir.trim() === '') fail('dataDir', 'a data directory is required unless --engine memory');
+  return { ...c, advertise };
+}

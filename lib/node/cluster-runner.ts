@@ -1,0 +1,197 @@
+/**
+ * Runs a local cluster of real node processes on 127.0.0.1: what
+ * `dynamo cluster` (and so `npm start`), the integration tests and the
+ * benchmark use. Every child is tracked by pid and killed on stop, so a
+ * failing test never leaves nodes behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI_PATH = fileURLToPath(new URL('../../cmd/dynamo.ts', import.meta.url));
+
+/** Line a node prints on stdout once it serves; the runner waits for it. */
+export const READY_LINE_PREFIX = 'dynamo node ready';
+
+export interface LocalClusterOptions {
+  nodes: number;
+  /** Parent directory; node i keeps its data in `<dataDir>/n<i>`. */
+  dataDir: string;
+  /** First port; nodes use basePort, basePort+1, … . 0 picks free ports. */
+  basePort?: number;
+  engine?: 'leveldb' | 'rocksdb' | 'memory';
+  replicas?: number;
+  partitions?: number;
+  logLevel?: 'error' | 'warn' | 'info' | 'silent';
+  /** Extra environment for every node (DYNAMO_* settings). */
+  env?: Record<string, string>;
+  /** Where children's stderr (JSON log lines) goes: inherit it, or drop it. */
+  stderr?: 'inherit' | 'ignore';
+  /** How long to wait for a node's ready line. */
+  startTimeoutMs?: number;
+}
+
+export interface LocalMember {
+  readonly id: string;
+  readonly address: string;
+  readonly dataDir: string;
+}
+
+/** Ask the OS for `count` distinct free loopback ports. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const srv = net.createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => resolve());
+      });
+      ports.push((srv.address() as net.AddressInfo).port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+}
+
+type ResolvedOptions = Required<LocalClusterOptions>;
+
+export class LocalCluster {
+  readonly members: readonly LocalMember[];
+  readonly #opts: ResolvedOptions;
+  readonly #children = new Map<string, ChildProcess>();
+
+  private constructor(members: LocalMember[], opts: ResolvedOptions) {
+    this.members = members;
+    this.#opts = opts;
+  }
+
+  /** Start every node and wait until each has printed its ready line. */
+  static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    const opts: ResolvedOptions = {
+      basePort: 7001,
+      engine: 'leveldb',
+      replicas: 3,
+      partitions: 256,
+      logLevel: 'warn',
+      stderr: 'inherit',
+      startTimeoutMs: 30_000,
+      env: {},
+      ...options,
+    };
+    const ports = opts.basePort === 0 ? await freePorts(opts.nodes) : Array.from({ length: opts.nodes }, (_, i) => opts.basePort + i);
+    const members = ports.map((port, i) => ({
+      id: `n${i + 1}`,
+      address: `127.0.0.1:${port}`,
+      dataDir: path.join(opts.dataDir, `n${i + 1}`),
+    }));
+    const cluster = new LocalCluster(members, opts);
+    try {
+      await Promise.all(members.map((m) => cluster.startMember(m.id)));
+    } catch (e) {
+      await cluster.stop('SIGKILL');
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** Client endpoints (host:port) of every member. */
+  get endpoints(): string[] {
+    return this.members.map((m) => m.address);
+  }
+
+  /** The seeds flag every member gets: `n1@127.0.0.1:7001,...`. */
+  get seeds(): string {
+    return this.members.map((m) => `${m.id}@${m.address}`).join(',');
+  }
+
+  member(id: string): LocalMember {
+    const m = this.members.find((x) => x.id === id);
+    if (!m) throw new Error(`no member ${id}`);
+    return m;
+  }
+
+  /** Pid of a running member, undefined when it is stopped. */
+  pid(id: string): number | undefined {
+    return this.#children.get(id)?.pid;
+  }
+
+  /** (Re)start one member on its address and data dir; resolves when it is ready. */
+  async startMember(id: string): Promise<void> {
+    if (this.#children.has(id)) throw new Error(`${id} is already running`);
+    const m = this.member(id);
+    mkdirSync(m.dataDir, { recursive: true });
+    const args = [
+      '--import=tsx',
+      CLI_PATH,
+      'node',
+      '--id', m.id,
+      '--listen', m.address,
+      '--data-dir', m.dataDir,
+      '--seeds', this.seeds,
+      '--engine', this.#opts.engine,
+      '--replicas', String(this.#opts.replicas),
+      '--partitions', String(this.#opts.partitions),
+      '--log-level', this.#opts.logLevel,
+    ];
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', this.#opts.stderr],
+      env: { ...process.env, ...this.#opts.env },
+    });
+    this.#children.set(id, child);
+    child.once('exit', () => {
+      if (this.#children.get(id) === child) this.#children.delete(id);
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => {
+        reject(new Error(`node ${id} did not become ready within ${this.#opts.startTimeoutMs} ms`));
+      }, this.#opts.startTimeoutMs);
+      const onExit = (code: number | null, signal: string | null): void => {
+        clearTimeout(timer);
+        reject(new Error(`node ${id} exited during start (code ${code}, signal ${signal})`));
+      };
+      child.once('exit', onExit);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString('utf8');
+        if (out.includes(READY_LINE_PREFIX)) {
+          clearTimeout(timer);
+          child.off('exit', onExit);
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Send `signal` to one member and wait for it to exit; returns its exit code. */
+  async stopMember(id: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = this.#children.get(id);
+    if (!child) return null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    const code = await exited;
+    this.#children.delete(id);
+    return code;
+  }
+
+  /** Stop every member (SIGTERM by default) and wait for all to exit. Safe to call twice. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await Promise.all([...this.#children.keys()].map((id) => this.stopMember(id, signal)));
+  }
+
+  /** Last-resort synchronous kill, for process 'exit' handlers. */
+  killAllSync(): void {
+    for (const child of this.#children.values()) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}

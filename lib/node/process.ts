@@ -1,0 +1,82 @@
+/**
+ * A node as a real process: the DynamoNode core wired to an on-disk (or
+ * memory) storage engine, the gRPC transport between nodes, the gRPC server
+ * clients and peers talk to, the process clock and a JSON-lines logger.
+ * cmd/dynamo.ts only parses flags and calls `startNodeProcess`.
+ */
+import path from 'node:path';
+import { LineLogger, RealRandom, RealTime, parseTraceSet, type Logger, type Runtime } from '../runtime/index.ts';
+import type { NodeConfig } from '../config/index.ts';
+import { createStorage } from '../storage/index.ts';
+import { GrpcTransport, startGrpcServer, type GrpcServer } from '../transport/index.ts';
+import { DynamoNode } from './node.ts';
+import { parseSeeds } from './seeds.ts';
+
+export interface RunningNode {
+  readonly node: DynamoNode;
+  /** The bound host:port (the real port when listening on port 0). */
+  readonly address: string;
+  readonly logger: Logger;
+  /** Graceful stop: refuse new calls, finish in-flight ones, close storage. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Start a node from a validated config. Logs go to stderr as JSON lines. */
+export async function startNodeProcess(config: NodeConfig, env: Record<string, string | undefined> = {}): Promise<RunningNode> {
+  const time = new RealTime();
+  const logger: Logger = new LineLogger(
+    { level: config.logLevel, trace: parseTraceSet(env['DYNAMO_TRACE']), write: (line) => process.stderr.write(line + '\n'), nowMs: () => time.nowMs() },
+    'node',
+    { node: config.id },
+  );
+  const runtime: Runtime = { time, random: new RealRandom(), logger };
+  const storage = createStorage({
+    engine: config.engine,
+    dataDir: config.engine === 'memory' ? undefined : path.resolve(config.dataDir),
+    syncWrites: config.syncWrites,
+  });
+  const transport = new GrpcTransport({ time, logger: logger.child('transport') });
+  const node = new DynamoNode({
+    runtime,
+    id: config.id,
+    address: config.advertise,
+    seeds: parseSeeds(config.seeds),
+    storage,
+    transport,
+    partitionCount: config.partitions,
+    replication: {
+      replicas: config.replicas,
+      defaultConsistency: config.defaultConsistency,
+      requestTimeoutMsDefault: config.requestTimeoutMs,
+      readRepair: true,
+    },
+  });
+  await node.start();
+  let server: GrpcServer;
+  try {
+    server = await startGrpcServer({
+      listen: config.listen,
+      kv: node.kv,
+      admin: node.admin,
+      peer: node.peer,
+      logger: logger.child('grpc'),
+      time,
+      requestTimeoutMsDefault: config.requestTimeoutMs,
+    });
+  } catch (e) {
+    await node.stop();
+    await transport.close();
+    throw e;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      server.setServing(false);
+      await server.shutdown(config.shutdownGraceMs);
+      await node.stop();
+      await transport.close();
+    })();
+    return stopping;
+  };
+  return { node, address: server.address, logger, stop };
+}

@@ -1,0 +1,118 @@
+/**
+ * One quorum round of a coordinated request: counts the replies of the
+ * preference list's replicas, decides as soon as the outcome is certain or
+ * the deadline passes, and turns a failed decision into the client error.
+ */
+import { TimeoutError, UnavailableError, type DynamoError, type Time, type TimerHandle } from '../runtime/index.ts';
+import type { Consistency, NodeId } from '../protocol/index.ts';
+import { QuorumTracker } from './quorum.ts';
+
+/** How a round ended for the client. */
+export type Decision = 'won' | 'lost' | 'timeout';
+
+/** Reply states of a replica slot (kept in a Uint8Array). */
+export const SLOT_PENDING = 0;
+export const SLOT_OK = 1;
+export const SLOT_FAILED = 2;
+
+/**
+ * Replies of one request's replicas (slot i = nodes[i]). Late replies after
+ * the decision are still recorded (read repair uses them) but never change it.
+ */
+export class Round<T = undefined> {
+  readonly nodes: readonly NodeId[];
+  readonly tracker: QuorumTracker;
+  readonly level: Consistency;
+  readonly op: 'read' | 'write';
+  readonly timeoutMs: number;
+  /** Settles once, with the decision. */
+  readonly decided: Promise<Decision>;
+  /** Per slot: SLOT_PENDING, SLOT_OK or SLOT_FAILED. */
+  readonly states: Uint8Array;
+  /** Per slot: the value of a successful reply. */
+  readonly values: (T | undefined)[];
+  /** Runs once every slot has replied or failed (read repair hangs off it). */
+  onSettled: (() => void) | undefined;
+  #firstError: string | undefined;
+  #pending: number;
+  #decision: Decision | undefined;
+  #resolve!: (d: Decision) => void;
+  #timer: TimerHandle | undefined;
+  readonly #time: Time;
+
+  constructor(opts: { nodes: readonly NodeId[]; required: number; level: Consistency; op: 'read' | 'write'; timeoutMs: number; time: Time }) {
+    this.nodes = opts.nodes;
+    this.level = opts.level;
+    this.op = opts.op;
+    this.timeoutMs = opts.timeoutMs;
+    this.#time = opts.time;
+    const n = opts.nodes.length;
+    this.tracker = new QuorumTracker(opts.required, n);
+    this.states = new Uint8Array(n);
+    this.values = new Array<T | undefined>(n).fill(undefined);
+    this.#pending = n;
+    this.decided = new Promise<Decision>((resolve) => {
+      this.#resolve = resolve;
+    });
+    if (this.tracker.outcome === 'lost') this.#decide('lost');
+    else this.#timer = this.#time.setTimer(opts.timeoutMs, () => this.#decide('timeout'));
+  }
+
+  /** The decision, once made. */
+  get decision(): Decision | undefined {
+    return this.#decision;
+  }
+
+  /** Slot `i` answered successfully. */
+  succeed(i: number, value: T | undefined): void {
+    if (this.states[i] !== SLOT_PENDING) return;
+    this.states[i] = SLOT_OK;
+    this.values[i] = value;
+    if (this.tracker.success() === 'won') this.#decide('won');
+    this.#settleOne();
+  }
+
+  /** Slot `i` failed (unreachable, timed out, refused). */
+  fail(i: number, error: unknown): void {
+    if (this.states[i] !== SLOT_PENDING) return;
+    this.states[i] = SLOT_FAILED;
+    if (this.#firstError === undefined) {
+      this.#firstError = `${this.nodes[i]}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    if (this.tracker.failure() === 'lost') this.#decide('lost');
+    this.#settleOne();
+  }
+
+  /** Stop the deadline timer (the caller has what it needs). */
+  finish(): void {
+    if (this.#timer !== undefined) {
+      this.#time.cancelTimer(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  /** The client error for a round that was lost or timed out. */
+  error(decision: Exclude<Decision, 'won'>): DynamoError {
+    const counts = { answered: this.tracker.successes, required: this.tracker.required };
+    const tally = `${counts.answered} of ${this.nodes.length} replicas answered, ${counts.required} needed`;
+    const reason = this.#firstError === undefined ? '' : ` (first error: ${this.#firstError})`;
+    return decision === 'timeout'
+      ? new TimeoutError(`${this.level} ${this.op} timed out after ${this.timeoutMs} ms: ${tally}${reason}`, counts)
+      : new UnavailableError(`${this.level} ${this.op} failed: ${tally}${reason}`, counts);
+  }
+
+  #decide(d: Decision): void {
+    if (this.#decision !== undefined) return;
+    this.#decision = d;
+    this.finish();
+    this.#resolve(d);
+  }
+
+  #settleOne(): void {
+    if (--this.#pending === 0 && this.onSettled !== undefined) {
+      const run = this.onSettled;
+      this.onSettled = undefined;
+      run();
+    }
+  }
+}
