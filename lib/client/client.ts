@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Consistency, NodeStatus } from '../protocol/index.ts';
 import { CONSISTENCY_LEVELS, isConsistency } from '../protocol/index.ts';
 import type { Time } from '../runtime/index.ts';
-import { ClosedError, InvalidArgumentError, RealTime, TimeoutError, UnavailableError } from '../runtime/index.ts';
+import { ClosedError, InvalidArgumentError, RealTime, assert, TimeoutError, UnavailableError } from '../runtime/index.ts';
 import { contextBytes, keyBytes, valueBytes } from './bytes.ts';
 import { isConnectionFailure, toDynamoError } from './call-errors.ts';
 import { Endpoint } from './endpoint.ts';
@@ -86,6 +86,7 @@ export class DynamoClient {
   /** Undefined: not sent, so the node applies its default (CONSISTENCY_UNSPECIFIED). */
   readonly #consistencyCode: number | undefined;
   readonly #schema: Schema;
+  readonly #credentials: grpc.ChannelCredentials;
   readonly #time: Time = new RealTime();
   #next = 0;
   #closed = false;
@@ -95,16 +96,12 @@ export class DynamoClient {
     if (!Array.isArray(endpoints) || endpoints.length === 0) {
       throw new InvalidArgumentError('endpoints must be a non-empty array of host:port');
     }
-    for (const e of endpoints) {
-      if (typeof e !== 'string' || !/^.+:\d+$/.test(e)) {
-        throw new InvalidArgumentError(`endpoint '${String(e)}' is not host:port`);
-      }
-    }
+    for (const e of endpoints) checkEndpoint(e);
     this.#schema = schema();
     this.#timeoutMs = checkTimeout(opts.timeoutMs, CLIENT_TIMEOUT_MS_DEFAULT);
     this.#consistencyCode = opts.consistency === undefined ? undefined : consistencyCode(this.#schema, opts.consistency);
-    const credentials = opts.credentials ?? grpc.credentials.createInsecure();
-    this.#endpoints = endpoints.map((address: string) => new Endpoint(address, credentials));
+    this.#credentials = opts.credentials ?? grpc.credentials.createInsecure();
+    this.#endpoints = endpoints.map((address: string) => new Endpoint(address, this.#credentials));
   }
 
   /** The configured endpoints, in order (the indices `route` returns). */
@@ -174,7 +171,7 @@ export class DynamoClient {
     const method = this.#schema.status;
     if (endpoint === undefined) return toNodeStatus(await this.#call(method, {}, undefined, deadlineMs));
     const known = this.#endpoints.find((e) => e.address === endpoint);
-    const target = known ?? new Endpoint(endpoint, grpc.credentials.createInsecure());
+    const target = known ?? new Endpoint(checkEndpoint(endpoint), this.#credentials);
     try {
       return toNodeStatus(await target.call(method, {}, deadlineMs));
     } catch (e) {
@@ -234,6 +231,7 @@ export class DynamoClient {
     if (this.#closed) throw closedError();
     const n = this.#endpoints.length;
     const first = this.route(key);
+    assert(Number.isInteger(first) && first >= 0 && first < n, `route() returned ${first} for ${n} endpoints`);
     let lastFailure: unknown;
     for (let i = 0; i < n; i++) {
       const endpoint = this.#endpoints[(first + i) % n]!;
@@ -262,6 +260,13 @@ export class DynamoClient {
   #consistency(name: Consistency | undefined): number | undefined {
     return name === undefined ? this.#consistencyCode : consistencyCode(this.#schema, name);
   }
+}
+
+function checkEndpoint(endpoint: unknown): string {
+  if (typeof endpoint !== 'string' || !/^[^\s]+:\d{1,5}$/.test(endpoint)) {
+    throw new InvalidArgumentError(`endpoint '${String(endpoint)}' is not host:port`);
+  }
+  return endpoint;
 }
 
 function consistencyCode(s: Schema, name: Consistency): number {

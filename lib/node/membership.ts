@@ -109,7 +109,7 @@ export class StaticMembership {
 
   #identified(address: Address, reply: IdentifyReply): void {
     if (!this.#unidentified.delete(address)) return;
-    const { partitionCount, replicas, self } = { ...this.#opts };
+    const { partitionCount, replicas, self } = this.#opts;
     if (reply.partitionCount !== partitionCount || reply.replicas !== replicas) {
       this.#logger.error('seed runs with another ring configuration; it is not added to the cluster', {
         seed: address,

@@ -61,6 +61,11 @@ export class LocalReplica {
     return this.#lock.size;
   }
 
+  /** The stored record bytes as they are (a peer's read: no decode/encode round trip). */
+  readRecord(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#storage.get(partition, key);
+  }
+
   /** The stored object, or undefined when this replica has none. Rejects with StorageCorruptionError on undecodable bytes. */
   async read(partition: number, key: Uint8Array): Promise<StoredObject | undefined> {
     const bytes = await this.#storage.get(partition, key);

@@ -15,9 +15,23 @@ export const SLOT_PENDING = 0;
 export const SLOT_OK = 1;
 export const SLOT_FAILED = 2;
 
+/** What a round is started with. */
+export interface RoundOptions {
+  /** The preference list; slot i is nodes[i]. */
+  readonly nodes: readonly NodeId[];
+  readonly required: number;
+  readonly level: Consistency;
+  readonly op: 'read' | 'write';
+  readonly timeoutMs: number;
+  readonly time: Time;
+}
+
 /**
- * Replies of one request's replicas (slot i = nodes[i]). Late replies after
- * the decision are still recorded (read repair uses them) but never change it.
+ * Replies of one request's replicas (slot i = nodes[i]). Won as soon as the
+ * quorum is reached; lost once the quorum became impossible and every other
+ * replica answered (or the deadline passed); timed out at the deadline
+ * otherwise. Late replies are still recorded (read repair uses them) but
+ * never change the decision.
  */
 export class Round<T = undefined> {
   readonly nodes: readonly NodeId[];
@@ -40,7 +54,7 @@ export class Round<T = undefined> {
   #timer: TimerHandle | undefined;
   readonly #time: Time;
 
-  constructor(opts: { nodes: readonly NodeId[]; required: number; level: Consistency; op: 'read' | 'write'; timeoutMs: number; time: Time }) {
+  constructor(opts: RoundOptions) {
     this.nodes = opts.nodes;
     this.level = opts.level;
     this.op = opts.op;
@@ -55,7 +69,7 @@ export class Round<T = undefined> {
       this.#resolve = resolve;
     });
     if (this.tracker.outcome === 'lost') this.#decide('lost');
-    else this.#timer = this.#time.setTimer(opts.timeoutMs, () => this.#decide('timeout'));
+    else this.#timer = this.#time.setTimer(opts.timeoutMs, () => this.#onDeadline());
   }
 
   /** The decision, once made. */
@@ -68,8 +82,9 @@ export class Round<T = undefined> {
     if (this.states[i] !== SLOT_PENDING) return;
     this.states[i] = SLOT_OK;
     this.values[i] = value;
+    this.#pending--;
     if (this.tracker.success() === 'won') this.#decide('won');
-    this.#settleOne();
+    this.#afterReply();
   }
 
   /** Slot `i` failed (unreachable, timed out, refused). */
@@ -79,8 +94,9 @@ export class Round<T = undefined> {
     if (this.#firstError === undefined) {
       this.#firstError = `${this.nodes[i]}: ${error instanceof Error ? error.message : String(error)}`;
     }
-    if (this.tracker.failure() === 'lost') this.#decide('lost');
-    this.#settleOne();
+    this.#pending--;
+    this.tracker.failure();
+    this.#afterReply();
   }
 
   /** Stop the deadline timer (the caller has what it needs). */
@@ -108,11 +124,20 @@ export class Round<T = undefined> {
     this.#resolve(d);
   }
 
-  #settleOne(): void {
-    if (--this.#pending === 0 && this.onSettled !== undefined) {
+  #afterReply(): void {
+    if (this.#pending !== 0) return;
+    // A lost round is reported once the other replicas answered, so `answered`
+    // counts every replica that did (deterministic for clients and tests).
+    if (this.tracker.outcome === 'lost') this.#decide('lost');
+    if (this.onSettled !== undefined) {
       const run = this.onSettled;
       this.onSettled = undefined;
       run();
     }
+  }
+
+  #onDeadline(): void {
+    this.#timer = undefined;
+    this.#decide(this.tracker.outcome === 'lost' ? 'lost' : 'timeout');
   }
 }

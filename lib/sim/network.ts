@@ -36,6 +36,13 @@ export interface SimNetworkOptions {
   latencyMsMax?: number;
   /** Probability that any one message (request or reply) is dropped. */
   lossRate?: number;
+  /**
+   * How long a request to a down node takes to fail with UnavailableError.
+   * Default: one worst-case round trip plus 1 ms — a refused connection is
+   * noticed after a round trip, so replies from live replicas sent at the
+   * same moment always arrive first (quorum counts are then deterministic).
+   */
+  refuseDelayMs?: number;
   /** Bound on one transport's outstanding requests. */
   inflightMax?: number;
   /** Receives one line per network event (send, deliver, drop) for the transcript. */
@@ -71,6 +78,7 @@ export class SimNetwork {
   readonly #latencyMsMin: number;
   readonly #latencyMsMax: number;
   readonly #inflightMax: number;
+  readonly #refuseDelayMs: number;
   readonly #trace: (line: string) => void;
   #lossRate: number;
   readonly #handlers = new Map<Address, PeerHandler>();
@@ -87,6 +95,7 @@ export class SimNetwork {
     this.#latencyMsMax = opts.latencyMsMax ?? 10;
     this.#inflightMax = opts.inflightMax ?? 10_000;
     this.#lossRate = opts.lossRate ?? 0;
+    this.#refuseDelayMs = opts.refuseDelayMs ?? 2 * this.#latencyMsMax + 1;
     this.#trace = opts.trace ?? (() => {});
     assert(this.#latencyMsMin >= 0 && this.#latencyMsMax >= this.#latencyMsMin, 'latency bounds must satisfy 0 <= min <= max');
     this.setLoss(this.#lossRate);
@@ -141,6 +150,11 @@ export class SimNetwork {
   /** @internal Latency of one hop, drawn from the network's generator. */
   latencyMs(): number {
     return this.#latencyMsMin + this.#random.int(this.#latencyMsMax - this.#latencyMsMin + 1);
+  }
+
+  /** @internal */
+  get refuseDelayMs(): number {
+    return this.#refuseDelayMs;
   }
 
   /** @internal */
@@ -247,13 +261,13 @@ export class SimTransport implements Transport {
         return;
       }
       if (net.isDown(to)) {
-        net.scheduler.schedule(net.latencyMs(), () => refuse('connection refused'));
+        net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection refused'));
         return;
       }
       net.hop(from, to, `#${id} ${req.type}`, requestBytes, () => {
         const handler = net.handler(to);
         if (handler === undefined || net.isDown(to)) {
-          net.scheduler.schedule(net.latencyMs(), () => refuse('connection refused'));
+          net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection refused'));
           return;
         }
         const incarnation = net.incarnation(to);
@@ -272,7 +286,7 @@ export class SimTransport implements Transport {
           .then((answer) => {
             if (net.incarnation(to) !== incarnation || net.isDown(to)) {
               // The node crashed while handling: the stream breaks instead of a reply.
-              net.scheduler.schedule(net.latencyMs(), () => refuse('connection reset'));
+              net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection reset'));
               return;
             }
             net.hop(to, from, `#${id} ${answer.ok ? 'reply' : 'error'}`, answer.bytes, () => {

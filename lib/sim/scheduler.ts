@@ -27,7 +27,7 @@ export interface SimSchedulerOptions {
 }
 
 /** How many consecutive idle yields (no due event, predicate false) prove a deadlock. */
-const IDLE_YIELDS_MAX = 64;
+const IDLE_YIELDS_MAX = 256;
 
 function before(a: SimEvent, b: SimEvent): boolean {
   return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);

@@ -11,7 +11,7 @@
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { StorageCorruptionError, assert } from '../runtime/index.ts';
-import type { DvvEntry, DvvSet } from '../vclock/types.ts';
+import type { DvvEntry, DvvSet } from '../vclock/index.ts';
 
 /** One sibling as stored: the client's bytes, or a tombstone marking a delete. */
 export interface StoredValue {

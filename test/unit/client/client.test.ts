@@ -148,6 +148,7 @@ describe('client: DynamoClient against a fake node', () => {
       client.put('k', 'v', { context: 'not-bytes' as never }),
       client.get('k', { timeoutMs: -1 }),
       client.readModifyWrite('k', 'nope' as never),
+      client.status('nohostport'),
     ];
     for (const p of cases) expect(await rejection(p)).to.be.instanceOf(InvalidArgumentError);
     expect(node.received.length).to.equal(0);

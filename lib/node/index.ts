@@ -1,0 +1,11 @@
+/**
+ * node: the composition root of a Dynamo node. DynamoNode wires storage, the
+ * actor epoch, static membership (seed identification, ring claim) and the
+ * replication Coordinator into the kv/admin/peer handlers a server serves;
+ * it knows no gRPC, so the same core runs in a real process and in lib/sim.
+ */
+export { DynamoNode, type NodeOptions } from './node.ts';
+export { parseSeeds, type SeedSpec } from './seeds.ts';
+export { loadOrMintEpoch, checkPartitionCount, META_ACTOR_EPOCH, META_PARTITION_COUNT } from './epoch.ts';
+export { IDENTIFY_RETRY_MS, IDENTIFY_TIMEOUT_MS } from './membership.ts';
+// process.ts / cluster-runner.ts exports (startNodeProcess, LocalCluster, ...) are added here by the lead.

@@ -1,0 +1,436 @@
+/**
+ * The request coordinator (Dynamo §4.5, Riak's get/put FSMs): serves client
+ * get/put/delete by fanning out to the key's preference list and waiting for
+ * the consistency level's quorum, forwards writes it may not coordinate, runs
+ * read repair in the background, and serves replicas' peer requests.
+ */
+import { assert, ClosedError, TimeoutError, UnavailableError, type DynamoError, type Logger, type Runtime, type Time } from '../runtime/index.ts';
+import type {
+  Consistency,
+  CoordinateRequest,
+  DeleteCommand,
+  GetCommand,
+  GetResult,
+  KvHandler,
+  PeerReply,
+  PeerRequest,
+  PutCommand,
+  PutResult,
+  ReadRequest,
+  WriteRequest,
+} from '../protocol/index.ts';
+import { Dvv, decodeContext, encodeContext, type Actor, type VersionVector } from '../vclock/index.ts';
+import { partitionOf, preferenceList } from '../ring/index.ts';
+import { decodeRecord, encodeRecord, type Storage, type StoredObject } from '../storage/index.ts';
+import { requiredReplies } from './quorum.ts';
+import { LocalReplica } from './replica.ts';
+import { Round, SLOT_OK, type RoundOptions } from './round.ts';
+import type { ClusterView, PeerClient, ReplicationConfig } from './types.ts';
+import { checkKey, checkWrite } from './validate.ts';
+
+/** Operation counters, reported by the Admin status. */
+export interface ReplicationStats {
+  readonly gets: number;
+  readonly puts: number;
+  readonly deletes: number;
+  /** Replicas brought up to date by read repair (each successful repair write counts once). */
+  readonly readRepairs: number;
+}
+
+/** What a Coordinator is built from. */
+export interface CoordinatorDeps {
+  runtime: Runtime;
+  config: ReplicationConfig;
+  storage: Storage;
+  /** lib/transport's Transport (or the simulator's); only `request` is used. */
+  transport: PeerClient;
+  /** This node's actor in version vectors (`${nodeId}.${epoch}`). */
+  actor: Actor;
+  /** The current cluster view; undefined while the node is joining (requests fail UNAVAILABLE). */
+  cluster: () => ClusterView | undefined;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A read's round plus what read repair needs once every replica answered. */
+class ReadRound extends Round<StoredObject> {
+  constructor(
+    opts: RoundOptions,
+    readonly key: Uint8Array,
+    readonly partition: number,
+    readonly view: ClusterView,
+  ) {
+    super(opts);
+  }
+}
+
+/** Sync of every object the successful replies carried; undefined if none had one. */
+function mergeReplies(round: Round<StoredObject>): StoredObject | undefined {
+  let merged: StoredObject | undefined;
+  for (let i = 0; i < round.nodes.length; i++) {
+    const obj = round.values[i];
+    if (round.states[i] !== SLOT_OK || obj === undefined) continue;
+    merged = merged === undefined ? obj : Dvv.sync(merged, obj);
+  }
+  return merged;
+}
+
+/** A forwarded write may be retried elsewhere only if nothing was written (the peer was not reached or refused up front). */
+function mayFallOver(e: DynamoError): boolean {
+  return e.code === 'DYNAMO_UNAVAILABLE' && (e as UnavailableError).answered === 0;
+}
+
+/** Coordinates client requests and serves peer requests for this node. */
+export class Coordinator implements KvHandler {
+  readonly #time: Time;
+  readonly #log: Logger;
+  readonly #config: ReplicationConfig;
+  readonly #transport: PeerClient;
+  readonly #cluster: () => ClusterView | undefined;
+  readonly #replica: LocalReplica;
+  readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0 };
+  /** Requests, replica calls and repairs not yet finished; close() waits for zero. */
+  #inflight = 0;
+  #closed = false;
+  #drained: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #leaveFn = (): void => this.#leave();
+
+  constructor(deps: CoordinatorDeps) {
+    assert(Number.isInteger(deps.config.replicas) && deps.config.replicas >= 1, 'replicas must be a positive integer');
+    this.#time = deps.runtime.time;
+    this.#log = deps.runtime.logger.child('replication');
+    this.#config = deps.config;
+    this.#transport = deps.transport;
+    this.#cluster = deps.cluster;
+    this.#replica = new LocalReplica({ storage: deps.storage, actor: deps.actor, logger: this.#log });
+  }
+
+  /** Read every live sibling of a key from R of its N replicas. */
+  async get(cmd: GetCommand): Promise<GetResult> {
+    this.#admit();
+    this.#stats.gets++;
+    try {
+      return await this.#get(cmd);
+    } finally {
+      this.#leave();
+    }
+  }
+
+  /** Write a value superseding what the context saw, acknowledged by W replicas. */
+  async put(cmd: PutCommand): Promise<PutResult> {
+    this.#admit();
+    this.#stats.puts++;
+    try {
+      return await this.#write(cmd.key, cmd.value, cmd.context, cmd.consistency, cmd.timeoutMs, false);
+    } finally {
+      this.#leave();
+    }
+  }
+
+  /** Write a tombstone superseding what the context saw. */
+  async delete(cmd: DeleteCommand): Promise<PutResult> {
+    this.#admit();
+    this.#stats.deletes++;
+    try {
+      return await this.#write(cmd.key, undefined, cmd.context, cmd.consistency, cmd.timeoutMs, false);
+    } finally {
+      this.#leave();
+    }
+  }
+
+  /** Serves 'read' | 'write' | 'coordinate' peer requests (node answers 'identify'). */
+  async handlePeer(req: PeerRequest, timeoutMs: number): Promise<PeerReply> {
+    assert(req.type !== 'identify', 'identify requests are answered by the node, not replication');
+    this.#admit();
+    try {
+      switch (req.type) {
+        case 'read': {
+          const view = this.#view(1);
+          const record = await this.#replica.readRecord(partitionOf(req.key, view.ring.partitionCount), req.key);
+          return { type: 'read', record };
+        }
+        case 'write': {
+          const view = this.#view(1);
+          const incoming = decodeRecord(req.record);
+          await this.#replica.merge(partitionOf(req.key, view.ring.partitionCount), req.key, incoming, req.record);
+          return { type: 'write' };
+        }
+        case 'coordinate': {
+          const result = await this.#write(req.key, req.value, req.context, req.consistency, timeoutMs, true);
+          return { type: 'coordinate', context: result.context };
+        }
+      }
+    } finally {
+      this.#leave();
+    }
+  }
+
+  /** Counters since start. */
+  stats(): ReplicationStats {
+    return { ...this.#stats };
+  }
+
+  /** Refuse new requests and wait for in-flight ones, their stragglers and background read repair. */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#closing =
+        this.#inflight === 0
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              this.#drained = resolve;
+            });
+    }
+    return this.#closing;
+  }
+
+  // -------------------------------------------------------------------------
+
+  async #get(cmd: GetCommand): Promise<GetResult> {
+    const level = cmd.consistency ?? this.#config.defaultConsistency;
+    const required = requiredReplies(level, this.#config.replicas, 'read');
+    checkKey(cmd.key);
+    const view = this.#view(required);
+    const partition = partitionOf(cmd.key, view.ring.partitionCount);
+    const nodes = preferenceList(view.ring, partition, this.#config.replicas);
+    const round = new ReadRound({ nodes, required, level, op: 'read', timeoutMs: cmd.timeoutMs, time: this.#time }, cmd.key, partition, view);
+    try {
+      if (round.decision === 'lost') throw round.error('lost');
+      if (this.#config.readRepair) round.onSettled = () => this.#repair(round);
+      const req: ReadRequest = { type: 'read', key: cmd.key };
+      for (let i = 0; i < nodes.length; i++) {
+        if (nodes[i] === view.self) this.#readLocal(round, i);
+        else this.#readRemote(round, i, req, cmd.timeoutMs);
+      }
+      const decision = await round.decided;
+      if (decision !== 'won') throw round.error(decision);
+      const merged = mergeReplies(round);
+      if (merged === undefined) return { values: [], context: EMPTY };
+      const values: Uint8Array[] = [];
+      for (const v of Dvv.values(merged)) if (!v.tombstone) values.push(v.data);
+      return { values, context: encodeContext(Dvv.join(merged)) };
+    } finally {
+      round.finish();
+    }
+  }
+
+  #readLocal(round: ReadRound, i: number): void {
+    this.#inflight++;
+    this.#replica.read(round.partition, round.key).then(
+      (obj) => {
+        round.succeed(i, obj);
+        this.#leave();
+      },
+      (e: unknown) => {
+        round.fail(i, e);
+        this.#leave();
+      },
+    );
+  }
+
+  #readRemote(round: ReadRound, i: number, req: ReadRequest, timeoutMs: number): void {
+    const address = round.view.addressOf(round.nodes[i]!);
+    if (address === undefined) {
+      round.fail(i, 'address not known yet');
+      return;
+    }
+    this.#inflight++;
+    this.#transport.request(address, req, timeoutMs).then(
+      (res) => {
+        if (!res.ok) round.fail(i, res.error);
+        else if (res.value.record === undefined) round.succeed(i, undefined);
+        else {
+          let obj: StoredObject | undefined;
+          try {
+            obj = decodeRecord(res.value.record);
+          } catch (e) {
+            round.fail(i, e);
+          }
+          if (obj !== undefined) round.succeed(i, obj);
+        }
+        this.#leave();
+      },
+      (e: unknown) => {
+        round.fail(i, e);
+        this.#leave();
+      },
+    );
+  }
+
+  /** Read repair (Dynamo §4.7): bring every replica that answered stale or empty up to the merged object. */
+  #repair(round: ReadRound): void {
+    const merged = mergeReplies(round);
+    if (merged === undefined) return;
+    const target = Dvv.join(merged);
+    let record: Uint8Array | undefined;
+    for (let i = 0; i < round.nodes.length; i++) {
+      if (round.states[i] !== SLOT_OK) continue;
+      const obj = round.values[i];
+      if (obj !== undefined && Dvv.descends(Dvv.join(obj), target)) continue;
+      const node = round.nodes[i]!;
+      if (node === round.view.self) {
+        this.#inflight++;
+        this.#replica.merge(round.partition, round.key, merged, record).then(
+          () => this.#repaired(round, node, undefined),
+          (e: unknown) => this.#repaired(round, node, e),
+        );
+        continue;
+      }
+      const address = round.view.addressOf(node);
+      if (address === undefined) continue;
+      record ??= encodeRecord(merged);
+      const req: WriteRequest = { type: 'write', key: round.key, record };
+      this.#inflight++;
+      this.#transport.request(address, req, this.#config.requestTimeoutMsDefault).then(
+        (res) => this.#repaired(round, node, res.ok ? undefined : res.error),
+        (e: unknown) => this.#repaired(round, node, e),
+      );
+    }
+  }
+
+  #repaired(round: ReadRound, node: string, error: unknown): void {
+    if (error === undefined) {
+      this.#stats.readRepairs++;
+      this.#log.trace('read repair', { node, partition: round.partition });
+    } else {
+      this.#log.trace('read repair failed', { node, partition: round.partition, error });
+    }
+    this.#leave();
+  }
+
+  /** put/delete: coordinate here if this node is a replica, else forward. */
+  async #write(
+    key: Uint8Array,
+    value: Uint8Array | undefined,
+    contextBytes: Uint8Array,
+    consistency: Consistency | undefined,
+    timeoutMs: number,
+    forwarded: boolean,
+  ): Promise<PutResult> {
+    const level = consistency ?? this.#config.defaultConsistency;
+    const required = requiredReplies(level, this.#config.replicas, 'write');
+    checkKey(key);
+    checkWrite(value, contextBytes);
+    const context = decodeContext(contextBytes);
+    const view = this.#view(required);
+    const partition = partitionOf(key, view.ring.partitionCount);
+    const nodes = preferenceList(view.ring, partition, this.#config.replicas);
+    const self = nodes.indexOf(view.self);
+    if (self < 0) {
+      // A forwarded write is never forwarded again: rings that disagree must not loop.
+      if (forwarded) {
+        throw new UnavailableError(`${view.self} is not a replica of this key in its ring`, { answered: 0, required });
+      }
+      return this.#forward(nodes, view, { type: 'coordinate', key, value, context: contextBytes, consistency: level }, required, timeoutMs);
+    }
+    return this.#coordinateWrite(nodes, self, view, partition, key, value, context, level, required, timeoutMs);
+  }
+
+  async #coordinateWrite(
+    nodes: readonly string[],
+    self: number,
+    view: ClusterView,
+    partition: number,
+    key: Uint8Array,
+    value: Uint8Array | undefined,
+    context: VersionVector,
+    level: Consistency,
+    required: number,
+    timeoutMs: number,
+  ): Promise<PutResult> {
+    const start = this.#time.monotonicMs();
+    const round = new Round({ nodes, required, level, op: 'write', timeoutMs, time: this.#time });
+    try {
+      if (round.decision === 'lost') throw round.error('lost');
+      // The local update mints the new dot; its record is what every other replica merges.
+      const update = this.#replica.update(partition, key, value, context, this.#time.nowMs());
+      this.#inflight++;
+      update.then(this.#leaveFn, this.#leaveFn);
+      const written = await Promise.race([update, round.decided]);
+      if (typeof written === 'string') throw round.error('timeout');
+      round.succeed(self, undefined);
+      const req: WriteRequest = { type: 'write', key, record: written.record };
+      const remainingMs = Math.max(1, timeoutMs - (this.#time.monotonicMs() - start));
+      for (let i = 0; i < nodes.length; i++) if (i !== self) this.#writeRemote(round, i, view, req, remainingMs);
+      const decision = await round.decided;
+      if (decision !== 'won') throw round.error(decision);
+      return { context: encodeContext(Dvv.join(written.object)) };
+    } finally {
+      round.finish();
+    }
+  }
+
+  #writeRemote(round: Round, i: number, view: ClusterView, req: WriteRequest, timeoutMs: number): void {
+    const address = view.addressOf(round.nodes[i]!);
+    if (address === undefined) {
+      round.fail(i, 'address not known yet');
+      return;
+    }
+    this.#inflight++;
+    this.#transport.request(address, req, timeoutMs).then(
+      (res) => {
+        if (res.ok) round.succeed(i, undefined);
+        else round.fail(i, res.error);
+        this.#leave();
+      },
+      (e: unknown) => {
+        round.fail(i, e);
+        this.#leave();
+      },
+    );
+  }
+
+  /** This node is not a replica: the first reachable replica, in preference order, coordinates (only a replica may mint a dot). */
+  async #forward(
+    nodes: readonly string[],
+    view: ClusterView,
+    req: CoordinateRequest,
+    required: number,
+    timeoutMs: number,
+  ): Promise<PutResult> {
+    const start = this.#time.monotonicMs();
+    const level = req.consistency!;
+    let firstError: string | undefined;
+    for (const node of nodes) {
+      const address = view.addressOf(node);
+      if (address === undefined) {
+        firstError ??= `${node}: address not known yet`;
+        continue;
+      }
+      const remainingMs = timeoutMs - (this.#time.monotonicMs() - start);
+      if (remainingMs <= 0) break;
+      const res = await this.#transport.request(address, req, remainingMs);
+      if (res.ok) return { context: res.value.context };
+      if (!mayFallOver(res.error)) throw res.error;
+      firstError ??= `${node}: ${res.error.message}`;
+    }
+    const counts = { answered: 0, required };
+    const tally = `0 of ${nodes.length} replicas answered, ${required} needed (no replica could coordinate; first error: ${firstError ?? 'none'})`;
+    if (this.#time.monotonicMs() - start >= timeoutMs) {
+      throw new TimeoutError(`${level} write timed out after ${timeoutMs} ms: ${tally}`, counts);
+    }
+    throw new UnavailableError(`${level} write failed: ${tally}`, counts);
+  }
+
+  #view(required: number): ClusterView {
+    const view = this.#cluster();
+    if (view === undefined) {
+      throw new UnavailableError("node is still joining: waiting to learn its seeds' identities", { answered: 0, required });
+    }
+    return view;
+  }
+
+  #admit(): void {
+    if (this.#closed) throw new ClosedError('replication coordinator is closed');
+    this.#inflight++;
+  }
+
+  #leave(): void {
+    if (--this.#inflight === 0 && this.#drained !== undefined) {
+      const drained = this.#drained;
+      this.#drained = undefined;
+      drained();
+    }
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * SimCluster: whole DynamoNodes (real replication, real codec, memory
+ * storage) on one seeded scheduler and network. Crash, restart and
+ * partition are one call each; every log line and network event goes to a
+ * transcript stamped with virtual time, so a seed reproduces a run byte for byte.
+ */
+import {
+  assert,
+  LineLogger,
+  SeededRandom,
+  type LogLevel,
+  type Runtime,
+} from '../runtime/index.ts';
+import type { Address, Consistency, GetResult, NodeId, PutResult } from '../protocol/index.ts';
+import { Dvv } from '../vclock/index.ts';
+import { partitionOf } from '../ring/index.ts';
+import { createStorage, decodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
+import { DynamoNode, type SeedSpec } from '../node/index.ts';
+import { SimScheduler } from './scheduler.ts';
+import { SimTime } from './sim-time.ts';
+import { SimNetwork, type SimTransport } from './network.ts';
+import { reproduceHint, seedFromEnv } from './seed.ts';
+import { SimDisk } from './sim-disk.ts';
+
+export interface SimClusterOptions {
+  /** Drives every random choice; defaults to DYNAMO_SEED or DEFAULT_SEED. */
+  seed?: number;
+  nodes?: number;
+  replicas?: number;
+  partitionCount?: number;
+  defaultConsistency?: Consistency;
+  requestTimeoutMsDefault?: number;
+  readRepair?: boolean;
+  latencyMsMin?: number;
+  latencyMsMax?: number;
+  lossRate?: number;
+  /** Each node's wall clock is skewed by a seeded amount in [-max, +max]. */
+  clockSkewMsMax?: number;
+  /** Seeds carry only addresses, so nodes identify each other at start. */
+  anonymousSeeds?: boolean;
+  logLevel?: LogLevel;
+  /** Logger modules whose trace lines are recorded (`*` for all). */
+  trace?: readonly string[];
+  /** Bound on events per run() call. */
+  stepsMax?: number;
+  /** Transcript lines kept in memory (the digest covers all of them). */
+  transcriptLinesMax?: number;
+  /** Also write transcript lines to stderr as they happen (or set DYNAMO_SIM_ECHO=1). */
+  echo?: boolean;
+}
+
+/** KV call options the cluster helpers accept (strings are UTF-8 encoded). */
+export interface SimKvOptions {
+  consistency?: Consistency;
+  timeoutMs?: number;
+  context?: Uint8Array;
+}
+
+interface Slot {
+  readonly id: NodeId;
+  readonly address: Address;
+  readonly disk: SimDisk;
+  /** The current life's storage session over `disk`. */
+  storage: Storage;
+  readonly time: SimTime;
+  node: DynamoNode;
+  transport: SimTransport;
+  up: boolean;
+}
+
+const utf8 = new TextEncoder();
+/** A simulated node's address: host:port shaped, so it passes the same validation as a real one. */
+const simAddress = (id: NodeId): Address => `${id}.sim:7000`;
+const toBytes = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? utf8.encode(v) : v);
+
+/** A deterministic in-process cluster. Create, start(), drive with run()/helpers, stop(). */
+export class SimCluster {
+  readonly seed: number;
+  readonly scheduler: SimScheduler;
+  readonly network: SimNetwork;
+  readonly ids: readonly NodeId[];
+  readonly #opts: Required<Omit<SimClusterOptions, 'seed' | 'trace' | 'logLevel' | 'stepsMax' | 'transcriptLinesMax' | 'echo' | 'latencyMsMin' | 'latencyMsMax' | 'lossRate' | 'clockSkewMsMax'>>;
+  readonly #slots = new Map<NodeId, Slot>();
+  readonly #lifeRandom: SeededRandom;
+  readonly #logLevel: LogLevel;
+  readonly #trace: ReadonlySet<string>;
+  readonly #lines: string[] = [];
+  readonly #linesMax: number;
+  readonly #echo: boolean;
+  #linesTotal = 0;
+  #digest = 0x811c9dc5;
+  #stopped = false;
+
+  private constructor(opts: SimClusterOptions) {
+    this.seed = (opts.seed ?? seedFromEnv()) >>> 0;
+    const nodes = opts.nodes ?? 3;
+    assert(Number.isInteger(nodes) && nodes >= 1 && nodes <= 64, 'a simulated cluster has 1..64 nodes');
+    this.#opts = {
+      nodes,
+      replicas: opts.replicas ?? 3,
+      partitionCount: opts.partitionCount ?? 64,
+      defaultConsistency: opts.defaultConsistency ?? 'QUORUM',
+      requestTimeoutMsDefault: opts.requestTimeoutMsDefault ?? 1000,
+      readRepair: opts.readRepair ?? true,
+      anonymousSeeds: opts.anonymousSeeds ?? false,
+    };
+    this.#logLevel = opts.logLevel ?? 'info';
+    this.#trace = new Set(opts.trace ?? []);
+    this.#linesMax = opts.transcriptLinesMax ?? 50_000;
+    this.#echo = opts.echo ?? process.env['DYNAMO_SIM_ECHO'] === '1';
+
+    // One seed, one fork per subsystem, forked in a fixed order.
+    const root = new SeededRandom(this.seed);
+    const netRandom = root.fork();
+    const skewRandom = root.fork();
+    this.#lifeRandom = root.fork();
+
+    this.scheduler = new SimScheduler({ stepsMax: opts.stepsMax ?? 200_000 });
+    this.network = new SimNetwork({
+      scheduler: this.scheduler,
+      random: netRandom,
+      latencyMsMin: opts.latencyMsMin ?? 1,
+      latencyMsMax: opts.latencyMsMax ?? 10,
+      lossRate: opts.lossRate ?? 0,
+      trace: (line) => this.#record(line),
+    });
+    this.ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+    const skewMax = opts.clockSkewMsMax ?? 0;
+    for (const id of this.ids) {
+      const address = simAddress(id);
+      const skewMs = skewMax > 0 ? skewRandom.int(2 * skewMax + 1) - skewMax : 0;
+      const disk = new SimDisk();
+      const parts = { id, address, disk, storage: disk.mount(), time: new SimTime(this.scheduler, { skewMs }), transport: this.network.transportFor(address) };
+      const slot: Slot = { ...parts, node: this.#buildNode(parts), up: false };
+      this.#slots.set(id, slot);
+      this.network.register(address, (req, timeoutMs) => slot.node.peer(req, timeoutMs));
+      this.network.setDown(address, true);
+    }
+  }
+
+  /** Build a cluster (nothing runs until start()). */
+  static create(opts: SimClusterOptions = {}): SimCluster {
+    return new SimCluster(opts);
+  }
+
+  /** Start every node and run until each has built its ring. */
+  async start(): Promise<void> {
+    // Engines import their packages lazily; load them now, outside the simulation,
+    // so module loading (real I/O) never happens inside a simulated step.
+    const warm = createStorage({ engine: 'memory' });
+    await warm.open();
+    await warm.close();
+    for (const slot of this.#slots.values()) {
+      this.network.setDown(slot.address, false);
+      slot.up = true;
+    }
+    await this.run(Promise.all([...this.#slots.values()].map((s) => s.node.start())));
+    await this.waitReady();
+  }
+
+  /** Run until the given nodes (default: all up nodes) are ready. */
+  async waitReady(ids: readonly NodeId[] = this.ids.filter((id) => this.#slot(id).up)): Promise<void> {
+    await this.#guard(() => this.scheduler.runUntil(() => ids.every((id) => this.#slot(id).node.ready)));
+  }
+
+  /** The node currently living under `id` (a restart makes a new one). */
+  node(id: NodeId): DynamoNode {
+    return this.#slot(id).node;
+  }
+
+  address(id: NodeId): Address {
+    return this.#slot(id).address;
+  }
+
+  /** The storage of the node's current life (a session over its disk, which survives restarts). */
+  storage(id: NodeId): Storage {
+    return this.#slot(id).storage;
+  }
+
+  /** Lose a crashed node's data directory: its next life starts empty, under a fresh actor epoch. */
+  async wipe(id: NodeId): Promise<void> {
+    const slot = this.#slot(id);
+    assert(!slot.up, `${id} is running; crash it before wiping its disk`);
+    this.#record(`t=${this.scheduler.nowMs} sim wipe ${id}`);
+    await this.run(slot.disk.wipe());
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.#slot(id).up;
+  }
+
+  /** Drive the simulation until `promise` settles; returns its value or rethrows its rejection. */
+  async run<T>(promise: Promise<T>): Promise<T> {
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+    const settled = promise.then(
+      (value) => (outcome = { ok: true, value }),
+      (error: unknown) => (outcome = { ok: false, error }),
+    );
+    await this.#guard(async () => {
+      await this.scheduler.run(settled);
+    });
+    assert(outcome !== undefined, 'promise did not settle');
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  /** Advance virtual time by `durationMs`. */
+  async runFor(durationMs: number): Promise<void> {
+    await this.#guard(() => this.scheduler.runFor(durationMs));
+  }
+
+  /** Run until no event is queued (background work such as read repair finished). */
+  async settle(): Promise<void> {
+    await this.#guard(() => this.scheduler.settle());
+  }
+
+  /** Process crash: the address refuses connections at once, then the node shuts down. */
+  async crash(id: NodeId): Promise<void> {
+    const slot = this.#slot(id);
+    assert(slot.up, `${id} is already down`);
+    slot.up = false;
+    this.#record(`t=${this.scheduler.nowMs} sim crash ${id}`);
+    this.network.setDown(slot.address, true);
+    await slot.transport.close();
+    await this.run(slot.node.stop());
+  }
+
+  /** Process restart on the same storage (data survives) and address; runs until it is ready. */
+  async restart(id: NodeId): Promise<void> {
+    const slot = this.#slot(id);
+    assert(!slot.up, `${id} is running; crash it first`);
+    this.#record(`t=${this.scheduler.nowMs} sim restart ${id}`);
+    slot.transport = this.network.transportFor(slot.address);
+    slot.storage = slot.disk.mount();
+    slot.node = this.#buildNode(slot);
+    this.network.setDown(slot.address, false);
+    slot.up = true;
+    await this.run(slot.node.start());
+    await this.waitReady([id]);
+  }
+
+  /** Cut every link between the two groups of nodes. */
+  partition(groupA: readonly NodeId[], groupB: readonly NodeId[]): void {
+    this.network.partition(groupA.map((id) => this.address(id)), groupB.map((id) => this.address(id)));
+  }
+
+  heal(): void {
+    this.network.heal();
+  }
+
+  /** Get through node `via`, driving the simulation until it answers. */
+  get(via: NodeId, key: string | Uint8Array, opts: SimKvOptions = {}): Promise<GetResult> {
+    return this.run(this.node(via).kv.get({ key: toBytes(key), ...this.#kvOpts(opts) }));
+  }
+
+  put(via: NodeId, key: string | Uint8Array, value: string | Uint8Array, opts: SimKvOptions = {}): Promise<PutResult> {
+    return this.run(
+      this.node(via).kv.put({ key: toBytes(key), value: toBytes(value), context: opts.context ?? new Uint8Array(0), ...this.#kvOpts(opts) }),
+    );
+  }
+
+  delete(via: NodeId, key: string | Uint8Array, opts: SimKvOptions = {}): Promise<PutResult> {
+    return this.run(this.node(via).kv.delete({ key: toBytes(key), context: opts.context ?? new Uint8Array(0), ...this.#kvOpts(opts) }));
+  }
+
+  /** What node `id` has stored for `key` (read straight from its disk, even while it is down), or undefined. */
+  async stored(id: NodeId, key: string | Uint8Array): Promise<StoredObject | undefined> {
+    const k = toBytes(key);
+    const disk = this.#slot(id).disk;
+    const bytes = await this.run(disk.backing().then((s) => s.get(partitionOf(k, this.#opts.partitionCount), k)));
+    return bytes === undefined ? undefined : decodeRecord(bytes);
+  }
+
+  /** Stored sibling values of `key` on node `id`, tombstones included, in DVV order. */
+  async storedValues(id: NodeId, key: string | Uint8Array): Promise<StoredValue[]> {
+    const obj = await this.stored(id, key);
+    return obj === undefined ? [] : Dvv.values(obj);
+  }
+
+  /** Transcript lines kept in memory (the newest `transcriptLinesMax`). */
+  get transcript(): readonly string[] {
+    return this.#lines;
+  }
+
+  /** Count and FNV-1a digest of every transcript line ever recorded. */
+  get transcriptDigest(): { lines: number; digest: string } {
+    return { lines: this.#linesTotal, digest: this.#digest.toString(16).padStart(8, '0') };
+  }
+
+  /** Stop every running node and close its transport. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const up = [...this.#slots.values()].filter((s) => s.up);
+    for (const s of up) {
+      s.up = false;
+      await s.transport.close();
+    }
+    await this.run(Promise.all(up.map((s) => s.node.stop())));
+    await this.run(Promise.all([...this.#slots.values()].map((s) => s.disk.destroy())));
+  }
+
+  #buildNode(slot: Pick<Slot, 'id' | 'address' | 'storage' | 'time' | 'transport'>): DynamoNode {
+    const logger = new LineLogger(
+      { level: this.#logLevel, trace: this.#trace, write: (line) => this.#record(line), nowMs: () => this.scheduler.nowMs },
+      'node',
+      { node: slot.id },
+    );
+    const runtime: Runtime = { time: slot.time, random: this.#lifeRandom.fork(), logger };
+    const seeds: SeedSpec[] = this.ids.map((id) =>
+      this.#opts.anonymousSeeds ? { address: simAddress(id) } : { id, address: simAddress(id) },
+    );
+    return new DynamoNode({
+      runtime,
+      id: slot.id,
+      address: slot.address,
+      seeds,
+      storage: slot.storage,
+      transport: slot.transport,
+      partitionCount: this.#opts.partitionCount,
+      replication: {
+        replicas: this.#opts.replicas,
+        defaultConsistency: this.#opts.defaultConsistency,
+        requestTimeoutMsDefault: this.#opts.requestTimeoutMsDefault,
+        readRepair: this.#opts.readRepair,
+      },
+    });
+  }
+
+  #kvOpts(opts: SimKvOptions): { consistency?: Consistency; timeoutMs: number } {
+    const timeoutMs = opts.timeoutMs ?? this.#opts.requestTimeoutMsDefault;
+    return opts.consistency === undefined ? { timeoutMs } : { consistency: opts.consistency, timeoutMs };
+  }
+
+  #slot(id: NodeId): Slot {
+    const slot = this.#slots.get(id);
+    assert(slot !== undefined, `no node ${id} in this cluster (${this.ids.join(', ')})`);
+    return slot;
+  }
+
+  /** Scheduler failures (deadlock, step bound) and handler bugs carry the seed. */
+  async #guard(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      throw this.#withSeed(e);
+    }
+    const bug = this.network.unexpectedErrors.shift();
+    if (bug !== undefined) throw this.#withSeed(new Error(`a peer handler failed with a non-Dynamo error: ${String(bug)}`, { cause: bug }));
+  }
+
+  #withSeed(e: unknown): unknown {
+    if (e instanceof Error && !e.message.includes('DYNAMO_SEED=')) e.message += `\n${reproduceHint(this.seed)}`;
+    return e;
+  }
+
+  #record(line: string): void {
+    this.#linesTotal++;
+    for (let i = 0; i < line.length; i++) this.#digest = Math.imul(this.#digest ^ line.charCodeAt(i), 0x01000193) >>> 0;
+    this.#digest = Math.imul(this.#digest ^ 10, 0x01000193) >>> 0;
+    this.#lines.push(line);
+    if (this.#lines.length > this.#linesMax) this.#lines.shift();
+    if (this.#echo) process.stderr.write(line + '\n');
+  }
+}
+
+/**
+ * Create and start a cluster, run `body`, always stop it. A failure gets the
+ * seed appended (`reproduce with DYNAMO_SEED=<n>`) and the transcript tail
+ * printed to stderr, so any failing run can be replayed exactly.
+ */
+export async function withSimCluster<T>(opts: SimClusterOptions, body: (cluster: SimCluster) => Promise<T>): Promise<T> {
+  const cluster = SimCluster.create(opts);
+  try {
+    await cluster.start();
+    const value = await body(cluster);
+    await cluster.stop();
+    return value;
+  } catch (e) {
+    const tail = cluster.transcript.slice(-40);
+    process.stderr.write(`simulation failed; ${reproduceHint(cluster.seed)}\nlast transcript lines:\n${tail.join('\n')}\n`);
+    if (e instanceof Error && !e.message.includes('DYNAMO_SEED=')) e.message += `\n${reproduceHint(cluster.seed)}`;
+    await cluster.stop().catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The storage engines. They differ only in how their abstract-level database
+ * is constructed (AbstractStorage does the rest); each engine package is
+ * imported lazily, so a process only loads the native library it uses.
+ */
+import { InvalidArgumentError } from '../runtime/index.ts';
+import { AbstractStorage, type EngineOptions, type LevelDatabase } from './abstract-storage.ts';
+import type { EngineKind, Storage } from './storage.ts';
+
+const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+
+/** Options of the disk engines. */
+export interface DiskEngineOptions extends EngineOptions {
+  /** Directory holding the database (created if missing). */
+  readonly dataDir: string;
+}
+
+function checkDataDir(dataDir: unknown): string {
+  if (typeof dataDir !== 'string' || dataDir.length === 0) throw new InvalidArgumentError('dataDir is required for disk storage engines');
+  return dataDir;
+}
+
+/** LevelDB on disk (classic-level). */
+export class LevelStorage extends AbstractStorage {
+  readonly #dataDir: string;
+  constructor(options: DiskEngineOptions) {
+    const dataDir = checkDataDir(options.dataDir);
+    super({ engine: 'leveldb', persistent: true, retainsInput: false, description: `leveldb at ${dataDir}` }, options);
+    this.#dataDir = dataDir;
+  }
+  protected override async createDatabase(): Promise<LevelDatabase> {
+    const { ClassicLevel } = await import('classic-level');
+    return new ClassicLevel<Uint8Array, Uint8Array>(this.#dataDir, VIEW);
+  }
+}
+
+/** RocksDB on disk (@nxtedition/rocksdb). */
+export class RocksStorage extends AbstractStorage {
+  readonly #dataDir: string;
+  constructor(options: DiskEngineOptions) {
+    const dataDir = checkDataDir(options.dataDir);
+    super({ engine: 'rocksdb', persistent: true, retainsInput: false, description: `rocksdb at ${dataDir}` }, options);
+    this.#dataDir = dataDir;
+  }
+  protected override async createDatabase(): Promise<LevelDatabase> {
+    const { RocksLevel } = await import('@nxtedition/rocksdb');
+    return new RocksLevel(this.#dataDir, VIEW);
+  }
+}
+
+/** In memory (memory-level): for tests and the simulator; gone on close. */
+export class MemoryStorage extends AbstractStorage {
+  constructor(options: EngineOptions = {}) {
+    // memory-level stores the caller's arrays themselves, so records are copied on the way in.
+    super({ engine: 'memory', persistent: false, retainsInput: true, description: 'memory storage' }, options);
+  }
+  protected override async createDatabase(): Promise<LevelDatabase> {
+    const { MemoryLevel } = await import('memory-level');
+    return new MemoryLevel<Uint8Array, Uint8Array>(VIEW);
+  }
+}
+
+/** How to build a node's storage. */
+export interface StorageOptions {
+  engine: EngineKind;
+  /** Database directory; required unless engine is 'memory' (ignored then). */
+  dataDir?: string;
+  /** fsync every engine batch before acknowledging its writes. */
+  syncWrites?: boolean;
+}
+
+/** Constructs (does not open) the storage `opts` describe. Throws InvalidArgumentError for a bad engine or missing dataDir. */
+export function createStorage(opts: StorageOptions): Storage {
+  const common: EngineOptions = { syncWrites: opts.syncWrites === true };
+  switch (opts.engine) {
+    case 'leveldb':
+      return new LevelStorage({ ...common, dataDir: checkDataDir(opts.dataDir) });
+    case 'rocksdb':
+      return new RocksStorage({ ...common, dataDir: checkDataDir(opts.dataDir) });
+    case 'memory':
+      return new MemoryStorage(common);
+    default:
+      throw new InvalidArgumentError(`unknown storage engine '${String(opts.engine satisfies never)}'`);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * storage: a node's durable local state. Owns the Storage port (storage.ts),
+ * its engines over abstract-level databases — LevelDB (classic-level), RocksDB
+ * (@nxtedition/rocksdb) and memory (memory-level) — with a partition-ordered
+ * key layout and group commit, and the binary record codec that turns a key's
+ * DVV set of values into the bytes stored (protos/dynamo/v1/storage.proto).
+ */
+export type { EngineKind, RecordWrite, Storage, StoredRecord } from './storage.ts';
+export { type StoredValue, type StoredObject, encodeRecord, decodeRecord, RECORD_FORMAT_PROTOBUF_V1 } from './record-codec.ts';
+export { type StorageOptions, type DiskEngineOptions, createStorage, LevelStorage, RocksStorage, MemoryStorage } from './engines.ts';
+export { AbstractStorage, type EngineOptions, type StorageStats } from './abstract-storage.ts';
+export { type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';

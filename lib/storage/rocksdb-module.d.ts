@@ -1,0 +1,21 @@
+/**
+ * Types for @nxtedition/rocksdb, which ships none: only the abstract-level (v1)
+ * surface that lib/storage uses.
+ */
+declare module '@nxtedition/rocksdb' {
+  export class RocksLevel {
+    constructor(location: string, options?: { readonly keyEncoding?: string; readonly valueEncoding?: string });
+    open(): Promise<void>;
+    close(): Promise<void>;
+    /** abstract-level v1: rejects with code LEVEL_NOT_FOUND for a missing key. */
+    get(key: Uint8Array): Promise<Uint8Array | undefined>;
+    batch(
+      ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }>,
+      options?: { sync?: boolean },
+    ): Promise<void>;
+    iterator(options: { gte?: Uint8Array; lt?: Uint8Array }): {
+      nextv(size: number): Promise<Array<[Uint8Array, Uint8Array]>>;
+      close(): Promise<void>;
+    };
+  }
+}

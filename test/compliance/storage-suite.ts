@@ -1,0 +1,428 @@
+/**
+ * Compliance suite for the Storage port: every engine must pass it unchanged.
+ * Engine-specific behaviour is gated on `storage.supports`, never on the engine name.
+ */
+import { expect } from 'chai';
+import { ClosedError, InvalidArgumentError } from '../../lib/runtime/index.ts';
+import type { RecordWrite, Storage, StorageStats, StoredRecord } from '../../lib/storage/index.ts';
+
+/** What a factory hands the suite: a new, NOT yet opened storage over fresh, empty data. */
+export interface StorageFixture {
+  readonly storage: Storage;
+  /** A new, not yet opened storage over the same data (called after `storage` is closed). Required when persistent. */
+  readonly reopen?: () => Promise<Storage>;
+  /** Removes everything the fixture created (temp dirs). */
+  readonly cleanup: () => Promise<void>;
+}
+
+const enc = new TextEncoder();
+const bytes = (s: string): Uint8Array => enc.encode(s);
+const rec = (...b: number[]): Uint8Array => Uint8Array.from(b);
+
+/** Bytewise comparison, the order engines must iterate in. */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+async function collect(it: AsyncIterable<StoredRecord>): Promise<StoredRecord[]> {
+  const out: StoredRecord[] = [];
+  for await (const r of it) out.push(r);
+  return out;
+}
+
+function statsOf(s: Storage): StorageStats {
+  const candidate = s as Storage & { stats?: () => StorageStats };
+  expect(candidate.stats, 'storage exposes stats()').to.be.a('function');
+  return candidate.stats!();
+}
+
+/** An array with its own ArrayBuffer, of plain Uint8Array type (not a pooled or engine-owned view). */
+function expectOwned(b: Uint8Array | undefined): void {
+  expect(b).to.be.instanceOf(Uint8Array);
+  expect(Object.getPrototypeOf(b)).to.equal(Uint8Array.prototype);
+  expect(b!.byteOffset).to.equal(0);
+  expect(b!.buffer.byteLength).to.equal(b!.byteLength);
+}
+
+async function expectRejects(p: Promise<unknown>, type: new (...args: never[]) => Error): Promise<Error> {
+  let resolved = false;
+  let error: unknown;
+  try {
+    await p;
+    resolved = true;
+  } catch (e) {
+    error = e;
+  }
+  expect(resolved, `expected a ${type.name}, but it resolved`).to.equal(false);
+  expect(error).to.be.instanceOf(type);
+  return error as Error;
+}
+
+/** Registers the Storage compliance tests for one engine. */
+export function storageSuite(name: string, factory: () => Promise<StorageFixture>): void {
+  describe(`Storage compliance: ${name}`, function () {
+    let fixture: StorageFixture;
+    let storage: Storage;
+    const extra: Storage[] = [];
+
+    beforeEach(async function () {
+      fixture = await factory();
+      storage = fixture.storage;
+      await storage.open();
+    });
+
+    afterEach(async function () {
+      await storage.close();
+      for (const s of extra.splice(0)) await s.close();
+      await fixture.cleanup();
+    });
+
+    async function reopen(): Promise<Storage> {
+      expect(fixture.reopen, 'persistent storage fixtures provide reopen()').to.be.a('function');
+      await storage.close();
+      const next = await fixture.reopen!();
+      extra.push(next);
+      await next.open();
+      return next;
+    }
+
+    describe('get / put / delete', function () {
+      it('returns undefined for a missing key and a missing meta name', async function () {
+        expect(await storage.get(0, bytes('nope'))).to.equal(undefined);
+        expect(await storage.getMeta('nope')).to.equal(undefined);
+      });
+
+      it('stores, overwrites and deletes a record', async function () {
+        const k = bytes('k');
+        await storage.write([{ partition: 3, key: k, record: rec(1, 2, 3) }]);
+        expect(await storage.get(3, k)).to.deep.equal(rec(1, 2, 3));
+        await storage.write([{ partition: 3, key: k, record: rec(9) }]);
+        expect(await storage.get(3, k)).to.deep.equal(rec(9));
+        await storage.write([{ partition: 3, key: k, record: undefined }]);
+        expect(await storage.get(3, k)).to.equal(undefined);
+        expect(await collect(storage.iteratePartition(3))).to.deep.equal([]);
+      });
+
+      it('keeps the same key in different partitions apart', async function () {
+        const k = bytes('same');
+        await storage.write([
+          { partition: 1, key: k, record: rec(1) },
+          { partition: 2, key: k, record: rec(2) },
+        ]);
+        expect(await storage.get(1, k)).to.deep.equal(rec(1));
+        expect(await storage.get(2, k)).to.deep.equal(rec(2));
+        await storage.write([{ partition: 1, key: k, record: undefined }]);
+        expect(await storage.get(1, k)).to.equal(undefined);
+        expect(await storage.get(2, k)).to.deep.equal(rec(2));
+      });
+
+      it('accepts deleting a key that does not exist, and an empty batch', async function () {
+        await storage.write([{ partition: 0, key: bytes('ghost'), record: undefined }]);
+        await storage.write([]);
+        expect(await storage.get(0, bytes('ghost'))).to.equal(undefined);
+      });
+
+      it('stores an empty record distinctly from a missing one', async function () {
+        await storage.write([{ partition: 0, key: bytes('e'), record: new Uint8Array(0) }]);
+        expect(await storage.get(0, bytes('e'))).to.deep.equal(new Uint8Array(0));
+      });
+
+      it('round-trips a 1 MiB record through get and iteration', async function () {
+        const big = new Uint8Array(1024 * 1024);
+        for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
+        await storage.write([{ partition: 42, key: bytes('big'), record: big }]);
+        const got = await storage.get(42, bytes('big'));
+        expect(got!.length).to.equal(big.length);
+        expect(compareBytes(got!, big)).to.equal(0);
+        const rows = await collect(storage.iteratePartition(42));
+        expect(rows).to.have.length(1);
+        expect(compareBytes(rows[0]!.record, big)).to.equal(0);
+      });
+    });
+
+    describe('batches', function () {
+      it('applies a mixed batch of puts and deletes across partitions', async function () {
+        await storage.write([
+          { partition: 0, key: bytes('a'), record: rec(1) },
+          { partition: 0, key: bytes('b'), record: rec(2) },
+          { partition: 7, key: bytes('c'), record: rec(3) },
+        ]);
+        await storage.write([
+          { partition: 0, key: bytes('a'), record: undefined },
+          { partition: 0, key: bytes('b'), record: rec(20) },
+          { partition: 7, key: bytes('d'), record: rec(4) },
+          { partition: 9, key: bytes('e'), record: rec(5) },
+        ]);
+        expect(await storage.get(0, bytes('a'))).to.equal(undefined);
+        expect(await storage.get(0, bytes('b'))).to.deep.equal(rec(20));
+        expect(await storage.get(7, bytes('c'))).to.deep.equal(rec(3));
+        expect(await storage.get(7, bytes('d'))).to.deep.equal(rec(4));
+        expect(await storage.get(9, bytes('e'))).to.deep.equal(rec(5));
+      });
+
+      it('applies entries in order: the last write to a key in a batch wins', async function () {
+        const k = bytes('dup');
+        await storage.write([
+          { partition: 5, key: k, record: rec(1) },
+          { partition: 5, key: k, record: undefined },
+          { partition: 5, key: k, record: rec(3) },
+        ]);
+        expect(await storage.get(5, k)).to.deep.equal(rec(3));
+        await storage.write([
+          { partition: 5, key: k, record: rec(4) },
+          { partition: 5, key: k, record: undefined },
+        ]);
+        expect(await storage.get(5, k)).to.equal(undefined);
+      });
+
+      it('writes nothing of a batch that has an invalid entry', async function () {
+        const good: RecordWrite = { partition: 0, key: bytes('good'), record: rec(1) };
+        const bad = [
+          { partition: -1, key: bytes('x'), record: rec(1) },
+          { partition: 1.5, key: bytes('x'), record: rec(1) },
+          { partition: 2 ** 32, key: bytes('x'), record: rec(1) },
+          { partition: 0, key: 'x' as unknown as Uint8Array, record: rec(1) },
+          { partition: 0, key: bytes('x'), record: 'v' as unknown as Uint8Array },
+        ];
+        for (const b of bad) await expectRejects(storage.write([good, b]), InvalidArgumentError);
+        expect(await storage.get(0, bytes('good'))).to.equal(undefined);
+        expect(await collect(storage.iteratePartition(0))).to.deep.equal([]);
+      });
+
+      it('never shows a concurrent reader part of a batch', async function () {
+        const n = 300;
+        const batch: RecordWrite[] = Array.from({ length: n }, (_, i) => ({
+          partition: 11, key: bytes(`k${String(i).padStart(4, '0')}`), record: rec(i & 0xff),
+        }));
+        let done = false;
+        const writing = storage.write(batch).then(() => { done = true; });
+        const seen: number[] = [];
+        while (!done) seen.push((await collect(storage.iteratePartition(11))).length);
+        await writing;
+        seen.push((await collect(storage.iteratePartition(11))).length);
+        for (const count of seen) expect([0, n]).to.include(count);
+        expect(seen.at(-1)).to.equal(n);
+      });
+    });
+
+    describe('partition iteration', function () {
+      const partitions = [0, 1, 255, 256, 65535, 2 ** 32 - 1];
+      const keys: Uint8Array[] = [
+        new Uint8Array(0), rec(0), rec(0, 0), rec(0, 1), rec(1), rec(1, 0), rec(0x7f), rec(0x80),
+        rec(0xff), rec(0xff, 0xff), rec(0xff, 0xff, 0xff), bytes('a'), bytes('ab'), bytes('abc'), bytes('b'),
+      ];
+      // Distinct per (partition, key), so a row from the wrong partition is caught.
+      const recordFor = (p: number, i: number): Uint8Array => rec(p & 0xff, (p >>> 8) & 0xff, (p >>> 24) & 0xff, i);
+
+      beforeEach(async function () {
+        // Written in a scrambled order, several batches, to show the order comes from the keys.
+        const writes: RecordWrite[] = [];
+        for (const p of partitions) keys.forEach((key, i) => writes.push({ partition: p, key, record: recordFor(p, i) }));
+        writes.sort((a, b) => compareBytes(a.record!, b.record!) * -1);
+        for (let i = 0; i < writes.length; i += 17) await storage.write(writes.slice(i, i + 17));
+      });
+
+      it('yields exactly one partition\'s records, in bytewise key order', async function () {
+        const sortedIdx = keys.map((_, i) => i).sort((a, b) => compareBytes(keys[a]!, keys[b]!));
+        for (const p of partitions) {
+          const rows = await collect(storage.iteratePartition(p));
+          expect(rows.map((r) => r.key), `partition ${p} keys`).to.deep.equal(sortedIdx.map((i) => keys[i]));
+          expect(rows.map((r) => r.record), `partition ${p} records`).to.deep.equal(sortedIdx.map((i) => recordFor(p, i)));
+        }
+      });
+
+      it('yields nothing for partitions without records, including neighbours of used ones', async function () {
+        for (const p of [2, 254, 257, 65534, 65536, 2 ** 32 - 2]) {
+          expect(await collect(storage.iteratePartition(p)), `partition ${p}`).to.deep.equal([]);
+        }
+      });
+
+      it('reflects deletes and stops early without harm', async function () {
+        await storage.write([{ partition: 256, key: bytes('ab'), record: undefined }]);
+        const rows = await collect(storage.iteratePartition(256));
+        expect(rows).to.have.length(keys.length - 1);
+        expect(rows.some((r) => compareBytes(r.key, bytes('ab')) === 0)).to.equal(false);
+        let n = 0;
+        for await (const _ of storage.iteratePartition(0)) if (++n === 2) break;
+        expect(n).to.equal(2);
+        expect(await storage.get(0, bytes('abc'))).to.deep.equal(recordFor(0, keys.findIndex((k) => compareBytes(k, bytes('abc')) === 0)));
+      });
+
+      it('rejects invalid partition numbers with InvalidArgumentError', async function () {
+        for (const p of [-1, 0.5, 2 ** 32, Number.NaN]) {
+          await expectRejects(collect(storage.iteratePartition(p)), InvalidArgumentError);
+          await expectRejects(storage.get(p, bytes('a')), InvalidArgumentError);
+        }
+      });
+    });
+
+    describe('meta', function () {
+      it('stores and overwrites named metadata', async function () {
+        await storage.putMeta('epoch', bytes('e1'));
+        expect(await storage.getMeta('epoch')).to.deep.equal(bytes('e1'));
+        await storage.putMeta('epoch', bytes('e2'));
+        expect(await storage.getMeta('epoch')).to.deep.equal(bytes('e2'));
+        expect(await storage.getMeta('epoc')).to.equal(undefined);
+      });
+
+      it('keeps meta apart from data, even when names look like data keys', async function () {
+        // utf8 of this name equals the data-key bytes of (partition 0, key "k") minus the namespace tag.
+        const lookalike = '\u0001\u0000\u0000\u0000\u0000k';
+        await storage.putMeta(lookalike, bytes('meta'));
+        await storage.putMeta('epoch', bytes('e'));
+        await storage.write([{ partition: 0, key: bytes('k'), record: bytes('data') }]);
+        expect(await storage.getMeta(lookalike)).to.deep.equal(bytes('meta'));
+        expect(await storage.get(0, bytes('k'))).to.deep.equal(bytes('data'));
+        for (const p of [0, 1, 0x01000000, 2 ** 32 - 1]) {
+          const rows = await collect(storage.iteratePartition(p));
+          expect(rows.map((r) => r.record), `partition ${p}`).to.deep.equal(p === 0 ? [bytes('data')] : []);
+        }
+      });
+
+      it('rejects an empty meta name', async function () {
+        await expectRejects(storage.putMeta('', bytes('x')), InvalidArgumentError);
+        await expectRejects(storage.getMeta(''), InvalidArgumentError);
+      });
+    });
+
+    describe('persistence', function () {
+      it('keeps records and meta across close and reopen', async function () {
+        if (!storage.supports.persistent) this.skip();
+        await storage.write([
+          { partition: 0, key: bytes('a'), record: rec(1) },
+          { partition: 65535, key: rec(0xff), record: rec(2) },
+          { partition: 0, key: bytes('gone'), record: rec(3) },
+        ]);
+        await storage.write([{ partition: 0, key: bytes('gone'), record: undefined }]);
+        await storage.putMeta('epoch', bytes('e7'));
+        const again = await reopen();
+        expect(await again.get(0, bytes('a'))).to.deep.equal(rec(1));
+        expect(await again.get(65535, rec(0xff))).to.deep.equal(rec(2));
+        expect(await again.get(0, bytes('gone'))).to.equal(undefined);
+        expect(await again.getMeta('epoch')).to.deep.equal(bytes('e7'));
+        expect((await collect(again.iteratePartition(0))).map((r) => r.key)).to.deep.equal([bytes('a')]);
+      });
+
+      it('applies writes accepted before close() before closing', async function () {
+        const writes = Array.from({ length: 50 }, (_, i) =>
+          storage.write([{ partition: 4, key: rec(i), record: rec(i) }]));
+        const closing = storage.close();
+        await Promise.all(writes);
+        await closing;
+        if (!storage.supports.persistent) return;
+        const again = await reopen();
+        expect(await collect(again.iteratePartition(4))).to.have.length(50);
+      });
+    });
+
+    describe('group commit', function () {
+      it('resolves many concurrent writes, all readable, in fewer engine batches', async function () {
+        const before = statsOf(storage);
+        const n = 200;
+        await Promise.all(Array.from({ length: n }, (_, i) =>
+          storage.write([{ partition: i % 4, key: bytes(`c${i}`), record: rec(i & 0xff, i >> 8) }])));
+        for (let i = 0; i < n; i++) {
+          expect(await storage.get(i % 4, bytes(`c${i}`))).to.deep.equal(rec(i & 0xff, i >> 8));
+        }
+        const after = statsOf(storage);
+        expect(after.writeCalls - before.writeCalls).to.equal(n);
+        expect(after.entriesWritten - before.entriesWritten).to.equal(n);
+        const batches = after.engineBatches - before.engineBatches;
+        expect(batches).to.be.at.least(1);
+        expect(batches).to.be.below(n);
+      });
+
+      it('keeps call order for concurrent writes to the same key', async function () {
+        const k = bytes('race');
+        await Promise.all(Array.from({ length: 20 }, (_, i) => storage.write([{ partition: 0, key: k, record: rec(i) }])));
+        expect(await storage.get(0, k)).to.deep.equal(rec(19));
+      });
+    });
+
+    describe('buffer ownership', function () {
+      it('returns independent, plain, owned copies', async function () {
+        await storage.write([{ partition: 1, key: bytes('k'), record: rec(1, 2, 3) }]);
+        await storage.putMeta('m', rec(4, 5));
+        const a = await storage.get(1, bytes('k'));
+        const b = await storage.get(1, bytes('k'));
+        const m = await storage.getMeta('m');
+        const [row] = await collect(storage.iteratePartition(1));
+        for (const x of [a, b, m, row!.key, row!.record]) expectOwned(x);
+        a!.fill(0);
+        m!.fill(0);
+        row!.record.fill(0);
+        row!.key.fill(0);
+        expect(b).to.deep.equal(rec(1, 2, 3));
+        expect(await storage.get(1, bytes('k'))).to.deep.equal(rec(1, 2, 3));
+        expect(await storage.getMeta('m')).to.deep.equal(rec(4, 5));
+        expect((await collect(storage.iteratePartition(1)))[0]!.key).to.deep.equal(bytes('k'));
+      });
+
+      it('is not affected by changes to arrays the caller passed in after the write resolved', async function () {
+        const key = bytes('mine');
+        const value = rec(7, 7, 7);
+        const metaValue = rec(8);
+        await storage.write([{ partition: 2, key, record: value }]);
+        await storage.putMeta('mine', metaValue);
+        key.fill(0);
+        value.fill(0);
+        metaValue.fill(0);
+        expect(await storage.get(2, bytes('mine'))).to.deep.equal(rec(7, 7, 7));
+        expect(await storage.getMeta('mine')).to.deep.equal(rec(8));
+        expect((await collect(storage.iteratePartition(2))).map((r) => r.key)).to.deep.equal([bytes('mine')]);
+      });
+    });
+
+    describe('lifecycle', function () {
+      it('rejects every method with ClosedError after close(), and close() is idempotent', async function () {
+        await storage.write([{ partition: 0, key: bytes('a'), record: rec(1) }]);
+        await storage.close();
+        await storage.close();
+        await expectRejects(storage.get(0, bytes('a')), ClosedError);
+        await expectRejects(storage.write([{ partition: 0, key: bytes('a'), record: rec(2) }]), ClosedError);
+        await expectRejects(storage.write([]), ClosedError);
+        await expectRejects(collect(storage.iteratePartition(0)), ClosedError);
+        await expectRejects(storage.getMeta('x'), ClosedError);
+        await expectRejects(storage.putMeta('x', rec(1)), ClosedError);
+        await expectRejects(storage.open(), ClosedError);
+      });
+
+      it('rejects ClosedError before open() and allows open() twice', async function () {
+        const fresh = await factory();
+        try {
+          await expectRejects(fresh.storage.get(0, bytes('a')), ClosedError);
+          await expectRejects(fresh.storage.write([{ partition: 0, key: bytes('a'), record: rec(1) }]), ClosedError);
+          await Promise.all([fresh.storage.open(), fresh.storage.open()]);
+          await fresh.storage.open();
+          expect(await fresh.storage.get(0, bytes('a'))).to.equal(undefined);
+        } finally {
+          await fresh.storage.close();
+          await fresh.cleanup();
+        }
+      });
+
+      it('ends an iteration with ClosedError when closed underneath it', async function () {
+        await storage.write(Array.from({ length: 100 }, (_, i) => ({ partition: 3, key: rec(i), record: rec(i) })));
+        const it = storage.iteratePartition(3)[Symbol.asyncIterator]();
+        const first = await it.next();
+        expect(first.done).to.equal(false);
+        await storage.close();
+        const err = await (async () => {
+          try {
+            for (;;) if ((await it.next()).done) return undefined;
+          } catch (e) {
+            return e;
+          }
+        })();
+        expect(err).to.be.instanceOf(ClosedError);
+      });
+
+      it('reports its engine kind and capabilities', function () {
+        expect(['leveldb', 'rocksdb', 'memory']).to.include(storage.engine);
+        expect(storage.supports.persistent).to.be.a('boolean');
+      });
+    });
+  });
+}

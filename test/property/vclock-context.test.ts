@@ -1,0 +1,64 @@
+/** Context codec properties (lib/vclock): exact round-trip, canonical bytes, and a decoder that only ever throws InvalidArgumentError. */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { InvalidArgumentError } from '../../lib/runtime/index.ts';
+import { decodeContext, encodeContext, type VersionVector } from '../../lib/vclock/index.ts';
+
+/** Well-formed actors: any Unicode text without unpaired surrogates, at least one code unit. */
+const actor = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).filter((s) => !/\p{Surrogate}/u.test(s));
+const counter = fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+
+const versionVector: fc.Arbitrary<VersionVector> = fc
+  .uniqueArray(fc.tuple(actor, counter), { maxLength: 8, selector: ([a]) => a })
+  .map((pairs) => pairs.map(([a, c]) => ({ actor: a, counter: c })).sort((x, y) => (x.actor < y.actor ? -1 : 1)));
+
+/** Valid encodings damaged in the ways real corruption happens: cut short, a byte changed, a byte inserted. */
+const damaged: fc.Arbitrary<Uint8Array> = fc
+  .tuple(versionVector, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('truncate', 'set', 'insert'))
+  .map(([vv, at, byte, how]) => {
+    const good = [...encodeContext(vv)];
+    const i = good.length === 0 ? 0 : at % good.length;
+    if (how === 'truncate') return Uint8Array.from(good.slice(0, i));
+    if (how === 'set') good[i] = byte;
+    else good.splice(i, 0, byte);
+    return Uint8Array.from(good);
+  });
+
+/** decodeContext either returns a vector whose encoding is exactly `bytes`, or throws a readable InvalidArgumentError. */
+function decodesCanonicallyOrRefuses(bytes: Uint8Array): void {
+  let decoded: VersionVector;
+  try {
+    decoded = decodeContext(bytes);
+  } catch (e) {
+    expect(e).to.be.instanceOf(InvalidArgumentError);
+    expect((e as InvalidArgumentError).message).to.match(/^context is malformed: .+ at byte \d+; pass the context bytes returned by get\/put unchanged/);
+    return;
+  }
+  expect(encodeContext(decoded)).to.deep.equal(bytes);
+}
+
+describe('vclock context codec (property)', () => {
+  it('decode(encode(v)) equals v for every version vector', () => {
+    fc.assert(
+      fc.property(versionVector, (vv) => {
+        expect(decodeContext(encodeContext(vv))).to.deep.equal(vv);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('arbitrary bytes: decoding never throws anything but InvalidArgumentError, and accepted bytes are canonical', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 48 }), decodesCanonicallyOrRefuses), { numRuns: 1000 });
+  });
+
+  it('arbitrary bytes behind a valid version byte: same guarantee', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 48 }), (tail) => decodesCanonicallyOrRefuses(Uint8Array.from([1, ...tail]))),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('damaged valid contexts: same guarantee', () => {
+    fc.assert(fc.property(damaged, decodesCanonicallyOrRefuses), { numRuns: 1000 });
+  });
+});

@@ -1,0 +1,164 @@
+import { expect } from 'chai';
+import { CONSISTENCY_LEVELS } from '../../lib/protocol/index.ts';
+import { TimeoutError, UnavailableError } from '../../lib/runtime/index.ts';
+import { onCluster, rejectionOf, texts } from './helpers.ts';
+
+const base = { nodes: 3, replicas: 3, partitionCount: 64 } as const;
+const utf8 = new TextDecoder();
+
+describe('sim/quorum scenarios (3 nodes, N=3)', () => {
+  it(
+    'every consistency level round-trips through every coordinator',
+    onCluster(base, async (c) => {
+      for (const level of CONSISTENCY_LEVELS) {
+        for (const via of c.ids) {
+          const key = `k-${level}-${via}`;
+          const put = await c.put(via, key, `v-${level}`, { consistency: level });
+          expect(put.context.length, `${level} via ${via}: put context`).to.be.greaterThan(0);
+          const got = await c.get(c.ids[(c.ids.indexOf(via) + 1) % c.ids.length]!, key, { consistency: level === 'ANY' ? 'ONE' : level });
+          expect(texts(got.values), `${level} via ${via}`).to.deep.equal([`v-${level}`]);
+        }
+      }
+      // ALL writes reached every replica, as stored.
+      for (const id of c.ids) {
+        const stored = await c.storedValues(id, 'k-ALL-n1');
+        expect(stored.map((v) => utf8.decode(v.data))).to.deep.equal(['v-ALL']);
+      }
+      expect((await c.node('n1').admin.status()).puts).to.equal(CONSISTENCY_LEVELS.length);
+    }),
+  );
+
+  it(
+    'one node crashed: QUORUM reads and writes succeed, ALL fails UNAVAILABLE with 2 of 3 answered',
+    onCluster(base, async (c) => {
+      await c.put('n1', 'k', 'before');
+      await c.crash('n3');
+      const put = await c.put('n1', 'k', 'during', { consistency: 'QUORUM', context: (await c.get('n2', 'k')).context });
+      expect(put.context.length).to.be.greaterThan(0);
+      expect(texts((await c.get('n2', 'k', { consistency: 'QUORUM' })).values)).to.deep.equal(['during']);
+
+      // The down node's refusal takes a round trip, so both live replicas have answered by then.
+      const write = await rejectionOf(c.put('n1', 'k', 'all', { consistency: 'ALL', context: put.context }));
+      expect(write).to.be.instanceOf(UnavailableError);
+      expect(write).to.include({ answered: 2, required: 3 });
+      const read = await rejectionOf(c.get('n2', 'k', { consistency: 'ALL' }));
+      expect(read).to.be.instanceOf(UnavailableError);
+      expect(read).to.include({ answered: 2, required: 3 });
+
+      const status = await c.node('n1').admin.status();
+      expect(status.members.map((m) => [m.id, m.reachable])).to.deep.equal([
+        ['n1', true],
+        ['n2', true],
+        ['n3', false],
+      ]);
+    }),
+  );
+
+  it(
+    'a partitioned replica makes ALL time out (in virtual time) while QUORUM still succeeds',
+    onCluster(base, async (c) => {
+      c.partition(['n3'], ['n1', 'n2']);
+      const startedMs = c.scheduler.nowMs;
+      const e = await rejectionOf(c.put('n1', 'k', 'v', { consistency: 'ALL', timeoutMs: 750 }));
+      expect(e).to.be.instanceOf(TimeoutError);
+      expect(e).to.include({ answered: 2, required: 3 });
+      expect(c.scheduler.nowMs - startedMs).to.equal(750);
+      const read = await rejectionOf(c.get('n2', 'k', { consistency: 'ALL', timeoutMs: 300 }));
+      expect(read).to.be.instanceOf(TimeoutError);
+
+      expect(texts((await c.get('n2', 'k', { consistency: 'QUORUM' })).values)).to.deep.equal(['v']);
+      expect(c.network.stats.dropped).to.be.greaterThan(0);
+      expect((await c.node('n1').admin.status()).members.find((m) => m.id === 'n3')!.reachable).to.equal(false);
+
+      c.heal();
+      expect((await c.node('n1').admin.status()).members.find((m) => m.id === 'n3')!.reachable).to.equal(true);
+      const ctx = (await c.get('n1', 'k')).context;
+      await c.put('n1', 'k', 'healed', { consistency: 'ALL', context: ctx });
+      expect((await c.storedValues('n3', 'k')).map((v) => utf8.decode(v.data))).to.deep.equal(['healed']);
+    }),
+  );
+
+  it(
+    'two writes without context through different coordinators make 2 siblings; a put with the merged context leaves 1',
+    onCluster(base, async (c) => {
+      await c.put('n1', 'cart', 'apple', { consistency: 'ALL' });
+      await c.put('n2', 'cart', 'pear', { consistency: 'ALL' });
+      const both = await c.get('n3', 'cart', { consistency: 'ALL' });
+      expect(texts(both.values)).to.deep.equal(['apple', 'pear']);
+
+      await c.put('n3', 'cart', 'apple+pear', { consistency: 'ALL', context: both.context });
+      for (const via of c.ids) {
+        expect(texts((await c.get(via, 'cart', { consistency: 'ALL' })).values), via).to.deep.equal(['apple+pear']);
+      }
+      for (const id of c.ids) expect((await c.storedValues(id, 'cart')).length, id).to.equal(1);
+    }),
+  );
+
+  it(
+    'read repair brings a replica that missed a write up to date',
+    onCluster(base, async (c) => {
+      await c.crash('n3');
+      await c.put('n1', 'k', 'missed-by-n3', { consistency: 'QUORUM' });
+      expect(await c.storedValues('n3', 'k')).to.deep.equal([]);
+      await c.restart('n3');
+      expect(await c.storedValues('n3', 'k')).to.deep.equal([]);
+      const before = (await c.node('n1').admin.status()).readRepairs;
+
+      const got = await c.get('n1', 'k', { consistency: 'ALL' });
+      expect(texts(got.values)).to.deep.equal(['missed-by-n3']);
+      await c.settle(); // repair runs in the background after the reply
+      expect((await c.storedValues('n3', 'k')).map((v) => utf8.decode(v.data))).to.deep.equal(['missed-by-n3']);
+      expect((await c.node('n1').admin.status()).readRepairs).to.equal(before + 1);
+
+      // Now every replica agrees: another read repairs nothing.
+      await c.get('n1', 'k', { consistency: 'ALL' });
+      await c.settle();
+      expect((await c.node('n1').admin.status()).readRepairs).to.equal(before + 1);
+    }),
+  );
+
+  it(
+    'a write survives a restart of every node (data lives on the simulated disk)',
+    onCluster(base, async (c) => {
+      await c.put('n2', 'k', 'durable', { consistency: 'ALL' });
+      const actorBefore = c.node('n1').actor;
+      for (const id of c.ids) {
+        await c.crash(id);
+        await c.restart(id);
+      }
+      expect(c.node('n1').actor).to.equal(actorBefore);
+      expect(texts((await c.get('n3', 'k', { consistency: 'ALL' })).values)).to.deep.equal(['durable']);
+    }),
+  );
+
+  it(
+    'a node whose disk is lost restarts under a fresh actor epoch and is repaired by reads',
+    onCluster(base, async (c) => {
+      const first = await c.put('n1', 'k', 'one', { consistency: 'ALL' });
+      const actorBefore = c.node('n1').actor;
+      await c.crash('n1');
+      await c.wipe('n1');
+      await c.restart('n1');
+      expect(c.node('n1').actor).to.not.equal(actorBefore);
+      expect(await c.storedValues('n1', 'k')).to.deep.equal([]);
+      const second = await c.put('n1', 'k', 'two', { consistency: 'ALL', context: first.context });
+      expect(second.context.length).to.be.greaterThan(0);
+      expect(texts((await c.get('n2', 'k', { consistency: 'ALL' })).values)).to.deep.equal(['two']);
+    }),
+  );
+
+  it(
+    'delete then get: not found, on every coordinator',
+    onCluster(base, async (c) => {
+      const put = await c.put('n1', 'gone', 'soon', { consistency: 'ALL' });
+      await c.delete('n2', 'gone', { context: put.context, consistency: 'ALL' });
+      for (const via of c.ids) {
+        const got = await c.get(via, 'gone', { consistency: 'ALL' });
+        expect(got.values, via).to.deep.equal([]);
+      }
+      const tombstones = await c.storedValues('n3', 'gone');
+      expect(tombstones.map((v) => v.tombstone)).to.deep.equal([true]);
+      expect((await c.node('n2').admin.status()).deletes).to.equal(1);
+    }),
+  );
+});

@@ -1,0 +1,92 @@
+/** N in-process coordinators over a FakeNetwork, each with its own memory storage. */
+import { RealTime, SeededRandom, silentLogger, type Logger } from '../../../lib/runtime/index.ts';
+import type { Consistency, NodeId } from '../../../lib/protocol/index.ts';
+import { claim, partitionOf, preferenceList, type Ring } from '../../../lib/ring/index.ts';
+import { Coordinator, type ReplicationConfig } from '../../../lib/replication/index.ts';
+import { decodeRecord, type StoredObject } from '../../../lib/storage/index.ts';
+import { FakeNetwork } from './fake-network.ts';
+import { bytes, CountingStorage } from './helpers.ts';
+
+export const PARTITIONS = 16;
+
+export interface TestNode {
+  readonly id: NodeId;
+  readonly storage: CountingStorage;
+  readonly coordinator: Coordinator;
+}
+
+export interface TestCluster {
+  readonly time: RealTime;
+  readonly net: FakeNetwork;
+  readonly ring: Ring;
+  readonly nodes: Map<NodeId, TestNode>;
+  node(id: NodeId): TestNode;
+  /** The key's stored object on one node's storage (bypassing replication). */
+  stored(id: NodeId, key: Uint8Array): Promise<StoredObject | undefined>;
+  /** Replicas of a key, in preference order. */
+  replicasOf(key: Uint8Array): NodeId[];
+  /** A key whose preference list satisfies `pred`. */
+  keyWhere(pred: (replicas: NodeId[]) => boolean): Uint8Array;
+  close(): Promise<void>;
+}
+
+export async function startCluster(
+  ids: readonly NodeId[],
+  opts: { replicas?: number; readRepair?: boolean; defaultConsistency?: Consistency; logger?: Logger } = {},
+): Promise<TestCluster> {
+  const time = new RealTime();
+  const net = new FakeNetwork(time);
+  const replicas = opts.replicas ?? 3;
+  const ring = claim(ids, PARTITIONS, { replicas });
+  const config: ReplicationConfig = {
+    replicas,
+    defaultConsistency: opts.defaultConsistency ?? 'QUORUM',
+    requestTimeoutMsDefault: 1000,
+    readRepair: opts.readRepair ?? true,
+  };
+  const nodes = new Map<NodeId, TestNode>();
+  for (const id of ids) {
+    const storage = new CountingStorage();
+    await storage.open();
+    const coordinator = new Coordinator({
+      runtime: { time, random: new SeededRandom(1), logger: opts.logger ?? silentLogger },
+      config,
+      storage,
+      transport: net.client(id),
+      actor: `${id}.e1`,
+      cluster: () => ({ self: id, ring, addressOf: (other) => (ids.includes(other) ? other : undefined) }),
+    });
+    net.handlers.set(id, (req, timeoutMs) => coordinator.handlePeer(req, timeoutMs));
+    nodes.set(id, { id, storage, coordinator });
+  }
+  const cluster: TestCluster = {
+    time,
+    net,
+    ring,
+    nodes,
+    node(id) {
+      const n = nodes.get(id);
+      if (n === undefined) throw new Error(`no node ${id}`);
+      return n;
+    },
+    async stored(id, key) {
+      const record = await cluster.node(id).storage.get(partitionOf(key, PARTITIONS), key);
+      return record === undefined ? undefined : decodeRecord(record);
+    },
+    replicasOf(key) {
+      return preferenceList(ring, partitionOf(key, PARTITIONS), replicas);
+    },
+    keyWhere(pred) {
+      for (let i = 0; i < 10_000; i++) {
+        const key = bytes(`key-${i}`);
+        if (pred(cluster.replicasOf(key))) return key;
+      }
+      throw new Error('no key matches');
+    },
+    async close() {
+      for (const n of nodes.values()) await n.coordinator.close();
+      for (const n of nodes.values()) await n.storage.close();
+    },
+  };
+  return cluster;
+}

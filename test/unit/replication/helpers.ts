@@ -1,0 +1,63 @@
+/** Shared fixtures for replication tests: counting storage wrapper and a capturing logger. */
+import { createStorage, type RecordWrite, type Storage, type StoredRecord } from '../../../lib/storage/index.ts';
+import type { LogFields, Logger } from '../../../lib/runtime/index.ts';
+
+/** Memory storage that counts write batches (to prove refusals write nothing). */
+export class CountingStorage implements Storage {
+  readonly inner: Storage = createStorage({ engine: 'memory' });
+  writes = 0;
+  get engine() {
+    return this.inner.engine;
+  }
+  get supports() {
+    return this.inner.supports;
+  }
+  open(): Promise<void> {
+    return this.inner.open();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.inner.get(partition, key);
+  }
+  write(batch: readonly RecordWrite[]): Promise<void> {
+    this.writes++;
+    return this.inner.write(batch);
+  }
+  iteratePartition(partition: number): AsyncIterable<StoredRecord> {
+    return this.inner.iteratePartition(partition);
+  }
+  getMeta(name: string): Promise<Uint8Array | undefined> {
+    return this.inner.getMeta(name);
+  }
+  putMeta(name: string, value: Uint8Array): Promise<void> {
+    return this.inner.putMeta(name, value);
+  }
+}
+
+/** Keeps every line so tests can assert on warnings and traces. */
+export class CapturingLogger implements Logger {
+  readonly lines: { level: string; msg: string; fields?: LogFields }[];
+  constructor(lines: { level: string; msg: string; fields?: LogFields }[] = []) {
+    this.lines = lines;
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.lines.push({ level: 'error', msg, fields });
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.lines.push({ level: 'warn', msg, fields });
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.lines.push({ level: 'info', msg, fields });
+  }
+  trace(msg: string, fields?: LogFields): void {
+    this.lines.push({ level: 'trace', msg, fields });
+  }
+  child(): Logger {
+    return new CapturingLogger(this.lines);
+  }
+}
+
+export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
