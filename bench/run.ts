@@ -13,11 +13,15 @@ import { isConsistency, type Consistency } from '../lib/protocol/index.ts';
 import { preload, runWorkload, type RunResult, type SystemUnderTest } from './loadgen.ts';
 import { WORKLOAD_TITLE, type Distribution, type WorkloadName } from './workload.ts';
 import { startDynamo } from './dynamo-system.ts';
+import { startEtcd } from './etcd-system.ts';
+import { startEcho } from './echo-system.ts';
+import { renderChart } from './chart.ts';
 
 const OUT_DIR = fileURLToPath(new URL('./out', import.meta.url));
 
 const program = new Command()
   .name('bench')
+  .option('--systems <list>', 'systems to measure: dynamo, etcd, echo', 'dynamo,etcd,echo')
   .option('--workloads <list>', 'YCSB workloads: A (50/50), B (95/5), C (read-only), W (write-only)', 'A')
   .option('--distribution <d>', 'uniform | zipfian', 'uniform')
   .option('--clients <n>', 'concurrent closed-loop clients', '64')
@@ -27,12 +31,14 @@ const program = new Command()
   .option('--value-size <bytes>', 'value size', '1024')
   .option('--consistency <level>', 'read and write consistency', 'QUORUM')
   .option('--engine <engine>', 'leveldb | rocksdb | memory', 'leveldb')
-  .option('--out <file>', 'JSON results file', path.join(OUT_DIR, 'results.json'))
+  .option('--out <file>', 'JSON results file (the SVG chart goes beside it)', path.join(OUT_DIR, 'results.json'))
   .option('--seed <n>', 'workload seed', '1');
 
 program.parse(process.argv);
 const o = program.opts<Record<string, string>>();
 
+const systems = o['systems']!.split(',').map((x) => x.trim());
+for (const x of systems) if (!['dynamo', 'etcd', 'echo'].includes(x)) throw new Error(`unknown system ${x}`);
 const workloads = o['workloads']!.split(',').map((w) => w.trim().toUpperCase()) as WorkloadName[];
 for (const w of workloads) if (!(w in WORKLOAD_TITLE)) throw new Error(`unknown workload ${w}`);
 const distribution = o['distribution'] as Distribution;
@@ -68,9 +74,11 @@ function printTable(results: RunResult[]): void {
 }
 
 async function benchSystem(sut: SystemUnderTest): Promise<RunResult[]> {
-  const t0 = performance.now();
-  await preload(sut, keys, valueBytes, clients);
-  console.error(`${sut.name}: preloaded ${keys} keys in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+  if (sut.name !== 'echo') {
+    const t0 = performance.now();
+    await preload(sut, keys, valueBytes, clients);
+    console.error(`${sut.name}: preloaded ${keys} keys in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+  }
   const results: RunResult[] = [];
   for (const workload of workloads) {
     const r = await runWorkload(sut, { workload, distribution, clients, durationMs, warmupMs, keys, valueBytes, seed });
@@ -80,18 +88,40 @@ async function benchSystem(sut: SystemUnderTest): Promise<RunResult[]> {
   return results;
 }
 
+const starters: Record<string, () => Promise<SystemUnderTest>> = {
+  dynamo: () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb' }),
+  etcd: () => startEtcd(3),
+  echo: () => startEcho(),
+};
+
 const results: RunResult[] = [];
-const dynamo = await startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb' });
-try {
-  results.push(...(await benchSystem(dynamo)));
-} finally {
-  await dynamo.close();
+for (const name of systems) {
+  const sut = await starters[name]!();
+  try {
+    results.push(...(await benchSystem(sut)));
+  } finally {
+    await sut.close();
+  }
 }
 
 printTable(results);
+
+/** ours / anchor per workload: throughput ratio and p99 ratio. */
+const ratios: { workload: string; anchor: string; opsRatio: number; p99Ratio: number }[] = [];
+for (const r of results.filter((x) => x.system === 'dynamo')) {
+  for (const anchor of results.filter((x) => x.system !== 'dynamo' && x.workload === r.workload && x.distribution === r.distribution)) {
+    ratios.push({ workload: `${r.workload}/${r.distribution}`, anchor: anchor.system, opsRatio: r.opsPerSec / anchor.opsPerSec, p99Ratio: r.all.p99Ms / anchor.all.p99Ms });
+  }
+}
+if (ratios.length) {
+  console.log('');
+  for (const x of ratios) console.log(`dynamo / ${x.anchor} ${x.workload}: ops/s ${fmt(x.opsRatio)}x, p99 ${fmt(x.p99Ratio)}x`);
+}
+
+const settings = { systems, workloads, distribution, clients, durationMs, warmupMs, keys, valueBytes, consistency };
 mkdirSync(path.dirname(o['out']!), { recursive: true });
-writeFileSync(
-  o['out']!,
-  JSON.stringify({ at: new Date().toISOString(), settings: { workloads, distribution, clients, durationMs, warmupMs, keys, valueBytes, consistency }, results }, null, 2),
-);
+writeFileSync(o['out']!, JSON.stringify({ at: new Date().toISOString(), settings, results, ratios }, null, 2));
+const svg = o['out']!.replace(/\.json$/, '') + '.svg';
+writeFileSync(svg, renderChart(results, `${clients} clients, ${keys} keys, ${valueBytes} B values, ${consistency}, ${distribution}, ${durationMs / 1000}s per workload`));
 console.log(`results: ${o['out']}`);
+console.log(`chart: ${svg}`);

@@ -8,4 +8,5 @@ export { DynamoNode, type NodeOptions } from './node.ts';
 export { parseSeeds, type SeedSpec } from './seeds.ts';
 export { loadOrMintEpoch, checkPartitionCount, META_ACTOR_EPOCH, META_PARTITION_COUNT } from './epoch.ts';
 export { IDENTIFY_RETRY_MS, IDENTIFY_TIMEOUT_MS } from './membership.ts';
-// process.ts / cluster-runner.ts exports (startNodeProcess, LocalCluster, ...) are added here by the lead.
+export { startNodeProcess, type RunningNode } from './process.ts';
+export { LocalCluster, freePorts, READY_LINE_PREFIX, type LocalClusterOptions, type LocalMember } from './cluster-runner.ts';

@@ -75,9 +75,14 @@ function mergeReplies(round: Round<StoredObject>): StoredObject | undefined {
   return merged;
 }
 
-/** A forwarded write may be retried elsewhere only if nothing was written (the peer was not reached or refused up front). */
+/**
+ * A forwarded write may be retried on the next replica only if nothing was
+ * written: the peer was unreachable, joining, overloaded or shutting down.
+ * A peer that coordinated and fell short of W already stored a new version;
+ * retrying would store a duplicate sibling, so its error goes to the client.
+ */
 function mayFallOver(e: DynamoError): boolean {
-  return e.code === 'DYNAMO_UNAVAILABLE' && (e as UnavailableError).answered === 0;
+  return e.code === 'DYNAMO_CLOSED' || (e.code === 'DYNAMO_UNAVAILABLE' && (e as UnavailableError).answered === 0);
 }
 
 /** Coordinates client requests and serves peer requests for this node. */

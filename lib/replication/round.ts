@@ -28,9 +28,10 @@ export interface RoundOptions {
 
 /**
  * Replies of one request's replicas (slot i = nodes[i]). Won as soon as the
- * quorum is reached; lost once the quorum became impossible and every other
- * replica answered (or the deadline passed); timed out at the deadline
- * otherwise. Late replies are still recorded (read repair uses them) but
+ * quorum is reached. Once the quorum became impossible it is decided when
+ * every other replica answered (or the deadline passed): 'lost' if the
+ * unreachable/refusing replicas alone made it impossible, 'timeout' if
+ * replica timeouts did. Timed out at the deadline otherwise. Late replies are still recorded (read repair uses them) but
  * never change the decision.
  */
 export class Round<T = undefined> {
@@ -49,6 +50,8 @@ export class Round<T = undefined> {
   onSettled: (() => void) | undefined;
   #firstError: string | undefined;
   #pending: number;
+  /** Failures other than timeouts (unreachable, refused). */
+  #hardFailures = 0;
   #decision: Decision | undefined;
   #resolve!: (d: Decision) => void;
   #timer: TimerHandle | undefined;
@@ -94,6 +97,7 @@ export class Round<T = undefined> {
     if (this.#firstError === undefined) {
       this.#firstError = `${this.nodes[i]}: ${error instanceof Error ? error.message : String(error)}`;
     }
+    if (!(error instanceof Error && (error as DynamoError).code === 'DYNAMO_TIMEOUT')) this.#hardFailures++;
     this.#pending--;
     this.tracker.failure();
     this.#afterReply();
@@ -128,7 +132,7 @@ export class Round<T = undefined> {
     if (this.#pending !== 0) return;
     // A lost round is reported once the other replicas answered, so `answered`
     // counts every replica that did (deterministic for clients and tests).
-    if (this.tracker.outcome === 'lost') this.#decide('lost');
+    if (this.tracker.outcome === 'lost') this.#decide(this.#lostKind());
     if (this.onSettled !== undefined) {
       const run = this.onSettled;
       this.onSettled = undefined;
@@ -138,6 +142,15 @@ export class Round<T = undefined> {
 
   #onDeadline(): void {
     this.#timer = undefined;
-    this.#decide(this.tracker.outcome === 'lost' ? 'lost' : 'timeout');
+    this.#decide(this.tracker.outcome === 'lost' ? this.#lostKind() : 'timeout');
+  }
+
+  /**
+   * Unavailable if the replicas that were unreachable or refused make the
+   * quorum impossible by themselves; otherwise replicas ran out of time and
+   * the request timed out.
+   */
+  #lostKind(): Exclude<Decision, 'won'> {
+    return this.nodes.length - this.#hardFailures < this.tracker.required ? 'lost' : 'timeout';
   }
 }

@@ -25,9 +25,10 @@
  *  - Previous ring: targets are floor/ceil, the ceil going to the members
  *    that own most already (ties: smaller id). Partitions whose owner is still
  *    a member and within target stay. Partitions of departed members go, in
- *    ring order, to under-target members that keep the spacing, largest
- *    shortfall first. Members still under target then take from members above
- *    target, one pick per equal slice of the ring, preferring picks that keep
+ *    ring order, to the under-target member that breaks the spacing in the
+ *    fewest windows (usually none), then the one with the largest shortfall.
+ *    Members still under target then take from members above target, one
+ *    pick per equal slice of the ring, preferring picks that keep
  *    the spacing, that repair a spacing violation, and from the member
  *    furthest above target (riak_core claim_v2's select_indices).
  *
@@ -38,9 +39,12 @@
  * windows with a repeated owner (the departed node's ring neighbours are the
  * members that must absorb its partitions). That costs only evenness, not
  * safety: preference lists skip repeated owners and always return distinct
- * nodes. The claim is greedy, not optimal, and it never re-stripes: a
- * cluster that wants a perfect layout can claim without `previous` and pay
- * the full handoff.
+ * nodes. Measured at 256 partitions and 3..20 nodes (test/property/ring.test.ts):
+ * a join moves 0.94-1.00 x P/(n+1) partitions, a departure exactly its own,
+ * and along random join/leave histories about 3% of windows repeat an owner
+ * (a 3-node ring cannot be spaced at all unless 3 divides P). The claim is
+ * greedy, not optimal, and never re-stripes: a cluster that wants a perfect
+ * layout can claim without `previous` and pay the full handoff.
  */
 import type { NodeId } from '../protocol/index.ts';
 import { InvalidArgumentError } from '../runtime/index.ts';
@@ -74,11 +78,7 @@ export function claim(members: readonly NodeId[], partitionCount: number, option
   }
   const kept = options.previous === undefined ? undefined : keptOwners(options.previous, nodes, partitionCount);
   const owners = kept === undefined ? stripe(nodes.length, partitionCount, replicas) : rebalance(kept, nodes.length, replicas);
-  return makeRing(
-    partitionCount,
-    nodes,
-    Array.from(owners, (m) => nodes[m] ?? ''),
-  );
+  return makeRing(partitionCount, nodes, Array.from(owners, (m) => nodes[m] ?? ''));
 }
 
 function sortedMembers(members: readonly NodeId[]): NodeId[] {

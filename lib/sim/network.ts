@@ -243,7 +243,7 @@ export class SimTransport implements Transport {
         this.#pending.delete(finish);
         resolve(r as Result<ReplyFor<R['type']>, DynamoError>);
       };
-      const timer = net.scheduler.schedule(timeoutMs, () => {
+      const timer = net.scheduler.schedule(Math.max(0, timeoutMs), () => {
         net.trace(`net timeout ${from}->${to} #${id} ${req.type} after ${timeoutMs}ms`);
         finish(err(new TimeoutError(`${to} did not answer ${req.type} within ${timeoutMs} ms`)));
       });

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { claim, ownershipMoves, partitionsOwned, preferenceList, type Ring } from '../../lib/ring/index.ts';
+import { ringChecksum } from '../../lib/ring/checksum.ts';
 import { nodeNames, ownedCounts, spacingViolations } from '../unit/ring/ring-checks.ts';
 
 const P = 256;
@@ -100,17 +101,19 @@ describe('ring claim properties', () => {
 
   it('does not depend on member order (fresh and incremental)', () => {
     const ids = fc.uniqueArray(fc.stringMatching(/^[a-zA-Z0-9._-]{1,10}$/), { minLength: 3, maxLength: 20 });
+    const orders = ids.chain((members) =>
+      fc.tuple(fc.constant(members), fc.shuffledSubarray(members, { minLength: members.length, maxLength: members.length })),
+    );
     fc.assert(
-      fc.property(ids, fc.constantFrom(16, 64, 256, 1000), fc.integer({ min: 1, max: 5 }), (members, count, seed) => {
-        const shuffled = [...members].sort((a, b) => ((a.charCodeAt(0) * seed) % 7) - ((b.charCodeAt(0) * seed) % 7));
-        const reversed = [...members].reverse();
+      fc.property(orders, fc.constantFrom(16, 64, 256, 1000), ([members, shuffled], count) => {
         const fresh = claim(members, count);
         expect(claim(shuffled, count).owners).to.deep.equal(fresh.owners);
-        expect(claim(reversed, count).checksum).to.equal(fresh.checksum);
+        expect(claim(shuffled, count).checksum).to.equal(fresh.checksum);
         const previous = claim(members.slice(1), count);
         const next = claim(members, count, { previous });
-        expect(claim(shuffled, count, { previous }).owners).to.deep.equal(next.owners);
-        expect(claim(reversed, count, { previous }).checksum).to.equal(next.checksum);
+        const again = claim(shuffled, count, { previous });
+        expect(again.owners).to.deep.equal(next.owners);
+        expect(again.checksum).to.equal(next.checksum);
       }),
       { numRuns: 50 },
     );
@@ -121,14 +124,13 @@ describe('ring claim properties', () => {
   });
 
   it('spaces replicas in fresh rings whenever n > replicas and P >= n * (replicas + 1), or n divides P', () => {
-    const sizes = fc
-      .tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 35 }), fc.integer({ min: 0, max: 2048 }))
-      .filter(([r, extra, _]) => r + extra <= 40);
+    const sizes = fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 40 }), fc.nat({ max: 2048 }));
     fc.assert(
-      fc.property(sizes, ([replicas, extra, slack]) => {
-        const n = replicas + extra;
-        const count = Math.min(65536, n * (replicas + 1) + slack);
-        expect(spacingViolations(claim(nodeNames(n), count, { replicas }), replicas)).to.deep.equal([]);
+      fc.property(sizes, ([replicas, n, slack]) => {
+        if (n > replicas) {
+          const count = n * (replicas + 1) + slack;
+          expect(spacingViolations(claim(nodeNames(n), count, { replicas }), replicas)).to.deep.equal([]);
+        }
         const multiple = n * (1 + (slack % 8));
         expect(spacingViolations(claim(nodeNames(n), multiple, { replicas }), replicas)).to.deep.equal([]);
       }),
@@ -152,15 +154,17 @@ describe('ring claim properties', () => {
 
   it('keeps spacing violations rare along histories (measured: removals cost a few windows)', () => {
     // Movement wins over spacing (see claim.ts), so a departure leaves some repeated owners
-    // near its partitions. Bound the damage over a fixed sample of histories with >= 5 members.
+    // near its partitions. Bound the damage over a fixed sample of histories with >= 5 members
+    // (measured when written: 3.2% of windows; every join onto a clean ring stays clean).
     let windows = 0;
     let violating = 0;
     let cleanAfterAdd = 0;
     let adds = 0;
     fc.assert(
       fc.property(history, (h) => {
-        let clean = true;
-        for (const s of replay(h)) {
+        const steps = replay(h);
+        let clean = spacingViolations(steps[0]!.before, REPLICAS).length === 0;
+        for (const s of steps) {
           const bad = spacingViolations(s.after, REPLICAS).length;
           if (s.kind === 'add' && clean) {
             adds++;
@@ -202,16 +206,14 @@ describe('ring claim properties', () => {
 
   it('changes the checksum when any owner changes', () => {
     const ring = claim(nodeNames(8), 64);
+    expect(ringChecksum(64, ring.members, ring.owners)).to.equal(ring.checksum);
     fc.assert(
       fc.property(fc.nat({ max: 63 }), fc.nat({ max: 7 }), (p, m) => {
         const owner = nodeNames(8)[m]!;
         fc.pre(ring.owners[p] !== owner);
         const owners = [...ring.owners];
         owners[p] = owner;
-        const changed = claim(nodeNames(8), 64, { previous: { ...ring, owners } });
-        // claim rebalances the edited ring back to floor/ceil; compare the two distinct rings it yields.
-        expect(changed.owners).to.not.deep.equal(ring.owners);
-        expect(changed.checksum).to.not.equal(ring.checksum);
+        expect(ringChecksum(64, ring.members, owners)).to.not.equal(ring.checksum);
       }),
       { numRuns: 50 },
     );

@@ -404,6 +404,14 @@ describe('replication/coordinator', () => {
       expect(decodeContext(put.context)).to.deep.equal([{ actor: `${second}.e1`, counter: 1 }]);
     });
 
+    it('falls over to the next replica when the first is shutting down', async () => {
+      const key = c.keyWhere((r) => !r.includes('n4'));
+      const [first, second] = c.replicasOf(key);
+      await c.node(first!).coordinator.close();
+      const put = await c.node('n4').coordinator.put({ key, value: bytes('v'), context: EMPTY, consistency: 'ONE', timeoutMs: T });
+      expect(decodeContext(put.context)).to.deep.equal([{ actor: `${second}.e1`, counter: 1 }]);
+    });
+
     it('is unavailable when no replica can be reached', async () => {
       const key = c.keyWhere((r) => !r.includes('n4'));
       for (const id of c.replicasOf(key)) c.net.down.add(id);

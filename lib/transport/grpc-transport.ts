@@ -1,0 +1,68 @@
+/**
+ * Transport over gRPC: one PeerConnection (channel + long-lived bidi stream)
+ * per peer address, created on first use. Requests issued in the same turn to
+ * the same peer share one PeerBatch frame.
+ */
+import type { DynamoError, Logger, Result, Time } from '../runtime/index.ts';
+import type { Address, PeerRequest, ReplyFor } from '../protocol/index.ts';
+import { PeerConnection, type TransportStats } from './peer-connection.ts';
+import type { Transport } from './transport.ts';
+
+/** Construction options of GrpcTransport. */
+export interface GrpcTransportOptions {
+  time: Time;
+  logger: Logger;
+  /** Requests awaiting a reply per peer; beyond it requests fail fast with UnavailableError. Default 10,000. */
+  inflightMax?: number;
+  /** Wait after a stream failure before the next attempt, doubled per consecutive failure. Default 100 ms. */
+  backoffMsMin?: number;
+  /** Cap of that wait. Default 2,000 ms. */
+  backoffMsMax?: number;
+}
+
+export class GrpcTransport implements Transport {
+  readonly #opts: Required<GrpcTransportOptions>;
+  readonly #peers = new Map<Address, PeerConnection>();
+  readonly #stats: TransportStats = { framesSent: 0, envelopesSent: 0, framesReceived: 0, envelopesReceived: 0, streamsOpened: 0 };
+  #closed = false;
+
+  constructor(opts: GrpcTransportOptions) {
+    this.#opts = { inflightMax: 10_000, backoffMsMin: 100, backoffMsMax: 2_000, ...opts };
+  }
+
+  request<R extends PeerRequest>(to: Address, req: R, timeoutMs: number): Promise<Result<ReplyFor<R['type']>, DynamoError>> {
+    return this.#peer(to).request(req, timeoutMs) as Promise<Result<ReplyFor<R['type']>, DynamoError>>;
+  }
+
+  reachable(to: Address): boolean {
+    return this.#peers.get(to)?.reachable ?? true;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const peer of this.#peers.values()) peer.close();
+  }
+
+  /** A snapshot of the frame counters (how well requests are being batched). */
+  stats(): TransportStats {
+    return { ...this.#stats };
+  }
+
+  #peer(to: Address): PeerConnection {
+    let peer = this.#peers.get(to);
+    if (peer === undefined) {
+      peer = new PeerConnection({
+        address: to,
+        time: this.#opts.time,
+        logger: this.#opts.logger,
+        inflightMax: this.#opts.inflightMax,
+        backoffMsMin: this.#opts.backoffMsMin,
+        backoffMsMax: this.#opts.backoffMsMax,
+        stats: this.#stats,
+      });
+      if (this.#closed) peer.close();
+      this.#peers.set(to, peer);
+    }
+    return peer;
+  }
+}
