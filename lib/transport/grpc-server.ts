@@ -1,0 +1,98 @@
+/**
+ * The node's one gRPC server: the public KV and Admin services, the internal
+ * Peer stream, grpc.health.v1.Health and server reflection (so
+ * `grpcurl -plaintext host:port list` works without proto files).
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as HEALTH_PROTO, type ServingStatus } from 'grpc-health-check';
+import type { Logger, Time } from '../runtime/index.ts';
+import type { AdminHandler, KvHandler, PeerHandler } from '../protocol/index.ts';
+import { SERVER_OPTIONS } from './grpc-options.ts';
+import { kvServices } from './kv-service.ts';
+import { PEER_SERVICE, PeerStreamServer } from './peer-service.ts';
+import { ADMIN_PROTO, KV_PROTO } from './proto-files.ts';
+
+/** What startGrpcServer serves and with what. */
+export interface GrpcServerOptions {
+  /** host:port to bind; port 0 picks a free port (see GrpcServer.address). */
+  listen: string;
+  kv: KvHandler;
+  admin: AdminHandler;
+  peer: PeerHandler;
+  logger: Logger;
+  time: Time;
+  /** Cap on a KV request's timeout; a client deadline shortens it. */
+  requestTimeoutMsDefault: number;
+}
+
+/** A running server. */
+export interface GrpcServer {
+  /** The bound host:port (the real port when listening on port 0). */
+  readonly address: string;
+  /** Health status of '' and 'dynamo.v1.KV' (starts SERVING). */
+  setServing(serving: boolean): void;
+  /** Stop accepting, let in-flight calls finish (up to graceMs), then force. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/** Health service names: the whole server and the KV API. */
+const HEALTH_SERVICES = ['', 'dynamo.v1.KV'];
+
+function hostOf(listen: string): string {
+  const colon = listen.lastIndexOf(':');
+  return colon < 0 ? listen : listen.slice(0, colon);
+}
+
+/** Bind and start serving; rejects if the address cannot be bound. */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
+  const server = new grpc.Server(SERVER_OPTIONS);
+  for (const { service, implementation } of kvServices(opts)) server.addService(service, implementation);
+  const peers = new PeerStreamServer(opts.peer, opts.logger);
+  server.addService(PEER_SERVICE, peers.implementation());
+
+  const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'SERVING' as ServingStatus])));
+  health.addToServer(server);
+
+  // Reflection describes the public surface only (Peer is internal).
+  const described = protoLoader.loadSync([KV_PROTO, ADMIN_PROTO, HEALTH_PROTO], { keepCase: true, enums: Number });
+  new ReflectionService(described).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p)));
+  });
+  const address = `${hostOf(opts.listen)}:${port}`;
+  opts.logger.info('gRPC server listening', { address });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    address,
+    setServing(serving: boolean): void {
+      for (const s of HEALTH_SERVICES) health.setStatus(s, serving ? 'SERVING' : 'NOT_SERVING');
+    },
+    shutdown(graceMs: number): Promise<void> {
+      stopping ??= new Promise<void>((resolve) => {
+        let done = false;
+        const finish = (): void => {
+          if (done) return;
+          done = true;
+          resolve();
+        };
+        const timer = opts.time.setTimer(graceMs, () => {
+          if (done) return;
+          opts.logger.warn('in-flight calls outlived the shutdown grace period; forcing', { graceMs });
+          server.forceShutdown();
+          finish();
+        });
+        server.tryShutdown(() => {
+          opts.time.cancelTimer(timer);
+          finish();
+        });
+        // Peer streams never end on their own: end each once its in-flight requests are answered.
+        peers.drain();
+      });
+      return stopping;
+    },
+  };
+}
