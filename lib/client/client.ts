@@ -7,7 +7,7 @@ import { CONSISTENCY_LEVELS, isConsistency } from '../protocol/index.ts';
 import type { Time } from '../runtime/index.ts';
 import { ClosedError, InvalidArgumentError, RealTime, assert, TimeoutError, UnavailableError } from '../runtime/index.ts';
 import { contextBytes, keyBytes, valueBytes } from './bytes.ts';
-import { isConnectionFailure, toDynamoError } from './call-errors.ts';
+import { shouldFailOver, toDynamoError } from './call-errors.ts';
 import { Endpoint } from './endpoint.ts';
 import type { Schema, StatusResponseObj, UnaryMethod } from './schema.ts';
 import { schema } from './schema.ts';
@@ -64,8 +64,8 @@ export type SiblingResolver = (siblings: Uint8Array[]) => string | Uint8Array | 
  * Client of a dynamo cluster. Holds one long-lived gRPC channel per endpoint;
  * create one per process and share it (it is safe for concurrent use), then
  * `close()` it. Requests are spread round-robin over the endpoints; when an
- * endpoint cannot be reached the request moves on to the next one, within
- * the request's deadline. Errors the cluster answered (too few replicas,
+ * endpoint cannot be reached (or answers that it is shutting down) the
+ * request moves on to the next one, within the request's deadline. Errors the cluster answered (too few replicas,
  * invalid argument, ...) are not retried elsewhere — they would fail the same
  * way — and reject with the DynamoError subclass the node raised.
  *
@@ -210,9 +210,9 @@ export class DynamoClient {
 
   async #get(key: Uint8Array, consistency: number | undefined, deadlineMs: number): Promise<GetResult> {
     const res = await this.#call(this.#schema.get, { key, consistency }, key, deadlineMs);
-    // Decoded messages share a frozen empty array for absent repeated fields: hand out our own.
+    // Absent fields decode as protobufjs's shared defaults: hand out our own array, and real bytes.
     const values = res.values.length > 0 ? res.values : [];
-    return { values, context: res.context, found: values.length > 0 };
+    return { values, context: bytesOrEmpty(res.context), found: values.length > 0 };
   }
 
   async #put(
@@ -223,7 +223,7 @@ export class DynamoClient {
     deadlineMs: number,
   ): Promise<PutResult> {
     const res = await this.#call(this.#schema.put, { key, value, context, consistency }, key, deadlineMs);
-    return { context: res.context };
+    return { context: bytesOrEmpty(res.context) };
   }
 
   /** One request with failover on connection failures, bounded by `deadlineMs`. */
@@ -240,7 +240,7 @@ export class DynamoClient {
         return await endpoint.call(method, req, deadlineMs);
       } catch (e) {
         if (this.#closed) throw closedError();
-        if (!isConnectionFailure(e)) throw toDynamoError(e, endpoint.address);
+        if (!shouldFailOver(e)) throw toDynamoError(e, endpoint.address);
         lastFailure = e;
       }
     }
@@ -249,7 +249,7 @@ export class DynamoClient {
     }
     const tried = this.#endpoints.map((e) => e.address).join(', ');
     const detail = lastFailure instanceof Error ? lastFailure.message : String(lastFailure);
-    throw new UnavailableError(`no endpoint reachable (tried ${tried}): ${detail}`, { answered: 0, required: 0 }, { cause: lastFailure });
+    throw new UnavailableError(`no endpoint could serve the request (tried ${tried}): ${detail}`, { answered: 0, required: 0 }, { cause: lastFailure });
   }
 
   #deadline(timeoutMs: number | undefined): number {
@@ -260,6 +260,13 @@ export class DynamoClient {
   #consistency(name: Consistency | undefined): number | undefined {
     return name === undefined ? this.#consistencyCode : consistencyCode(this.#schema, name);
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** protobufjs decodes an absent bytes field as a plain empty array, not a Uint8Array. */
+function bytesOrEmpty(bytes: Uint8Array): Uint8Array {
+  return bytes instanceof Uint8Array ? bytes : EMPTY;
 }
 
 function checkEndpoint(endpoint: unknown): string {

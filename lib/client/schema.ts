@@ -19,7 +19,8 @@ export interface UnaryMethod<Req, Res> {
 }
 
 // Message shapes as protobufjs reads/writes them (camelCase fields, bytes as
-// Buffer on decode; undefined fields are not written).
+// Buffer on decode — but an absent bytes field decodes as a plain empty array;
+// undefined fields are not written).
 export interface GetRequestMsg {
   key: Uint8Array;
   consistency: number | undefined;

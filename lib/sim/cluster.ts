@@ -14,7 +14,7 @@ import {
 import type { Address, Consistency, GetResult, NodeId, PutResult } from '../protocol/index.ts';
 import { Dvv } from '../vclock/index.ts';
 import { partitionOf } from '../ring/index.ts';
-import { createStorage, decodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
+import { decodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import { DynamoNode, type SeedSpec } from '../node/index.ts';
 import { SimScheduler } from './scheduler.ts';
 import { SimTime } from './sim-time.ts';
@@ -145,11 +145,10 @@ export class SimCluster {
 
   /** Start every node and run until each has built its ring. */
   async start(): Promise<void> {
-    // Engines import their packages lazily; load them now, outside the simulation,
-    // so module loading (real I/O) never happens inside a simulated step.
-    const warm = createStorage({ engine: 'memory' });
-    await warm.open();
-    await warm.close();
+    // Open the disks before the simulation runs: engines import their package
+    // lazily, and module loading (real I/O, off-thread loader hooks) inside a
+    // simulated step would look like a deadlock and break reproducibility.
+    for (const slot of this.#slots.values()) await slot.disk.backing();
     for (const slot of this.#slots.values()) {
       this.network.setDown(slot.address, false);
       slot.up = true;
@@ -182,7 +181,9 @@ export class SimCluster {
     const slot = this.#slot(id);
     assert(!slot.up, `${id} is running; crash it before wiping its disk`);
     this.#record(`t=${this.scheduler.nowMs} sim wipe ${id}`);
-    await this.run(slot.disk.wipe());
+    // Outside the scheduler, like start(): a new disk opens a new engine.
+    await slot.disk.wipe();
+    await slot.disk.backing();
   }
 
   isUp(id: NodeId): boolean {

@@ -82,7 +82,7 @@ function checkContext(context: Uint8Array): void {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY: Uint8Array = new Uint8Array(0);
 
 /** protobufjs leaves absent bytes fields as a shared empty Array; handlers get real bytes. */
 const bytesOf = (v: Uint8Array): Uint8Array => (v instanceof Uint8Array ? v : EMPTY);

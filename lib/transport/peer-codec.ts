@@ -234,7 +234,7 @@ function checkEnd(r: protobuf.Reader, end: number): void {
   if (r.pos > end) throw malformed('field overruns its message');
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY: Uint8Array = new Uint8Array(0);
 
 function readIdentifyReply(r: protobuf.Reader, end: number): PeerReply {
   let nodeId = '';
@@ -434,7 +434,7 @@ function decodeOne(bytes: Uint8Array, expected: EnvelopeKind, what: string): Env
   }
   if (kind === expected) return body as EnvelopeBody;
   if (kind === KIND_MALFORMED) throw body as InvalidArgumentError;
-  throw malformed(`expected a ${what}, got ${kind === KIND_REQUEST ? 'a request' : kind === KIND_REPLY ? 'a reply' : 'an error'}`);
+  throw malformed(`expected ${what}, got ${kind === KIND_REQUEST ? 'a request' : kind === KIND_REPLY ? 'a reply' : 'an error'}`);
 }
 
 /** A peer request as a bare PeerEnvelope (peer.proto). */
@@ -443,7 +443,7 @@ export function encodeRequest(req: PeerRequest): Uint8Array {
 }
 /** Inverse of encodeRequest; throws InvalidArgumentError on malformed bytes or a non-request envelope. */
 export function decodeRequest(bytes: Uint8Array): PeerRequest {
-  return decodeOne(bytes, KIND_REQUEST, 'request') as PeerRequest;
+  return decodeOne(bytes, KIND_REQUEST, 'a request') as PeerRequest;
 }
 /** A peer reply as a bare PeerEnvelope (peer.proto). */
 export function encodeReply(rep: PeerReply): Uint8Array {
@@ -451,7 +451,7 @@ export function encodeReply(rep: PeerReply): Uint8Array {
 }
 /** Inverse of encodeReply; throws InvalidArgumentError on malformed bytes or a non-reply envelope. */
 export function decodeReply(bytes: Uint8Array): PeerReply {
-  return decodeOne(bytes, KIND_REPLY, 'reply') as PeerReply;
+  return decodeOne(bytes, KIND_REPLY, 'a reply') as PeerReply;
 }
 /** A DynamoError as a bare PeerEnvelope with a PeerError body (code, message, counts). */
 export function encodeError(e: DynamoError): Uint8Array {
@@ -459,5 +459,5 @@ export function encodeError(e: DynamoError): Uint8Array {
 }
 /** Inverse of encodeError: the same subclass, message and counts. Throws InvalidArgumentError on malformed bytes. */
 export function decodeError(bytes: Uint8Array): DynamoError {
-  return decodeOne(bytes, KIND_ERROR, 'error') as DynamoError;
+  return decodeOne(bytes, KIND_ERROR, 'an error') as DynamoError;
 }

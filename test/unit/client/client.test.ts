@@ -39,6 +39,12 @@ describe('client: DynamoClient against a fake node', () => {
     const miss = await client.get('greeting');
     expect(miss.found).to.equal(false);
     expect(miss.values).to.deep.equal([]);
+    // Absent on the wire, still real (empty) bytes here.
+    expect(miss.context).to.be.instanceOf(Uint8Array);
+    expect(miss.context.length).to.equal(0);
+    const bare = await client.put('no-context', 'v');
+    expect(bare.context).to.be.instanceOf(Uint8Array);
+    expect(bare.context.length).to.equal(0);
 
     const put = await client.put('greeting', 'héllo wörld');
     expect(text(put.context)).to.equal('v1');
@@ -49,6 +55,7 @@ describe('client: DynamoClient against a fake node', () => {
     expect(text(got.context)).to.equal('v1');
     // The key went over the wire as UTF-8.
     expect((node.received[0]!.request as GetReq).key.toString('utf8')).to.equal('greeting');
+    expect((node.received[2]!.request as PutReq).value.toString('utf8')).to.equal('héllo wörld');
   });
 
   it('round-trips arbitrary (non-UTF-8) byte keys and values exactly', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DynamoClient, TimeoutError, UnavailableError, text } from '../../../lib/client/index.ts';
+import { ClosedError, DynamoClient, TimeoutError, UnavailableError, text } from '../../../lib/client/index.ts';
 import { FakeNode, closedPort } from './fake-node.ts';
 
 /** Always starts at endpoint 0, so a test knows which endpoint is tried first. */
@@ -77,13 +77,23 @@ describe('client: endpoint spreading and failover', () => {
     expect([a.count('Get'), b.count('Get')]).to.deep.equal([1, 0]);
   });
 
+  it('fails over when a node answers that it is shutting down (DYNAMO_CLOSED)', async () => {
+    const [closing, live] = [await startNode(), await startNode()];
+    closing.onGet = () => new ClosedError('node is shutting down');
+    live.onGet = () => ({ values: [Buffer.from('from-live')], context: Buffer.from('c') });
+    const client = track(new FirstEndpointClient({ endpoints: [closing.address, live.address] }));
+    const got = await client.get('k');
+    expect(text(got.values[0]!)).to.equal('from-live');
+    expect([closing.count('Get'), live.count('Get')]).to.deep.equal([1, 1]);
+  });
+
   it('rejects with UnavailableError (0 answered) when no endpoint is reachable', async () => {
     const client = track(new DynamoClient({ endpoints: [await closedPort(), await closedPort()] }));
     const e = await rejection(client.get('k'));
     expect(e).to.be.instanceOf(UnavailableError);
     expect((e as UnavailableError).code).to.equal('DYNAMO_UNAVAILABLE');
     expect((e as UnavailableError).answered).to.equal(0);
-    expect((e as Error).message).to.contain('no endpoint reachable');
+    expect((e as Error).message).to.contain('no endpoint could serve the request');
   });
 
   it('does not fail over past the deadline: a hung endpoint yields TimeoutError', async () => {

@@ -31,9 +31,11 @@ export class FakeNode {
   readonly store = new Map<string, { values: Buffer[]; version: number }>();
   onGet: Handler<GetReq> = (req) => {
     const entry = this.store.get(req.key.toString('hex'));
-    return { values: entry?.values ?? [], context: entry ? Buffer.from(`v${entry.version}`) : Buffer.alloc(0) };
+    // A miss leaves both fields out, as a node in another language would.
+    return entry ? { values: entry.values, context: Buffer.from(`v${entry.version}`) } : {};
   };
   onPut: Handler<PutReq> = (req) => {
+    if (req.key.toString() === 'no-context') return {};
     const id = req.key.toString('hex');
     const version = (this.store.get(id)?.version ?? 0) + 1;
     this.store.set(id, { values: [req.value], version });
