@@ -44,7 +44,12 @@ export class StaticMembership {
     const self = opts.self;
     this.#members.set(self.id, self.address);
     for (const seed of opts.seeds) {
-      if (seed.id === self.id || seed.address === self.address) continue;
+      if (seed.id === self.id || seed.address === self.address) {
+        if (seed.id !== undefined && seed.id !== self.id) {
+          this.#logger.warn('a seed names this node\'s address with another id; treating it as this node', { seed: seed.address, seedId: seed.id });
+        }
+        continue;
+      }
       if (seed.id !== undefined) this.#members.set(seed.id, seed.address);
       else this.#unidentified.add(seed.address);
     }

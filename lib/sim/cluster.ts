@@ -21,6 +21,7 @@ import { SimTime } from './sim-time.ts';
 import { SimNetwork, type SimTransport } from './network.ts';
 import { reproduceHint, seedFromEnv } from './seed.ts';
 import { SimDisk } from './sim-disk.ts';
+import { FNV_OFFSET, fnv1aString, hex32 } from './digest.ts';
 
 export interface SimClusterOptions {
   /** Drives every random choice; defaults to DYNAMO_SEED or DEFAULT_SEED. */
@@ -56,6 +57,11 @@ export interface SimKvOptions {
   context?: Uint8Array;
 }
 
+/** The options every node life is built from, defaults filled in. */
+type NodeShape = Required<
+  Pick<SimClusterOptions, 'nodes' | 'replicas' | 'partitionCount' | 'defaultConsistency' | 'requestTimeoutMsDefault' | 'readRepair' | 'anonymousSeeds'>
+>;
+
 interface Slot {
   readonly id: NodeId;
   readonly address: Address;
@@ -79,7 +85,7 @@ export class SimCluster {
   readonly scheduler: SimScheduler;
   readonly network: SimNetwork;
   readonly ids: readonly NodeId[];
-  readonly #opts: Required<Omit<SimClusterOptions, 'seed' | 'trace' | 'logLevel' | 'stepsMax' | 'transcriptLinesMax' | 'echo' | 'latencyMsMin' | 'latencyMsMax' | 'lossRate' | 'clockSkewMsMax'>>;
+  readonly #opts: NodeShape;
   readonly #slots = new Map<NodeId, Slot>();
   readonly #lifeRandom: SeededRandom;
   readonly #logLevel: LogLevel;
@@ -88,7 +94,7 @@ export class SimCluster {
   readonly #linesMax: number;
   readonly #echo: boolean;
   #linesTotal = 0;
-  #digest = 0x811c9dc5;
+  #digest = FNV_OFFSET;
   #stopped = false;
 
   private constructor(opts: SimClusterOptions) {
@@ -285,7 +291,7 @@ export class SimCluster {
 
   /** Count and FNV-1a digest of every transcript line ever recorded. */
   get transcriptDigest(): { lines: number; digest: string } {
-    return { lines: this.#linesTotal, digest: this.#digest.toString(16).padStart(8, '0') };
+    return { lines: this.#linesTotal, digest: hex32(this.#digest) };
   }
 
   /** Stop every running node and close its transport. Idempotent. */
@@ -357,8 +363,7 @@ export class SimCluster {
 
   #record(line: string): void {
     this.#linesTotal++;
-    for (let i = 0; i < line.length; i++) this.#digest = Math.imul(this.#digest ^ line.charCodeAt(i), 0x01000193) >>> 0;
-    this.#digest = Math.imul(this.#digest ^ 10, 0x01000193) >>> 0;
+    this.#digest = fnv1aString(line + '\n', this.#digest);
     this.#lines.push(line);
     if (this.#lines.length > this.#linesMax) this.#lines.shift();
     if (this.#echo) process.stderr.write(line + '\n');

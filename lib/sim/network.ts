@@ -26,6 +26,7 @@ import {
   type Transport,
 } from '../transport/index.ts';
 import type { SimScheduler } from './scheduler.ts';
+import { fnv1aBytes, hex32 } from './digest.ts';
 
 export interface SimNetworkOptions {
   scheduler: SimScheduler;
@@ -55,13 +56,6 @@ export interface SimNetworkStats {
   delivered: number;
   dropped: number;
   refused: number;
-}
-
-/** FNV-1a over the encoded bytes: a cheap fingerprint so transcripts compare content. */
-function fingerprint(bytes: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, '0');
 }
 
 function pairKey(a: Address, b: Address): string {
@@ -188,7 +182,8 @@ export class SimNetwork {
    */
   hop(from: Address, to: Address, what: string, bytes: Uint8Array, arrive: () => void): void {
     this.stats.sent++;
-    const tag = `${from}->${to} ${what} ${bytes.length}B ${fingerprint(bytes)}`;
+    // The fingerprint puts message content into the transcript, so a replay compares bytes, not just shapes.
+    const tag = `${from}->${to} ${what} ${bytes.length}B ${hex32(fnv1aBytes(bytes))}`;
     if (this.isPartitioned(from, to) || (this.#lossRate > 0 && this.#random.float() < this.#lossRate)) {
       this.stats.dropped++;
       this.trace(`net drop ${tag}`);
@@ -264,13 +259,14 @@ export class SimTransport implements Transport {
         net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection refused'));
         return;
       }
+      // A connection belongs to one life of the target: a restart must not receive its predecessor's traffic.
+      const incarnation = net.incarnation(to);
       net.hop(from, to, `#${id} ${req.type}`, requestBytes, () => {
         const handler = net.handler(to);
-        if (handler === undefined || net.isDown(to)) {
-          net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection refused'));
+        if (handler === undefined || net.isDown(to) || net.incarnation(to) !== incarnation) {
+          net.scheduler.schedule(net.refuseDelayMs, () => refuse(net.isDown(to) ? 'connection refused' : 'connection reset'));
           return;
         }
-        const incarnation = net.incarnation(to);
         const decoded = decodeRequest(requestBytes);
         const leftMs = Math.max(0, timeoutMs - (net.scheduler.nowMs - sentAtMs));
         Promise.resolve()

@@ -63,10 +63,25 @@ function varintLength(v: number): number {
 }
 
 // Lengths of whole fields (tag + payload) for field numbers <= 15 (one-byte tags).
-const bytesFieldLength = (b: Uint8Array): number => (b.length === 0 ? 0 : 1 + varintLength(b.length) + b.length);
-const optionalBytesFieldLength = (b: Uint8Array | undefined): number => (b === undefined ? 0 : 1 + varintLength(b.length) + b.length);
+// They also validate: writeEnvelope computes every length before writing a
+// byte, so a value of the wrong type (a bug upstream) throws while the batch
+// being built is still intact.
+function bytesLength(b: Uint8Array): number {
+  if (!(b instanceof Uint8Array)) throw new TypeError(`peer codec: expected bytes, got ${typeof b}`);
+  return b.length;
+}
+const bytesFieldLength = (b: Uint8Array): number => {
+  const n = bytesLength(b);
+  return n === 0 ? 0 : 1 + varintLength(n) + n;
+};
+const optionalBytesFieldLength = (b: Uint8Array | undefined): number => {
+  if (b === undefined) return 0;
+  const n = bytesLength(b);
+  return 1 + varintLength(n) + n;
+};
 const uint32FieldLength = (v: number): number => (v === 0 ? 0 : 1 + varintLength(v));
 function stringFieldLength(s: string): number {
+  if (typeof s !== 'string') throw new TypeError(`peer codec: expected a string, got ${typeof s}`);
   if (s.length === 0) return 0;
   const n = protobuf.util.utf8.length(s);
   return 1 + varintLength(n) + n;
@@ -82,13 +97,20 @@ function writeStringField(w: Writer, field: number, s: string): void {
   if (s.length !== 0) w.uint32(tag(field, LEN)).string(s);
 }
 
-/** uint32 for the wire: whole ms, clamped to the uint32 range. */
+/** uint32 for the wire: whole numbers (rounded up), clamped to the uint32 range; NaN -> 0. */
 function wireUint32(v: number): number {
   return v >= 0xffffffff ? 0xffffffff : v > 0 ? Math.ceil(v) : 0;
 }
 
 function consistencyNumber(c: Consistency | undefined): number {
-  return c === undefined ? 0 : CONSISTENCY_NUMBERS[c];
+  if (c === undefined) return 0;
+  const n = CONSISTENCY_NUMBERS[c];
+  if (n === undefined) throw new TypeError(`peer codec: unknown consistency ${String(c)}`);
+  return n;
+}
+
+function unknownType(body: unknown): never {
+  throw new TypeError(`peer codec: unknown message type ${String((body as { type?: unknown }).type)}`);
 }
 
 function bodyField(kind: EnvelopeKind, body: EnvelopeBody): number {
@@ -102,6 +124,8 @@ function bodyField(kind: EnvelopeKind, body: EnvelopeBody): number {
       return kind === KIND_REQUEST ? F_WRITE_REQUEST : F_WRITE_REPLY;
     case 'coordinate':
       return kind === KIND_REQUEST ? F_COORDINATE_REQUEST : F_COORDINATE_REPLY;
+    default:
+      return unknownType(body);
   }
 }
 
@@ -132,6 +156,8 @@ function bodyLength(kind: EnvelopeKind, body: EnvelopeBody): number {
           bytesFieldLength(req.context) +
           uint32FieldLength(consistencyNumber(req.consistency))
         );
+      default:
+        return unknownType(req);
     }
   }
   const rep = body as PeerReply;
@@ -144,6 +170,8 @@ function bodyLength(kind: EnvelopeKind, body: EnvelopeBody): number {
       return 0;
     case 'coordinate':
       return bytesFieldLength(rep.context);
+    default:
+      return unknownType(rep);
   }
 }
 
@@ -202,13 +230,14 @@ function writeBody(w: Writer, kind: EnvelopeKind, body: EnvelopeBody): void {
  */
 export function writeEnvelope(w: Writer, id: number, timeoutMs: number, kind: EnvelopeKind, body: EnvelopeBody, inBatch: boolean): number {
   const timeout = wireUint32(timeoutMs);
+  const field = bodyField(kind, body);
   const bodyLen = bodyLength(kind, body);
   const envLen = uint32FieldLength(id) + uint32FieldLength(timeout) + 1 + varintLength(bodyLen) + bodyLen;
   const start = w.len;
   if (inBatch) w.uint32(TAG_BATCH_ENVELOPE).uint32(envLen);
   writeUint32Field(w, F_ID, id);
   writeUint32Field(w, F_TIMEOUT, timeout);
-  w.uint32(tag(bodyField(kind, body), LEN)).uint32(bodyLen);
+  w.uint32(tag(field, LEN)).uint32(bodyLen);
   writeBody(w, kind, body);
   return w.len - start;
 }

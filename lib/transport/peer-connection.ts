@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   DynamoError,
   err,
+  InvalidArgumentError,
   ok,
   TimeoutError,
   UnavailableError,
@@ -116,8 +117,13 @@ export class PeerConnection {
     }
     if (!(timeoutMs > 0)) return Promise.resolve(err(this.#timeoutError(timeoutMs)));
     const id = this.#allocateId();
-    return new Promise((resolve) => {
+    try {
       this.#writer.add(id, timeoutMs, KIND_REQUEST, req);
+    } catch (e) {
+      // Only a request that is not a PeerRequest gets here; the batch is left intact (see peer-codec).
+      return Promise.resolve(err(new InvalidArgumentError(`cannot encode peer request: ${(e as Error).message}`)));
+    }
+    return new Promise((resolve) => {
       const p: Pending = { id, type: req.type, timeoutMs, resolve, timer: undefined };
       p.timer = this.#opts.time.setTimer(timeoutMs, () => this.#expire(p));
       this.#pending.set(id, p);

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
-import { DynamoError, TimeoutError, UnavailableError } from '../../lib/runtime/index.ts';
+import { DynamoError, StorageError, TimeoutError, UnavailableError } from '../../lib/runtime/index.ts';
 import type { PeerReply, PeerRequest } from '../../lib/protocol/index.ts';
 import { encodeError, encodeReply, encodeRequest, decodeError, decodeReply, decodeRequest } from '../../lib/transport/index.ts';
 import {
@@ -80,7 +80,8 @@ const SAMPLES: [EnvelopeKind, PeerRequest | PeerReply | DynamoError][] = [
   ...ALL_REPLIES.map((r): [EnvelopeKind, PeerReply] => [KIND_REPLY, r]),
   [KIND_ERROR, new UnavailableError('QUORUM write failed: 1 of 3 replicas answered, 2 needed', { answered: 1, required: 2 })],
   [KIND_ERROR, new TimeoutError('t', { answered: 0, required: 3 })],
-  [KIND_ERROR, new DynamoError('DYNAMO_STORAGE', 'disk')],
+  [KIND_ERROR, new StorageError('disk')],
+  [KIND_ERROR, new DynamoError('DYNAMO_INTERNAL', 'internal error: boom')],
 ];
 
 describe('compliance: transport wire format = protos/dynamo/v1/peer.proto', () => {

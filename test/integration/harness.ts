@@ -13,6 +13,8 @@ export interface TestCluster {
   cluster: LocalCluster;
   dir: string;
   client(...ids: string[]): DynamoClient;
+  /** After restarts: wait until every member reaches every replica again (an ALL read through each). */
+  settle(): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -42,6 +44,13 @@ export async function startTestCluster(opts: Partial<LocalClusterOptions> = {}):
       const c = new DynamoClient({ endpoints: members.map((m) => m.address), timeoutMs: 5000 });
       clients.push(c);
       return c;
+    },
+    async settle(): Promise<void> {
+      for (const m of cluster.members) {
+        const c = new DynamoClient({ endpoints: [m.address], timeoutMs: 2000 });
+        clients.push(c);
+        await eventually(() => c.get('settle-probe', { consistency: 'ALL' }));
+      }
     },
     async teardown(): Promise<void> {
       for (const c of clients) c.close();

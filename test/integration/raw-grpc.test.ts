@@ -82,8 +82,9 @@ describe('integration: raw gRPC contract (kv.proto only), health, reflection, ba
       const { code, details } = await grpcCode(call());
       expect(code).to.equal(grpc.status.INVALID_ARGUMENT);
       expect(details).to.match(message);
-      await kv.put({ key: Buffer.from('after-bad-input'), value: Buffer.from('ok') });
-      const got = await kv.get({ key: Buffer.from('after-bad-input') });
+      const key = Buffer.from(`after ${what}`);
+      await kv.put({ key, value: Buffer.from('ok') });
+      const got = await kv.get({ key });
       expect((got['values'] as Buffer[]).map((v) => v.toString())).to.deep.equal(['ok']);
     });
   }
@@ -119,7 +120,7 @@ describe('integration: raw gRPC contract (kv.proto only), health, reflection, ba
       const services = await new Promise<string[]>((resolve, reject) => {
         const call = (refl['ServerReflectionInfo'] as Function).call(refl) as grpc.ClientDuplexStream<object, { listServicesResponse?: { service: { name: string }[] } }>;
         call.on('data', (msg) => {
-          resolve((msg.listServicesResponse?.service ?? []).map((s) => s.name));
+          resolve((msg.listServicesResponse?.service ?? []).map((s: { name: string }) => s.name));
           call.end();
         });
         call.on('error', reject);

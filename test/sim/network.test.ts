@@ -98,6 +98,17 @@ describe('sim/SimNetwork', () => {
     expect(!r.ok && r.error.message).to.match(/connection reset/);
   });
 
+  it('a request in flight when its target restarts is reset, never delivered to the new life', async () => {
+    const { scheduler, a, net, seen } = setup();
+    const p = a.request('b:1', { type: 'identify' }, 1000);
+    net.setDown('b:1', true);
+    net.setDown('b:1', false);
+    const r = await scheduler.run(p);
+    expect(!r.ok && r.error).to.be.instanceOf(UnavailableError);
+    expect(!r.ok && r.error.message).to.match(/connection reset/);
+    expect(seen).to.deep.equal([]);
+  });
+
   it('close() fails pending and later requests with UnavailableError', async () => {
     const { scheduler, a, net } = setup();
     net.partition(['a:1'], ['b:1']);

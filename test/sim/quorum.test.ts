@@ -1,23 +1,26 @@
 import { expect } from 'chai';
 import { CONSISTENCY_LEVELS } from '../../lib/protocol/index.ts';
-import { TimeoutError, UnavailableError } from '../../lib/runtime/index.ts';
+import { InvalidArgumentError, TimeoutError, UnavailableError } from '../../lib/runtime/index.ts';
 import { onCluster, rejectionOf, texts } from './helpers.ts';
 
 const base = { nodes: 3, replicas: 3, partitionCount: 64 } as const;
 const utf8 = new TextDecoder();
+const utf8e = new TextEncoder();
 
 describe('sim/quorum scenarios (3 nodes, N=3)', () => {
   it(
-    'every consistency level round-trips through every coordinator',
+    'every consistency level round-trips through every coordinator (ANY is refused: no hinted handoff)',
     onCluster(base, async (c) => {
-      for (const level of CONSISTENCY_LEVELS) {
+      const levels = CONSISTENCY_LEVELS.filter((l) => l !== 'ANY');
+      for (const level of levels) {
         for (const via of c.ids) {
           const key = `k-${level}-${via}`;
           const put = await c.put(via, key, `v-${level}`, { consistency: level });
           expect(put.context.length, `${level} via ${via}: put context`).to.be.greaterThan(0);
           // A write acknowledged by fewer than all replicas keeps replicating after the reply.
           await c.settle();
-          const got = await c.get(c.ids[(c.ids.indexOf(via) + 1) % c.ids.length]!, key, { consistency: level === 'ANY' ? 'ONE' : level });
+          const other = c.ids[(c.ids.indexOf(via) + 1) % c.ids.length]!;
+          const got = await c.get(other, key, { consistency: level });
           expect(texts(got.values), `${level} via ${via}`).to.deep.equal([`v-${level}`]);
         }
       }
@@ -26,7 +29,9 @@ describe('sim/quorum scenarios (3 nodes, N=3)', () => {
         const stored = await c.storedValues(id, 'k-ALL-n1');
         expect(stored.map((v) => utf8.decode(v.data))).to.deep.equal(['v-ALL']);
       }
-      expect((await c.node('n1').admin.status()).puts).to.equal(CONSISTENCY_LEVELS.length);
+      expect((await c.node('n1').admin.status()).puts).to.equal(levels.length);
+      expect(await rejectionOf(c.put('n1', 'k', 'v', { consistency: 'ANY' }))).to.be.instanceOf(InvalidArgumentError);
+      expect(await c.storedValues('n1', 'k')).to.deep.equal([]);
     }),
   );
 
@@ -97,10 +102,15 @@ describe('sim/quorum scenarios (3 nodes, N=3)', () => {
   );
 
   it(
-    'read repair brings a replica that missed a write up to date',
+    'read repair brings a replica that crashed during a write up to date',
     onCluster(base, async (c) => {
+      const put = c.node('n1').kv.put({ key: utf8e.encode('k'), value: utf8e.encode('missed-by-n3'), context: new Uint8Array(0), consistency: 'QUORUM', timeoutMs: 1000 });
+      await c.runFor(0); // the coordinator wrote locally and its write to n3 is on the wire
+      const sentToN3 = c.transcript.findIndex((l) => /net send n1\.sim:7000->n3\.sim:7000 #\d+ write /.test(l));
+      expect(sentToN3).to.be.greaterThan(-1);
       await c.crash('n3');
-      await c.put('n1', 'k', 'missed-by-n3', { consistency: 'QUORUM' });
+      expect(c.transcript.findIndex((l) => l.includes('sim crash n3'))).to.be.greaterThan(sentToN3);
+      expect((await c.run(put)).context.length).to.be.greaterThan(0);
       expect(await c.storedValues('n3', 'k')).to.deep.equal([]);
       await c.restart('n3');
       expect(await c.storedValues('n3', 'k')).to.deep.equal([]);
@@ -143,6 +153,9 @@ describe('sim/quorum scenarios (3 nodes, N=3)', () => {
       await c.restart('n1');
       expect(c.node('n1').actor).to.not.equal(actorBefore);
       expect(await c.storedValues('n1', 'k')).to.deep.equal([]);
+      expect(texts((await c.get('n2', 'k', { consistency: 'ALL' })).values)).to.deep.equal(['one']);
+      await c.settle();
+      expect((await c.storedValues('n1', 'k')).map((v) => utf8.decode(v.data))).to.deep.equal(['one']);
       const second = await c.put('n1', 'k', 'two', { consistency: 'ALL', context: first.context });
       expect(second.context.length).to.be.greaterThan(0);
       expect(texts((await c.get('n2', 'k', { consistency: 'ALL' })).values)).to.deep.equal(['two']);

@@ -16,9 +16,8 @@ import {
 } from '../../../lib/runtime/index.ts';
 import type { Address, PeerReply, PeerRequest, ReplyFor } from '../../../lib/protocol/index.ts';
 import { createStorage, LevelStorage, type Storage } from '../../../lib/storage/index.ts';
-import type { Transport } from '../../../lib/transport/transport.ts';
-import { SimScheduler } from '../../../lib/sim/scheduler.ts';
-import { SimTime } from '../../../lib/sim/sim-time.ts';
+import type { Transport } from '../../../lib/transport/index.ts';
+import { SimScheduler, SimTime } from '../../../lib/sim/index.ts';
 
 /** Answers each request with whatever `script` returns for it; records every call. */
 class ScriptedTransport implements Transport {

@@ -1,0 +1,251 @@
+import { expect } from 'chai';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { service as healthService } from 'grpc-health-check';
+import {
+  InvalidArgumentError,
+  LimitExceededError,
+  UnavailableError,
+} from '../../../lib/runtime/index.ts';
+import type { DeleteCommand, GetCommand, KvHandler, PutCommand } from '../../../lib/protocol/index.ts';
+import { fromGrpcError } from '../../../lib/transport/index.ts';
+import { callError, CapturingLogger, gate, rawCall, realTime, Resources, skewedTime, STATUS } from './harness.ts';
+
+type Seen = { op: 'get'; cmd: GetCommand } | { op: 'put'; cmd: PutCommand } | { op: 'delete'; cmd: DeleteCommand };
+
+/** A KvHandler that records commands and answers from `behave` (default: a fixed result). */
+function recordingKv(behave: (s: Seen) => Promise<unknown> | unknown = () => undefined): { kv: KvHandler; seen: Seen[] } {
+  const seen: Seen[] = [];
+  const run = async (s: Seen, fallback: unknown): Promise<never> => {
+    seen.push(s);
+    return ((await behave(s)) ?? fallback) as never;
+  };
+  return {
+    seen,
+    kv: {
+      get: (cmd) => run({ op: 'get', cmd }, { values: [Buffer.from('v1'), Buffer.from('v2')], context: Buffer.from([1, 2, 3]) }),
+      put: (cmd) => run({ op: 'put', cmd }, { context: Buffer.from([4, 5]) }),
+      delete: (cmd) => run({ op: 'delete', cmd }, { context: Buffer.from([6]) }),
+    },
+  };
+}
+
+const reflectionProto = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')),
+  'build/proto/grpc/reflection/v1/reflection.proto',
+);
+
+describe('transport gRPC server (KV, Admin, health, reflection)', function () {
+  this.timeout(15_000);
+  const res = new Resources();
+  afterEach(() => res.closeAll());
+
+  it('binds port 0 and reports the real address', async () => {
+    const server = await res.server();
+    expect(server.address).to.match(/^127\.0\.0\.1:\d+$/);
+    expect(Number(server.address.split(':')[1])).to.be.greaterThan(0);
+  });
+
+  it('passes decoded KV requests to the handler and encodes its results', async () => {
+    const { kv, seen } = recordingKv();
+    const server = await res.server({ kv });
+    const c = res.client(server.address);
+    const got = await rawCall(c, 'KV', 'Get', { key: Buffer.from('k'), consistency: 4 });
+    expect((got.response['values'] as Buffer[]).map(String)).to.deep.equal(['v1', 'v2']);
+    expect([...(got.response['context'] as Buffer)]).to.deep.equal([1, 2, 3]);
+    const put = await rawCall(c, 'KV', 'Put', { key: Buffer.from('k'), value: Buffer.from('val'), context: Buffer.from([9]) });
+    expect([...(put.response['context'] as Buffer)]).to.deep.equal([4, 5]);
+    await rawCall(c, 'KV', 'Delete', { key: Buffer.from('k'), consistency: 5 });
+
+    expect(seen.map((s) => s.op)).to.deep.equal(['get', 'put', 'delete']);
+    const [g, p, d] = seen as [Extract<Seen, { op: 'get' }>, Extract<Seen, { op: 'put' }>, Extract<Seen, { op: 'delete' }>];
+    expect(String(g.cmd.key)).to.equal('k');
+    expect(g.cmd.consistency).to.equal('QUORUM');
+    expect(p.cmd.consistency).to.equal(undefined); // UNSPECIFIED -> node default
+    expect(String(p.cmd.value)).to.equal('val');
+    expect([...p.cmd.context]).to.deep.equal([9]);
+    expect(d.cmd.consistency).to.equal('ALL');
+    // An absent bytes field reaches the handler as empty bytes, not a protobufjs placeholder.
+    expect(d.cmd.context).to.be.instanceOf(Uint8Array).with.length(0);
+  });
+
+  it('caps the timeout at the default and shortens it to the client deadline', async () => {
+    const { kv, seen } = recordingKv();
+    const server = await res.server({ kv, requestTimeoutMsDefault: 700 });
+    const c = res.client(server.address);
+    await rawCall(c, 'KV', 'Get', { key: Buffer.from('k') }, { deadlineMs: 60_000 });
+    await rawCall(c, 'KV', 'Get', { key: Buffer.from('k') }, { deadlineMs: 300 });
+    const [long, short] = seen.map((s) => s.cmd.timeoutMs);
+    expect(long).to.equal(700);
+    expect(short).to.be.within(1, 300);
+  });
+
+  it('answers an already-expired deadline with DEADLINE_EXCEEDED without calling the handler', async () => {
+    const { kv, seen } = recordingKv();
+    // The server's clock runs 10 s ahead, so a 5 s deadline has passed on arrival.
+    const server = await res.server({ kv, time: skewedTime(10_000) });
+    const e = await callError(rawCall(res.client(server.address), 'KV', 'Put', { key: Buffer.from('k'), value: Buffer.from('v') }));
+    expect(e.code).to.equal(grpc.status.DEADLINE_EXCEEDED);
+    expect(e.metadata.get('dynamo-code')).to.deep.equal(['DYNAMO_TIMEOUT']);
+    expect(seen).to.have.length(0);
+  });
+
+  describe('edge validation', () => {
+    const huge = (n: number): Buffer => Buffer.alloc(n, 1);
+    const cases: [string, string, object, RegExp | string][] = [
+      ['an empty key (Get)', 'Get', { key: Buffer.alloc(0) }, 'key must not be empty'],
+      ['an empty key (Put)', 'Put', { value: Buffer.from('v') }, 'key must not be empty'],
+      ['an empty key (Delete)', 'Delete', {}, 'key must not be empty'],
+      ['a 2000-byte key', 'Get', { key: huge(2000) }, 'key is 2000 bytes; the limit is 1024'],
+      ['a key one byte too long (Delete)', 'Delete', { key: huge(1025) }, 'key is 1025 bytes; the limit is 1024'],
+      ['a value over 1 MiB', 'Put', { key: Buffer.from('k'), value: huge(1024 * 1024 + 1) }, 'value is 1048577 bytes; the limit is 1048576'],
+      ['a context over 64 KiB (Put)', 'Put', { key: Buffer.from('k'), context: huge(65537) }, 'context is 65537 bytes; the limit is 65536'],
+      ['a context over 64 KiB (Delete)', 'Delete', { key: Buffer.from('k'), context: huge(65537) }, 'context is 65537 bytes; the limit is 65536'],
+      [
+        'an undefined consistency number',
+        'Get',
+        { key: Buffer.from('k'), consistency: 42 },
+        'consistency 42 is not a defined value; use one of CONSISTENCY_UNSPECIFIED (0), CONSISTENCY_ONE (1), CONSISTENCY_TWO (2), ' +
+          'CONSISTENCY_THREE (3), CONSISTENCY_QUORUM (4), CONSISTENCY_ALL (5), CONSISTENCY_ANY (6)',
+      ],
+      ['bytes that are not a PutRequest', 'Put', Buffer.from([0x0a, 0x7f, 0x01]), /request does not decode as dynamo\.v1\.PutRequest/],
+    ];
+    for (const [what, method, req, message] of cases) {
+      it(`answers ${what} with INVALID_ARGUMENT and keeps serving`, async () => {
+        const { kv, seen } = recordingKv();
+        const server = await res.server({ kv });
+        const c = res.client(server.address);
+        const e = await callError(rawCall(c, 'KV', method, req));
+        expect(e.code).to.equal(grpc.status.INVALID_ARGUMENT);
+        if (typeof message === 'string') expect(e.details).to.equal(message);
+        else expect(e.details).to.match(message);
+        expect(fromGrpcError(e)).to.be.instanceOf(InvalidArgumentError);
+        expect(seen).to.have.length(0);
+        await rawCall(c, 'KV', 'Get', { key: Buffer.from('still-serving') });
+        expect(seen).to.have.length(1);
+      });
+    }
+    it('accepts the limits themselves', async () => {
+      const { kv, seen } = recordingKv();
+      const server = await res.server({ kv });
+      const c = res.client(server.address);
+      await rawCall(c, 'KV', 'Put', { key: huge(1024), value: huge(1024 * 1024), context: huge(65536), consistency: 6 });
+      expect(seen).to.have.length(1);
+      const put = seen[0] as Extract<Seen, { op: 'put' }>;
+      expect([put.cmd.key.length, put.cmd.value.length, put.cmd.context.length, put.cmd.consistency]).to.deep.equal([1024, 1024 * 1024, 65536, 'ANY']);
+    });
+  });
+
+  it('maps handler DynamoErrors to status codes with code and counts in trailing metadata', async () => {
+    const { kv } = recordingKv((s) => {
+      if (s.op === 'get') throw new UnavailableError('QUORUM read failed: 1 of 3 replicas answered, 2 needed', { answered: 1, required: 2 });
+      if (s.op === 'put') throw new LimitExceededError('101 siblings; the limit is 100');
+      return undefined;
+    });
+    const server = await res.server({ kv });
+    const c = res.client(server.address);
+    const get = await callError(rawCall(c, 'KV', 'Get', { key: Buffer.from('k') }));
+    expect(get.code).to.equal(grpc.status.UNAVAILABLE);
+    expect(get.details).to.equal('QUORUM read failed: 1 of 3 replicas answered, 2 needed');
+    expect(get.metadata.get('dynamo-code')).to.deep.equal(['DYNAMO_UNAVAILABLE']);
+    const rebuilt = fromGrpcError(get);
+    expect(rebuilt).to.be.instanceOf(UnavailableError);
+    expect([(rebuilt as UnavailableError).answered, (rebuilt as UnavailableError).required]).to.deep.equal([1, 2]);
+    const put = await callError(rawCall(c, 'KV', 'Put', { key: Buffer.from('k') }));
+    expect(put.code).to.equal(grpc.status.FAILED_PRECONDITION);
+    expect(fromGrpcError(put)).to.be.instanceOf(LimitExceededError);
+  });
+
+  it('answers an unexpected exception with INTERNAL, logs it, and stays up', async () => {
+    const logger = new CapturingLogger();
+    const kv: KvHandler = {
+      get: () => {
+        throw new TypeError('sync bug');
+      },
+      put: async () => {
+        throw new RangeError('async bug');
+      },
+      delete: async () => ({ context: new Uint8Array(0) }),
+    };
+    const server = await res.server({ kv, logger });
+    const c = res.client(server.address);
+    const sync = await callError(rawCall(c, 'KV', 'Get', { key: Buffer.from('k') }));
+    expect(sync.code).to.equal(grpc.status.INTERNAL);
+    expect(sync.details).to.equal('internal error: sync bug');
+    const async = await callError(rawCall(c, 'KV', 'Put', { key: Buffer.from('k') }));
+    expect(async.code).to.equal(grpc.status.INTERNAL);
+    expect(async.details).to.equal('internal error: async bug');
+    expect(logger.errors.map((e) => e.msg)).to.deep.equal(['unexpected error in request handler', 'unexpected error in request handler']);
+    await rawCall(c, 'KV', 'Delete', { key: Buffer.from('k') });
+  });
+
+  it('serves Admin.Status', async () => {
+    const server = await res.server();
+    const { response } = await rawCall(res.client(server.address), 'Admin', 'Status', {});
+    expect(response).to.deep.equal(STATUS);
+  });
+
+  it('serves grpc.health.v1.Health for "" and dynamo.v1.KV, toggled by setServing', async () => {
+    const server = await res.server();
+    const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
+    const health = new Health(server.address, grpc.credentials.createInsecure());
+    try {
+      const check = (service: string): Promise<string> =>
+        new Promise((resolve, reject) =>
+          (health['Check'] as Function).call(health, { service }, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r.status))),
+        );
+      expect([await check(''), await check('dynamo.v1.KV')]).to.deep.equal(['SERVING', 'SERVING']);
+      server.setServing(false);
+      expect([await check(''), await check('dynamo.v1.KV')]).to.deep.equal(['NOT_SERVING', 'NOT_SERVING']);
+      server.setServing(true);
+      expect(await check('dynamo.v1.KV')).to.equal('SERVING');
+    } finally {
+      health.close();
+    }
+  });
+
+  it('serves reflection listing the public services (not the internal Peer service)', async () => {
+    const server = await res.server();
+    const def = protoLoader.loadSync(reflectionProto, {});
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
+    const refl = new pkg.grpc.reflection.v1.ServerReflection(server.address, grpc.credentials.createInsecure());
+    try {
+      const services = await new Promise<string[]>((resolve, reject) => {
+        const call = (refl['ServerReflectionInfo'] as Function).call(refl) as grpc.ClientDuplexStream<object, { listServicesResponse?: { service: { name: string }[] } }>;
+        call.on('data', (msg) => {
+          resolve((msg.listServicesResponse?.service ?? []).map((s) => s.name));
+          call.end();
+        });
+        call.on('error', reject);
+        call.write({ listServices: '' });
+      });
+      expect(services).to.include.members(['dynamo.v1.KV', 'dynamo.v1.Admin', 'grpc.health.v1.Health']);
+      expect(services).not.to.include('dynamo.v1.Peer');
+    } finally {
+      refl.close();
+    }
+  });
+
+  it('shutdown waits for in-flight calls, and forces after the grace period', async () => {
+    const hold = gate<void>();
+    const { kv } = recordingKv(async (s) => {
+      if (s.op === 'get') await hold.promise;
+      return undefined;
+    });
+    const server = await res.server({ kv });
+    const c = res.client(server.address);
+    const inflight = rawCall(c, 'KV', 'Get', { key: Buffer.from('slow') }).then(
+      () => 'answered',
+      (e: grpc.ServiceError) => `failed ${grpc.status[e.code]}`,
+    );
+    await new Promise((r) => realTime.setTimer(50, () => r(undefined)));
+    const start = realTime.monotonicMs();
+    await server.shutdown(200);
+    const waited = realTime.monotonicMs() - start;
+    expect(waited).to.be.within(150, 2_000);
+    expect(await inflight).to.match(/^failed /);
+    hold.open();
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * Real gRPC servers and transports on 127.0.0.1:0 with fake handlers, and
+ * raw clients built from the .proto files. `Resources` remembers everything
+ * it started so afterEach closes it even when a test fails.
+ */
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import {
+  InvalidArgumentError,
+  RealTime,
+  silentLogger,
+  type LogFields,
+  type Logger,
+  type Time,
+} from '../../../lib/runtime/index.ts';
+import type {
+  AdminHandler,
+  KvHandler,
+  NodeStatus,
+  PeerHandler,
+  PeerReply,
+  PeerRequest,
+} from '../../../lib/protocol/index.ts';
+import { GrpcTransport, startGrpcServer, type GrpcServer, type GrpcServerOptions, type GrpcTransportOptions } from '../../../lib/transport/index.ts';
+import { ADMIN_PROTO, KV_PROTO } from '../../../lib/transport/proto-files.ts';
+
+export const realTime = new RealTime();
+
+/** The reply the echo peer handler gives for `req` (deterministic, so tests can predict it). */
+export function echoReply(req: PeerRequest): PeerReply {
+  switch (req.type) {
+    case 'identify':
+      return { type: 'identify', nodeId: 'peer-1', partitionCount: 64, replicas: 3 };
+    case 'read':
+      return { type: 'read', record: req.key.length === 0 ? undefined : Uint8Array.from(req.key).reverse() };
+    case 'write':
+      return { type: 'write' };
+    case 'coordinate':
+      return { type: 'coordinate', context: Uint8Array.from([...req.key, ...(req.value ?? [0xde, 0xad]), ...req.context]) };
+  }
+}
+
+export const echoPeer: PeerHandler = async (req) => echoReply(req);
+
+export const STATUS: NodeStatus = {
+  nodeId: 'n1',
+  members: [
+    { id: 'n1', address: '127.0.0.1:1', reachable: true, partitionsOwned: 22, self: true },
+    { id: 'n2', address: '127.0.0.1:2', reachable: false, partitionsOwned: 21, self: false },
+  ],
+  partitionCount: 64,
+  replicas: 3,
+  engine: 'memory',
+  ready: true,
+  readRepairs: 5,
+  gets: 2 ** 40,
+  puts: 7,
+  deletes: 1,
+  ringChecksum: 0xdeadbeef,
+};
+
+export const fakeAdmin: AdminHandler = { status: async () => STATUS };
+
+export const unusedKv: KvHandler = {
+  get: async () => {
+    throw new InvalidArgumentError('not used in this test');
+  },
+  put: async () => {
+    throw new InvalidArgumentError('not used in this test');
+  },
+  delete: async () => {
+    throw new InvalidArgumentError('not used in this test');
+  },
+};
+
+/** A logger that keeps error lines (for "was it logged?" assertions). */
+export class CapturingLogger implements Logger {
+  readonly errors: { msg: string; fields?: LogFields }[] = [];
+  error(msg: string, fields?: LogFields): void {
+    this.errors.push({ msg, fields });
+  }
+  warn(): void {}
+  info(): void {}
+  trace(): void {}
+  child(): Logger {
+    return this;
+  }
+}
+
+/** Everything a test started, closed in afterEach. */
+export class Resources {
+  readonly #servers: GrpcServer[] = [];
+  readonly #transports: GrpcTransport[] = [];
+  readonly #clients: grpc.Client[] = [];
+
+  async server(opts: Partial<GrpcServerOptions> = {}): Promise<GrpcServer> {
+    const server = await startGrpcServer({
+      listen: '127.0.0.1:0',
+      kv: unusedKv,
+      admin: fakeAdmin,
+      peer: echoPeer,
+      logger: silentLogger,
+      time: realTime,
+      requestTimeoutMsDefault: 5_000,
+      ...opts,
+    });
+    this.#servers.push(server);
+    return server;
+  }
+
+  transport(opts: Partial<GrpcTransportOptions> = {}): GrpcTransport {
+    const t = new GrpcTransport({ time: realTime, logger: silentLogger, ...opts });
+    this.#transports.push(t);
+    return t;
+  }
+
+  client(address: string): grpc.Client {
+    const c = new grpc.Client(address, grpc.credentials.createInsecure());
+    this.#clients.push(c);
+    return c;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const c of this.#clients.splice(0)) c.close();
+    await Promise.all(this.#transports.splice(0).map((t) => t.close()));
+    await Promise.all(this.#servers.splice(0).map((s) => s.shutdown(200)));
+  }
+}
+
+const kvRoot = new protobuf.Root().loadSync([KV_PROTO, ADMIN_PROTO]);
+
+/** One raw unary call with protobufjs codecs (any field values, even undefined enum numbers, go on the wire). */
+export function rawCall(
+  client: grpc.Client,
+  service: 'KV' | 'Admin',
+  method: string,
+  request: object | Buffer,
+  opts: { deadlineMs?: number } = {},
+): Promise<{ response: Record<string, unknown> }> {
+  const reqType = kvRoot.lookupType(`dynamo.v1.${method === 'Status' ? 'StatusRequest' : `${method}Request`}`);
+  const resType = kvRoot.lookupType(`dynamo.v1.${method === 'Status' ? 'StatusResponse' : `${method}Response`}`);
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      `/dynamo.v1.${service}/${method}`,
+      (m: object | Buffer) => (Buffer.isBuffer(m) ? m : (reqType.encode(m).finish() as Buffer)),
+      (b: Buffer) => resType.toObject(resType.decode(b), { defaults: true, longs: Number, arrays: true }),
+      request,
+      { deadline: Date.now() + (opts.deadlineMs ?? 5_000) },
+      (e: grpc.ServiceError | null, res?: Record<string, unknown>) => (e ? reject(e) : resolve({ response: res ?? {} })),
+    );
+  });
+}
+
+/** The ServiceError a call failed with (fails the test if it succeeded). */
+export async function callError(p: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as grpc.ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** A Time whose wall clock runs `skewMs` ahead of the real one (timers are real). */
+export function skewedTime(skewMs: number): Time {
+  return {
+    nowMs: () => realTime.nowMs() + skewMs,
+    monotonicMs: () => realTime.monotonicMs(),
+    setTimer: (d, f) => realTime.setTimer(d, f),
+    cancelTimer: (h) => realTime.cancelTimer(h),
+  };
+}
+
+/** Resolve after `ms` real milliseconds. */
+export const pause = (ms: number): Promise<void> => new Promise((resolve) => realTime.setTimer(ms, resolve));
+
+/** A promise plus its resolver, for handlers a test releases by hand. */
+export function gate<T = void>(): { promise: Promise<T>; open: (v: T) => void } {
+  let open!: (v: T) => void;
+  const promise = new Promise<T>((r) => (open = r));
+  return { promise, open };
+}
