@@ -16,6 +16,7 @@ export interface BatchLimits {
 /** 256 envelopes or 1 MiB, whichever comes first (a single envelope may exceed the byte bound). */
 export const DEFAULT_BATCH_LIMITS: BatchLimits = { envelopesMax: 256, bytesMax: 1024 * 1024 };
 
+/** Builds PeerBatch frames envelope by envelope and sends each when its turn ends or it is full. */
 export class BatchWriter {
   #writer = protobuf.Writer.create();
   #count = 0;

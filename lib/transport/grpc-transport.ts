@@ -20,6 +20,7 @@ export interface GrpcTransportOptions {
   backoffMsMax?: number;
 }
 
+/** The Transport real nodes use; see transport.ts for the contract. */
 export class GrpcTransport implements Transport {
   readonly #opts: Required<GrpcTransportOptions>;
   readonly #peers = new Map<Address, PeerConnection>();

@@ -19,12 +19,15 @@ import { countsOf, errorFromCode } from './error-codes.ts';
 /** A protobufjs writer (BufferWriter under Node, so `finish()` yields a Buffer). */
 export type Writer = protobuf.Writer;
 
-/** What an envelope's body is. */
+/** The envelope carries a PeerRequest. */
 export const KIND_REQUEST = 0;
+/** The envelope carries a PeerReply. */
 export const KIND_REPLY = 1;
+/** The envelope carries the DynamoError a handler rejected with. */
 export const KIND_ERROR = 2;
 /** The envelope's body did not decode; the body is an InvalidArgumentError saying why. */
 export const KIND_MALFORMED = 3;
+/** What an envelope's body is. */
 export type EnvelopeKind = typeof KIND_REQUEST | typeof KIND_REPLY | typeof KIND_ERROR | typeof KIND_MALFORMED;
 
 /** An envelope body of any kind. */

@@ -58,6 +58,7 @@ interface Pending {
 
 type Reply = Promise<Result<PeerReply, DynamoError>>;
 
+/** One peer address: its channel, its current stream and the requests in flight on it. */
 export class PeerConnection {
   readonly #opts: PeerConnectionOptions;
   #client: grpc.Client | undefined;
@@ -197,7 +198,7 @@ export class PeerConnection {
     } else {
       this.#reachable = false;
       this.#failures++;
-      this.#lastReason = status.details || grpc.status[status.code] || String(status.code);
+      this.#lastReason = (status.details || grpc.status[status.code] || String(status.code)).replace(/\s*Resolution note:\s*$/, '');
       const backoffMs = Math.min(this.#opts.backoffMsMin * 2 ** (this.#failures - 1), this.#opts.backoffMsMax);
       this.#retryAtMs = this.#opts.time.monotonicMs() + backoffMs;
       this.#opts.logger.trace('peer stream failed', { peer: this.#opts.address, reason: this.#lastReason, backoffMs });

@@ -215,7 +215,8 @@ describe('transport gRPC server (KV, Admin, health, reflection)', function () {
       const services = await new Promise<string[]>((resolve, reject) => {
         const call = (refl['ServerReflectionInfo'] as Function).call(refl) as grpc.ClientDuplexStream<object, { listServicesResponse?: { service: { name: string }[] } }>;
         call.on('data', (msg) => {
-          resolve((msg.listServicesResponse?.service ?? []).map((s) => s.name));
+          const listed: { name: string }[] = msg.listServicesResponse?.service ?? [];
+          resolve(listed.map((s) => s.name));
           call.end();
         });
         call.on('error', reject);
