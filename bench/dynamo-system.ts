@@ -14,7 +14,10 @@ export interface DynamoBenchOptions {
 
 export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnderTest & { pids(): number[] }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dynamo-bench-'));
-  const cluster = await LocalCluster.start({ nodes: opts.nodes, dataDir: dir, basePort: 0, engine: opts.engine, logLevel: 'error', stderr: 'inherit' });
+  // DYNAMO_BENCH_CPU_PROF=<dir> profiles every node (node --cpu-prof), for finding where the time goes.
+  const profDir = process.env['DYNAMO_BENCH_CPU_PROF'];
+  const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
+  const cluster = await LocalCluster.start({ nodes: opts.nodes, dataDir: dir, basePort: 0, engine: opts.engine, logLevel: 'error', stderr: 'inherit', execArgv });
   const kill = (): void => cluster.killAllSync();
   process.on('exit', kill);
   const client = new DynamoClient({ endpoints: cluster.endpoints, timeoutMs: 10_000 });

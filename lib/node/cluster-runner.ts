@@ -31,6 +31,8 @@ export interface LocalClusterOptions {
   stderr?: 'inherit' | 'ignore';
   /** How long to wait for a node's ready line. */
   startTimeoutMs?: number;
+  /** Extra Node.js flags for every node process (e.g. --cpu-prof). */
+  execArgv?: string[];
 }
 
 export interface LocalMember {
@@ -82,6 +84,7 @@ export class LocalCluster {
       stderr: 'inherit',
       startTimeoutMs: 30_000,
       env: {},
+      execArgv: [],
       ...options,
     };
     const ports = opts.basePort === 0 ? await freePorts(opts.nodes) : Array.from({ length: opts.nodes }, (_, i) => opts.basePort + i);
@@ -127,6 +130,7 @@ export class LocalCluster {
     const m = this.member(id);
     mkdirSync(m.dataDir, { recursive: true });
     const args = [
+      ...this.#opts.execArgv,
       '--import=tsx',
       CLI_PATH,
       'node',

@@ -1,0 +1,53 @@
+/**
+ * Summarise .cpuprofile files (node --cpu-prof): self time by function and by
+ * source file, so "where does the time go" has a plain-text answer.
+ *
+ *   node --import=tsx bench/profile-summary.ts DIR_OR_FILES... [--top 30]
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const args = process.argv.slice(2);
+const topIdx = args.indexOf('--top');
+const top = topIdx >= 0 ? Number(args[topIdx + 1]) : 30;
+const inputs = args.filter((a, i) => !a.startsWith('--') && (topIdx < 0 || i !== topIdx + 1));
+const files = inputs.flatMap((p) =>
+  statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(p, f)) : [p],
+);
+
+const byFunction = new Map<string, number>();
+const byFile = new Map<string, number>();
+let total = 0;
+for (const file of files) {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const node = nodes.get(id)!;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const short = url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/.*\/work\/main\//, '');
+    const fnKey = `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`;
+    byFunction.set(fnKey, (byFunction.get(fnKey) ?? 0) + dt);
+    const fileKey = short === '' ? `(${functionName})` : short.startsWith('nm:') ? short.split('/').slice(0, short.startsWith('nm:@') ? 2 : 1).join('/') : short;
+    byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + dt);
+    total += dt;
+  });
+}
+
+const print = (title: string, m: Map<string, number>): void => {
+  console.log(`\n${title} (${files.length} profiles, ${(total / 1e6).toFixed(1)} s sampled)`);
+  for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+};
+print('self time by file/package', byFile);
+print('self time by function', byFunction);
