@@ -3,6 +3,7 @@
  * next operation as soon as the previous one finished, for a fixed duration
  * after a warm-up. Latencies go into HDR histograms (microseconds).
  */
+import { readFileSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
 import { KeyChooser, READ_FRACTION, keyName, type Distribution, type Op, type WorkloadName } from './workload.ts';
 
@@ -11,7 +12,27 @@ export interface SystemUnderTest {
   readonly name: string;
   read(key: string): Promise<void>;
   update(key: string, value: Uint8Array): Promise<void>;
+  /** Pids of the server processes, so their CPU time can be charged to the run. */
+  pids(): number[];
   close(): Promise<void>;
+}
+
+/** utime + stime of a process in microseconds (Linux /proc; 0 when unavailable). */
+function processCpuUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11] = utime, fields[12] = stime, in clock ticks (USER_HZ = 100 on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time of the servers and of this load generator, sampled together. */
+function cpuSnapshot(sut: SystemUnderTest): { serverUs: number; clientUs: number } {
+  const own = process.cpuUsage();
+  return { serverUs: sut.pids().reduce((sum, pid) => sum + processCpuUs(pid), 0), clientUs: own.user + own.system };
 }
 
 export interface RunOptions {
@@ -44,6 +65,10 @@ export interface RunResult {
   firstError?: string;
   ops: Partial<Record<Op, OpStats>>;
   all: OpStats;
+  /** Server CPU (all processes of the system) per operation, in microseconds: steadier than ops/s on a noisy machine. */
+  serverCpuUsPerOp: number;
+  /** Load generator (client library) CPU per operation, in microseconds. */
+  clientCpuUsPerOp: number;
 }
 
 function newHistogram(): hdr.Histogram {
@@ -87,6 +112,10 @@ export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promi
   const measureFrom = start + opts.warmupMs;
   const end = measureFrom + opts.durationMs;
   let measuredOps = 0;
+  let cpuStart: { serverUs: number; clientUs: number } | undefined;
+  let cpuEnd: { serverUs: number; clientUs: number } | undefined;
+  const startTimer = setTimeout(() => (cpuStart = cpuSnapshot(sut)), opts.warmupMs);
+  const endTimer = setTimeout(() => (cpuEnd = cpuSnapshot(sut)), opts.warmupMs + opts.durationMs);
   await Promise.all(
     Array.from({ length: opts.clients }, async (_, c) => {
       const chooser = new KeyChooser(opts.keys, opts.distribution, opts.seed * 1000 + c);
@@ -112,6 +141,10 @@ export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promi
       }
     }),
   );
+  clearTimeout(startTimer);
+  clearTimeout(endTimer);
+  cpuEnd ??= cpuSnapshot(sut);
+  cpuStart ??= cpuEnd;
   const all = newHistogram();
   const ops: Partial<Record<Op, OpStats>> = {};
   for (const op of ['read', 'update'] as Op[]) {
@@ -127,6 +160,8 @@ export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promi
     errors: errors.read + errors.update,
     ops,
     all: statsOf(all, errors.read + errors.update),
+    serverCpuUsPerOp: measuredOps ? (cpuEnd.serverUs - cpuStart.serverUs) / measuredOps : 0,
+    clientCpuUsPerOp: measuredOps ? (cpuEnd.clientUs - cpuStart.clientUs) / measuredOps : 0,
   };
   if (firstError !== undefined) result.firstError = firstError;
   return result;

@@ -62,11 +62,22 @@ function fmt(n: number, digits = 2): string {
 }
 
 function printTable(results: RunResult[]): void {
-  const rows = [['system', 'workload', 'op', 'ops/s', 'p50 ms', 'p99 ms', 'p999 ms', 'errors']];
+  const rows = [['system', 'workload', 'op', 'ops/s', 'p50 ms', 'p99 ms', 'p999 ms', 'errors', 'server µs/op', 'client µs/op']];
   for (const r of results) {
-    rows.push([r.system, `${r.workload}/${r.distribution}`, 'all', fmt(r.opsPerSec, 0), fmt(r.all.p50Ms), fmt(r.all.p99Ms), fmt(r.all.p999Ms), String(r.errors)]);
+    rows.push([
+      r.system,
+      `${r.workload}/${r.distribution}`,
+      'all',
+      fmt(r.opsPerSec, 0),
+      fmt(r.all.p50Ms),
+      fmt(r.all.p99Ms),
+      fmt(r.all.p999Ms),
+      String(r.errors),
+      fmt(r.serverCpuUsPerOp, 0),
+      fmt(r.clientCpuUsPerOp, 0),
+    ]);
     for (const [op, s] of Object.entries(r.ops)) {
-      rows.push(['', '', op, fmt((s.count / durationMs) * 1000, 0), fmt(s.p50Ms), fmt(s.p99Ms), fmt(s.p999Ms), String(s.errors)]);
+      rows.push(['', '', op, fmt((s.count / durationMs) * 1000, 0), fmt(s.p50Ms), fmt(s.p99Ms), fmt(s.p999Ms), String(s.errors), '', '']);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

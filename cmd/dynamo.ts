@@ -46,6 +46,7 @@ const NODE_FLAGS: [keyof NodeConfig, string, string][] = [
   ['defaultConsistency', '<level>', 'default consistency (default QUORUM)'],
   ['requestTimeoutMs', '<ms>', 'default request deadline (default 5000)'],
   ['syncWrites', '[bool]', 'fsync every storage batch (default false)'],
+  ['readMode', '<mode>', 'sync (default; cheapest) | batched (never blocks the event loop on a cold disk)'],
   ['shutdownGraceMs', '<ms>', 'how long shutdown waits for in-flight requests'],
   ['logLevel', '<level>', 'error | warn | info | silent'],
 ];

@@ -31,6 +31,8 @@ export interface NodeConfig {
   requestTimeoutMs: number;
   /** fsync every storage batch (group commit keeps this affordable). */
   syncWrites: boolean;
+  /** 'sync' reads (cheapest CPU, may block on a cold disk) or 'batched' async reads. */
+  readMode: 'sync' | 'batched';
   /** How long SIGTERM waits for in-flight requests before forcing shutdown. */
   shutdownGraceMs: number;
   logLevel: LogLevelName;
@@ -50,6 +52,7 @@ export function defaultConfig(): NodeConfig {
     defaultConsistency: 'QUORUM',
     requestTimeoutMs: 5000,
     syncWrites: false,
+    readMode: 'sync',
     shutdownGraceMs: 10_000,
     logLevel: 'info',
   };
@@ -72,6 +75,7 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   defaultConsistency: 'consistency',
   requestTimeoutMs: 'request-timeout-ms',
   syncWrites: 'sync-writes',
+  readMode: 'read-mode',
   shutdownGraceMs: 'shutdown-grace-ms',
   logLevel: 'log-level',
 };
@@ -155,6 +159,11 @@ export function resolveNodeConfig(
     const v = consistency.trim().toUpperCase();
     if (!isConsistency(v) || v === 'ANY') fail('defaultConsistency', `"${consistency}" is not one of ONE, TWO, THREE, QUORUM, ALL`);
     c.defaultConsistency = v;
+  }
+  const readMode = raw('readMode');
+  if (readMode !== undefined) {
+    if (readMode !== 'sync' && readMode !== 'batched') fail('readMode', `"${readMode}" is not one of sync, batched`);
+    c.readMode = readMode;
   }
   const level = raw('logLevel');
   if (level !== undefined) {

@@ -34,6 +34,7 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     engine: config.engine,
     dataDir: config.engine === 'memory' ? undefined : path.resolve(config.dataDir),
     syncWrites: config.syncWrites,
+    readMode: config.readMode,
   });
   const transport = new GrpcTransport({ time, logger: logger.child('transport') });
   const node = new DynamoNode({

@@ -4,7 +4,7 @@
  * the consistency level's quorum, forwards writes it may not coordinate, runs
  * read repair in the background, and serves replicas' peer requests.
  */
-import { assert, ClosedError, TimeoutError, UnavailableError, type DynamoError, type Logger, type Runtime, type Time } from '../runtime/index.ts';
+import { assert, ClosedError, TimeoutError, UnavailableError, type DynamoError, type Logger, type Runtime, type Time, type TimerHandle } from '../runtime/index.ts';
 import type {
   Consistency,
   CoordinateRequest,
@@ -52,8 +52,20 @@ export interface CoordinatorDeps {
 
 const EMPTY = new Uint8Array(0);
 
-/** A read's round plus what read repair needs once every replica answered. */
+/**
+ * A read's round plus what read repair needs once every asked replica
+ * answered. A read asks only as many replicas as it needs (this node first,
+ * then preference order), like Cassandra and unlike Riak's ask-all: each
+ * extra replica costs a storage read and two peer messages for an answer the
+ * client does not wait for. A replica that fails is replaced at once by the
+ * next one; at half the deadline every replica not yet asked is asked, so one
+ * hung replica cannot time a read out while another could answer.
+ */
 class ReadRound extends Round<StoredObject> {
+  /** Slots in the order they are asked; `asked` of them have been. */
+  readonly order: number[];
+  asked = 0;
+  escalation: TimerHandle | undefined;
   constructor(
     opts: RoundOptions,
     readonly key: Uint8Array,
@@ -61,6 +73,9 @@ class ReadRound extends Round<StoredObject> {
     readonly view: ClusterView,
   ) {
     super(opts);
+    const selfSlot = opts.nodes.indexOf(view.self);
+    this.order = opts.nodes.map((_, i) => i);
+    if (selfSlot > 0) this.order.unshift(...this.order.splice(selfSlot, 1));
   }
 }
 
@@ -204,11 +219,17 @@ export class Coordinator implements KvHandler {
       if (round.decision === 'lost') throw round.error('lost');
       if (this.#config.readRepair) round.onSettled = () => this.#repair(round);
       const req: ReadRequest = { type: 'read', key: cmd.key };
-      for (let i = 0; i < nodes.length; i++) {
-        if (nodes[i] === view.self) this.#readLocal(round, i);
-        else this.#readRemote(round, i, req, cmd.timeoutMs);
+      this.#askMore(round, required, req, cmd.timeoutMs);
+      if (round.asked < nodes.length) {
+        round.escalation = this.#time.setTimer(cmd.timeoutMs / 2, () => {
+          round.escalation = undefined;
+          if (round.decision === undefined) this.#askMore(round, nodes.length, req, cmd.timeoutMs);
+        });
       }
       const decision = await round.decided;
+      if (round.escalation !== undefined) this.#time.cancelTimer(round.escalation);
+      // Replicas never asked do not hold back read repair among those that were.
+      for (let k = round.asked; k < nodes.length; k++) round.skip(round.order[k]!);
       if (decision !== 'won') throw round.error(decision);
       const merged = mergeReplies(round);
       if (merged === undefined) return { values: [], context: EMPTY };
@@ -220,7 +241,22 @@ export class Coordinator implements KvHandler {
     }
   }
 
-  #readLocal(round: ReadRound, i: number): void {
+  /** Ask replicas, in the round's order, until `count` have been asked. */
+  #askMore(round: ReadRound, count: number, req: ReadRequest, timeoutMs: number): void {
+    while (round.asked < count && round.asked < round.order.length) {
+      const i = round.order[round.asked++]!;
+      if (round.nodes[i] === round.view.self) this.#readLocal(round, i, req, timeoutMs);
+      else this.#readRemote(round, i, req, timeoutMs);
+    }
+  }
+
+  /** A replica failed: ask the next one in its place (unless the read is already decided). */
+  #readFailed(round: ReadRound, i: number, error: unknown, req: ReadRequest, timeoutMs: number): void {
+    if (round.decision === undefined) this.#askMore(round, round.asked + 1, req, timeoutMs);
+    round.fail(i, error);
+  }
+
+  #readLocal(round: ReadRound, i: number, req: ReadRequest, timeoutMs: number): void {
     this.#inflight++;
     this.#replica.read(round.partition, round.key).then(
       (obj) => {
@@ -228,7 +264,7 @@ export class Coordinator implements KvHandler {
         this.#leave();
       },
       (e: unknown) => {
-        round.fail(i, e);
+        this.#readFailed(round, i, e, req, timeoutMs);
         this.#leave();
       },
     );
@@ -237,27 +273,27 @@ export class Coordinator implements KvHandler {
   #readRemote(round: ReadRound, i: number, req: ReadRequest, timeoutMs: number): void {
     const address = round.view.addressOf(round.nodes[i]!);
     if (address === undefined) {
-      round.fail(i, 'address not known yet');
+      this.#readFailed(round, i, 'address not known yet', req, timeoutMs);
       return;
     }
     this.#inflight++;
     this.#transport.request(address, req, timeoutMs).then(
       (res) => {
-        if (!res.ok) round.fail(i, res.error);
+        if (!res.ok) this.#readFailed(round, i, res.error, req, timeoutMs);
         else if (res.value.record === undefined) round.succeed(i, undefined);
         else {
           let obj: StoredObject | undefined;
           try {
             obj = decodeRecord(res.value.record);
           } catch (e) {
-            round.fail(i, e);
+            this.#readFailed(round, i, e, req, timeoutMs);
           }
           if (obj !== undefined) round.succeed(i, obj);
         }
         this.#leave();
       },
       (e: unknown) => {
-        round.fail(i, e);
+        this.#readFailed(round, i, e, req, timeoutMs);
         this.#leave();
       },
     );

@@ -14,6 +14,8 @@ export type Decision = 'won' | 'lost' | 'timeout';
 export const SLOT_PENDING = 0;
 export const SLOT_OK = 1;
 export const SLOT_FAILED = 2;
+/** Never asked (a read needed only some replicas): counts neither way. */
+export const SLOT_SKIPPED = 3;
 
 /** What a round is started with. */
 export interface RoundOptions {
@@ -42,7 +44,7 @@ export class Round<T = undefined> {
   readonly timeoutMs: number;
   /** Settles once, with the decision. */
   readonly decided: Promise<Decision>;
-  /** Per slot: SLOT_PENDING, SLOT_OK or SLOT_FAILED. */
+  /** Per slot: SLOT_PENDING, SLOT_OK, SLOT_FAILED or SLOT_SKIPPED. */
   readonly states: Uint8Array;
   /** Per slot: the value of a successful reply. */
   readonly values: (T | undefined)[];
@@ -100,6 +102,14 @@ export class Round<T = undefined> {
     if (!(error instanceof Error && (error as DynamoError).code === 'DYNAMO_TIMEOUT')) this.#hardFailures++;
     this.#pending--;
     this.tracker.failure();
+    this.#afterReply();
+  }
+
+  /** Slot `i` will never be asked; it stops holding the round's settlement. */
+  skip(i: number): void {
+    if (this.states[i] !== SLOT_PENDING) return;
+    this.states[i] = SLOT_SKIPPED;
+    this.#pending--;
     this.#afterReply();
   }
 

@@ -14,6 +14,7 @@
 import { ClosedError, InvalidArgumentError, StorageError } from '../runtime/index.ts';
 import { GroupCommit, type GroupCommitStats, type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';
 import { checkBytes, dataKey, metaKey, ownedCopy, partitionRange, userKeyOf } from './key-layout.ts';
+import { ReadBatch } from './read-batch.ts';
 import type { EngineKind, RecordWrite, Storage, StoredRecord } from './storage.ts';
 
 /** One operation of an engine batch (engine keys). */
@@ -37,12 +38,30 @@ export interface LevelDatabase {
   open(): Promise<void>;
   close(): Promise<void>;
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  getMany(keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
+  /** Synchronous read, where the engine has one. */
+  getSync?(key: Uint8Array): Uint8Array | undefined;
   batch(ops: LevelBatchOp[], options: { sync?: boolean }): Promise<void>;
   iterator(options: { gte: Uint8Array; lt: Uint8Array }): LevelIterator;
 }
 
+/**
+ * How data reads reach the engine.
+ * - 'sync': the engine's synchronous get on the event loop. A read of data in
+ *   the memtable, block cache or OS page cache costs ~5 µs of CPU against
+ *   ~25–40 µs for an async native get (thread-pool hop plus promise; measured
+ *   on classic-level), so on a CPU-bound node this is the cheaper way; a read
+ *   that misses to a slow disk blocks the loop while it waits.
+ * - 'batched': async getMany of every read issued in one turn (read-batch.ts);
+ *   never blocks the loop, for data sets far larger than memory on slow disks.
+ * Engines without a synchronous get always use 'batched'.
+ */
+export type ReadMode = 'sync' | 'batched';
+
 /** Options shared by every engine. */
 export interface EngineOptions {
+  /** Default 'sync' where the engine supports it. */
+  readonly readMode?: ReadMode;
   /** fsync each engine batch before its writes resolve (disk engines). */
   readonly syncWrites?: boolean;
   /** Bounds of the group-commit queue; defaults WRITE_QUEUE_LIMITS_DEFAULT. */
@@ -60,7 +79,7 @@ export interface EngineTraits {
 }
 
 /** Counters of one storage instance (tests, metrics). */
-export type StorageStats = GroupCommitStats;
+export type StorageStats = GroupCommitStats & { readBatches: number; reads: number };
 
 /** Rows fetched per iterator step; the native engines also cap each step by bytes. */
 const ITERATE_ROWS_PER_STEP = 32;
@@ -74,6 +93,11 @@ export abstract class AbstractStorage implements Storage {
   readonly #traits: EngineTraits;
   readonly #batchOptions: { sync?: boolean };
   readonly #commits: GroupCommit<LevelBatchOp>;
+  readonly #reads = new ReadBatch((keys) => this.#db!.getMany(keys));
+  readonly #readMode: ReadMode;
+  /** Bound synchronous get once open, when reads are 'sync' and the engine has one. */
+  #getSync: ((key: Uint8Array) => Uint8Array | undefined) | undefined;
+  #syncReads = 0;
   #state: State = 'new';
   #db: LevelDatabase | undefined;
   #opening: Promise<void> | undefined;
@@ -84,6 +108,7 @@ export abstract class AbstractStorage implements Storage {
     this.supports = { persistent: traits.persistent };
     this.#traits = traits;
     this.#batchOptions = options.syncWrites === true ? { sync: true } : {};
+    this.#readMode = options.readMode ?? 'sync';
     const limits = { ...WRITE_QUEUE_LIMITS_DEFAULT, ...options.writeQueue };
     if (!(limits.entriesMax >= 1 && limits.bytesMax >= 1)) throw new InvalidArgumentError('writeQueue limits must be >= 1');
     this.#commits = new GroupCommit<LevelBatchOp>((ops) => this.#applyBatch(ops), limits);
@@ -112,8 +137,20 @@ export abstract class AbstractStorage implements Storage {
   }
 
   async get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
-    const db = this.#openDb('get');
-    return this.#read(db, dataKey(partition, key), 'get');
+    this.#openDb('get');
+    const engineKey = dataKey(partition, key);
+    let value: Uint8Array | undefined;
+    try {
+      if (this.#getSync !== undefined) {
+        this.#syncReads++;
+        value = this.#getSync(engineKey);
+      } else {
+        value = await this.#reads.get(engineKey);
+      }
+    } catch (e) {
+      throw this.#engineError('get', e);
+    }
+    return value === undefined ? undefined : ownedCopy(value);
   }
 
   async write(batch: readonly RecordWrite[]): Promise<void> {
@@ -177,9 +214,10 @@ export abstract class AbstractStorage implements Storage {
     await this.#commits.submit([{ type: 'put', key, value: stored }], key.length + value.length);
   }
 
-  /** Group-commit counters: engineBatches < writeCalls shows coalescing. */
+  /** Coalescing counters: engineBatches < writeCalls and readBatches < reads. */
   stats(): StorageStats {
-    return this.#commits.stats();
+    const batched = this.#reads.stats();
+    return { ...this.#commits.stats(), readBatches: batched.readBatches + this.#syncReads, reads: batched.reads + this.#syncReads };
   }
 
   async #doOpen(): Promise<void> {
@@ -192,6 +230,7 @@ export abstract class AbstractStorage implements Storage {
       throw new StorageError(`${this.#traits.description}: open failed: ${messageOf(e)}`, { cause: e });
     }
     this.#db = db;
+    if (this.#readMode === 'sync' && typeof db.getSync === 'function') this.#getSync = db.getSync.bind(db);
     if (this.#state !== 'opening') throw this.#closedError('open'); // close() was called meanwhile; it closes db
     this.#state = 'open';
   }
@@ -205,6 +244,7 @@ export abstract class AbstractStorage implements Storage {
       throw new StorageError(`${this.#traits.description}: close failed: ${messageOf(e)}`, { cause: e });
     } finally {
       this.#db = undefined;
+      this.#getSync = undefined;
       this.#state = 'closed';
     }
   }

@@ -4,7 +4,7 @@
  * imported lazily, so a process only loads the native library it uses.
  */
 import { InvalidArgumentError } from '../runtime/index.ts';
-import { AbstractStorage, type EngineOptions, type LevelDatabase } from './abstract-storage.ts';
+import { AbstractStorage, type EngineOptions, type LevelDatabase, type ReadMode } from './abstract-storage.ts';
 import type { EngineKind, Storage } from './storage.ts';
 
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
@@ -44,7 +44,10 @@ export class RocksStorage extends AbstractStorage {
   }
   protected override async createDatabase(): Promise<LevelDatabase> {
     const { RocksLevel } = await import('@nxtedition/rocksdb');
-    return new RocksLevel(this.#dataDir, VIEW);
+    const db = new RocksLevel(this.#dataDir, VIEW);
+    // abstract-level v1 has no public getSync; the binding's synchronous
+    // multi-get is what its own async get wraps.
+    return Object.assign(db, { getSync: (key: Uint8Array) => db._getManySync([key], {})[0] ?? undefined });
   }
 }
 
@@ -67,11 +70,13 @@ export interface StorageOptions {
   dataDir?: string;
   /** fsync every engine batch before acknowledging its writes. */
   syncWrites?: boolean;
+  /** How reads reach the engine (see EngineOptions.readMode); default 'sync'. */
+  readMode?: ReadMode;
 }
 
 /** Constructs (does not open) the storage `opts` describe. Throws InvalidArgumentError for a bad engine or missing dataDir. */
 export function createStorage(opts: StorageOptions): Storage {
-  const common: EngineOptions = { syncWrites: opts.syncWrites === true };
+  const common: EngineOptions = { syncWrites: opts.syncWrites === true, readMode: opts.readMode ?? 'sync' };
   switch (opts.engine) {
     case 'leveldb':
       return new LevelStorage({ ...common, dataDir: checkDataDir(opts.dataDir) });

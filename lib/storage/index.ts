@@ -8,5 +8,5 @@
 export type { EngineKind, RecordWrite, Storage, StoredRecord } from './storage.ts';
 export { type StoredValue, type StoredObject, encodeRecord, decodeRecord, RECORD_FORMAT_PROTOBUF_V1 } from './record-codec.ts';
 export { type StorageOptions, type DiskEngineOptions, createStorage, LevelStorage, RocksStorage, MemoryStorage } from './engines.ts';
-export { AbstractStorage, type EngineOptions, type StorageStats } from './abstract-storage.ts';
+export { AbstractStorage, type EngineOptions, type ReadMode, type StorageStats } from './abstract-storage.ts';
 export { type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';

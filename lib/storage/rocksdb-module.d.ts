@@ -9,6 +9,10 @@ declare module '@nxtedition/rocksdb' {
     close(): Promise<void>;
     /** abstract-level v1: rejects with code LEVEL_NOT_FOUND for a missing key. */
     get(key: Uint8Array): Promise<Uint8Array | undefined>;
+    /** Missing keys come back as undefined (no LEVEL_NOT_FOUND). */
+    getMany(keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
+    /** Internal synchronous multi-get of the binding (no encodings applied). */
+    _getManySync(keys: Uint8Array[], options: object): Array<Uint8Array | undefined>;
     batch(
       ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }>,
       options?: { sync?: boolean },

@@ -14,6 +14,16 @@ storageSuite('leveldb', async () => {
   };
 });
 
+storageSuite('leveldb (batched reads)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dynamo-storage-leveldb-batched-'));
+  const dataDir = join(dir, 'db');
+  return {
+    storage: new LevelStorage({ dataDir, readMode: 'batched' }),
+    reopen: async () => new LevelStorage({ dataDir, readMode: 'batched' }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
 storageSuite('leveldb (syncWrites)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dynamo-storage-leveldb-sync-'));
   const dataDir = join(dir, 'db');

@@ -334,6 +334,21 @@ export function storageSuite(name: string, factory: () => Promise<StorageFixture
         expect(batches).to.be.below(n);
       });
 
+      it('serves concurrent gets, each with its own value or undefined, in at most as many engine reads', async function () {
+        const n = 300;
+        await storage.write(Array.from({ length: n }, (_, i) => ({ partition: i % 3, key: bytes(`r${i}`), record: rec(i & 0xff, i >> 8) })));
+        const before = statsOf(storage);
+        const got = await Promise.all(
+          Array.from({ length: n + 10 }, (_, i) => storage.get(i % 3, bytes(`r${i}`))),
+        );
+        for (let i = 0; i < n; i++) expect(got[i]).to.deep.equal(rec(i & 0xff, i >> 8));
+        for (let i = n; i < n + 10; i++) expect(got[i]).to.equal(undefined);
+        const after = statsOf(storage);
+        expect(after.reads - before.reads).to.equal(n + 10);
+        expect(after.readBatches - before.readBatches).to.be.at.least(1);
+        expect(after.readBatches - before.readBatches).to.be.at.most(n + 10);
+      });
+
       it('keeps call order for concurrent writes to the same key', async function () {
         const k = bytes('race');
         await Promise.all(Array.from({ length: 20 }, (_, i) => storage.write([{ partition: 0, key: k, record: rec(i) }])));

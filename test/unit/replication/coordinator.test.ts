@@ -130,7 +130,7 @@ describe('replication/coordinator', () => {
       expect(Dvv.values((await c.stored('n3', key))!).map((v) => text(v.data))).to.deep.equal(['v1']);
       const n1Writes = c.node('n1').storage.writes;
 
-      const got = await kv('n2').get({ key, consistency: 'QUORUM', timeoutMs: T });
+      const got = await kv('n2').get({ key, consistency: 'ALL', timeoutMs: T });
       expect(sortedText(got.values)).to.deep.equal(['v2']);
       await kv('n2').close(); // waits for background repair
 
@@ -145,11 +145,53 @@ describe('replication/coordinator', () => {
       c.net.down.delete('n3');
       expect(await c.stored('n3', key)).to.equal(undefined);
       // n3 coordinates the read: its own (local) copy is the stale one.
-      const got = await kv('n3').get({ key, consistency: 'ONE', timeoutMs: T });
+      const got = await kv('n3').get({ key, consistency: 'ALL', timeoutMs: T });
       await kv('n3').close();
-      expect(got.values.length).to.be.at.most(1); // ONE may have answered with n3's empty copy
+      expect(sortedText(got.values)).to.deep.equal(['v']);
       expect(Dvv.values((await c.stored('n3', key))!).map((v) => text(v.data))).to.deep.equal(['v']);
       expect(kv('n3').stats().readRepairs).to.equal(1);
+    });
+
+    describe('reads ask only the replicas they need', () => {
+      const reads = (from: string) => c.net.sent.filter((m) => m.from === from && m.type === 'read').map((m) => m.to);
+
+      it('a QUORUM read asks this node and one other replica, ONE only this node', async () => {
+        const k = c.keyWhere((r) => r.join() === 'n1,n2,n3');
+        await kv('n1').put({ key: k, value: bytes('v'), context: EMPTY, consistency: 'ALL', timeoutMs: T });
+        c.net.sent.length = 0;
+        const got = await kv('n3').get({ key: k, consistency: 'QUORUM', timeoutMs: T });
+        expect(sortedText(got.values)).to.deep.equal(['v']);
+        expect(reads('n3')).to.deep.equal(['n1']);
+        c.net.sent.length = 0;
+        await kv('n2').get({ key: k, consistency: 'ONE', timeoutMs: T });
+        expect(reads('n2')).to.deep.equal([]);
+      });
+
+      it('a replica that is down is replaced by the next one at once', async () => {
+        const k = c.keyWhere((r) => r.join() === 'n1,n2,n3');
+        await kv('n1').put({ key: k, value: bytes('v'), context: EMPTY, consistency: 'ALL', timeoutMs: T });
+        c.net.down.add('n2');
+        c.net.sent.length = 0;
+        const start = c.time.monotonicMs();
+        const got = await kv('n1').get({ key: k, consistency: 'QUORUM', timeoutMs: T });
+        expect(sortedText(got.values)).to.deep.equal(['v']);
+        expect(reads('n1')).to.deep.equal(['n2', 'n3']);
+        expect(c.time.monotonicMs() - start).to.be.below(T / 4);
+      });
+
+      it('a hung replica is bypassed at half the deadline instead of timing the read out', async () => {
+        const k = c.keyWhere((r) => r.join() === 'n1,n2,n3');
+        await kv('n1').put({ key: k, value: bytes('v'), context: EMPTY, consistency: 'ALL', timeoutMs: T });
+        c.net.hung.add('n2');
+        c.net.sent.length = 0;
+        const start = c.time.monotonicMs();
+        const got = await kv('n1').get({ key: k, consistency: 'QUORUM', timeoutMs: 400 });
+        const tookMs = c.time.monotonicMs() - start;
+        expect(sortedText(got.values)).to.deep.equal(['v']);
+        expect(reads('n1')).to.deep.equal(['n2', 'n3']);
+        expect(tookMs).to.be.at.least(190);
+        expect(tookMs).to.be.below(390);
+      });
     });
 
     it('logs each read repair at trace level', async () => {
