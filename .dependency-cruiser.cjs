@@ -13,7 +13,7 @@ const allowed = {
   replication: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'transport'],
   transport: ['runtime', 'protocol'],
   config: ['runtime', 'protocol'],
-  client: ['runtime', 'protocol', 'transport', 'config'],
+  client: ['runtime', 'protocol', 'ring', 'transport', 'config'],
   node: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config'],
   sim: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'node'],
 };

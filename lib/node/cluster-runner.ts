@@ -33,6 +33,8 @@ export interface LocalClusterOptions {
   startTimeoutMs?: number;
   /** Extra Node.js flags for every node process (e.g. --cpu-prof). */
   execArgv?: string[];
+  /** Runs once the members are known and before any starts (e.g. to bulk-load their data dirs). */
+  prepare?: (members: readonly LocalMember[]) => Promise<void>;
 }
 
 export interface LocalMember {
@@ -85,6 +87,7 @@ export class LocalCluster {
       startTimeoutMs: 30_000,
       env: {},
       execArgv: [],
+      prepare: async () => {},
       ...options,
     };
     const ports = opts.basePort === 0 ? await freePorts(opts.nodes) : Array.from({ length: opts.nodes }, (_, i) => opts.basePort + i);
@@ -94,6 +97,7 @@ export class LocalCluster {
       dataDir: path.join(opts.dataDir, `n${i + 1}`),
     }));
     const cluster = new LocalCluster(members, opts);
+    await opts.prepare(members);
     try {
       await Promise.all(members.map((m) => cluster.startMember(m.id)));
     } catch (e) {

@@ -16,6 +16,8 @@ import type { SeedSpec } from './seeds.ts';
 export const IDENTIFY_RETRY_MS = 500;
 /** How long one identify attempt waits for its answer. */
 export const IDENTIFY_TIMEOUT_MS = 1000;
+/** Default pause between liveness probes of every other member (0 turns probing off). */
+export const PROBE_INTERVAL_MS_DEFAULT = 1000;
 
 export interface StaticMembershipOptions {
   readonly runtime: Runtime;
@@ -24,6 +26,14 @@ export interface StaticMembershipOptions {
   readonly transport: Transport;
   readonly partitionCount: number;
   readonly replicas: number;
+  /**
+   * Once the ring is built, ask every other member who it is this often, so
+   * `reachable` reflects a peer that died or came back within one interval
+   * (not only after a request failed) and connections to a restarted peer are
+   * re-established before a client request needs them. A placeholder for the
+   * SWIM failure detector; 0 turns it off (the simulator's default).
+   */
+  readonly probeIntervalMs?: number;
 }
 
 /** Tracks which seeds are identified and owns the ring built from them. */
@@ -35,6 +45,9 @@ export class StaticMembership {
   readonly #unidentified = new Set<Address>();
   readonly #timers = new Map<Address, TimerHandle>();
   #view: ClusterView | undefined;
+  /** Outcome of the last probe of each member (absent: not probed yet). */
+  readonly #probed = new Map<NodeId, boolean>();
+  #probeTimer: TimerHandle | undefined;
   #started = false;
   #stopped = false;
 
@@ -86,11 +99,39 @@ export class StaticMembership {
     for (const address of [...this.#unidentified].sort()) this.#identify(address, 1);
   }
 
-  /** Cancel retries; answers still in flight are ignored. */
+  /** Whether the last probe of `id` was answered; undefined before the first probe. */
+  probed(id: NodeId): boolean | undefined {
+    return this.#probed.get(id);
+  }
+
+  /** Cancel retries and probes; answers still in flight are ignored. */
   stop(): void {
     this.#stopped = true;
     for (const t of this.#timers.values()) this.#opts.runtime.time.cancelTimer(t);
     this.#timers.clear();
+    if (this.#probeTimer !== undefined) this.#opts.runtime.time.cancelTimer(this.#probeTimer);
+    this.#probeTimer = undefined;
+  }
+
+  #scheduleProbe(): void {
+    const interval = this.#opts.probeIntervalMs ?? 0;
+    if (interval <= 0 || this.#stopped) return;
+    this.#probeTimer = this.#opts.runtime.time.setTimer(interval, () => {
+      this.#probeTimer = undefined;
+      const view = this.#view;
+      if (view === undefined || this.#stopped) return;
+      const rounds = view.ring.members
+        .filter((id) => id !== this.#opts.self.id)
+        .map(async (id) => {
+          const address = view.addressOf(id);
+          if (address === undefined) return;
+          const r = await this.#opts.transport.request(address, { type: 'identify' }, Math.min(IDENTIFY_TIMEOUT_MS, interval));
+          const up = r.ok && r.value.nodeId === id;
+          if (this.#probed.get(id) !== up && this.#probed.has(id)) this.#logger.info(up ? 'peer is reachable again' : 'peer stopped answering', { peer: id, address });
+          this.#probed.set(id, up);
+        });
+      void Promise.all(rounds).then(() => this.#scheduleProbe());
+    });
   }
 
   #identify(address: Address, attempt: number): void {
@@ -145,5 +186,6 @@ export class StaticMembership {
     const ring = claim([...members.keys()], this.#opts.partitionCount, { replicas: this.#opts.replicas });
     this.#view = { self: this.#opts.self.id, ring, addressOf: (id) => members.get(id) };
     this.#logger.info('ring ready', { members: ring.members, partitionCount: ring.partitionCount, ringChecksum: ring.checksum });
+    this.#scheduleProbe();
   }
 }

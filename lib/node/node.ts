@@ -42,6 +42,8 @@ export interface NodeOptions {
   readonly transport: Transport;
   readonly partitionCount: number;
   readonly replication: ReplicationConfig;
+  /** Liveness probe interval (StaticMembershipOptions.probeIntervalMs); default off. */
+  readonly probeIntervalMs?: number;
 }
 
 type State = 'new' | 'starting' | 'running' | 'stopped';
@@ -83,6 +85,7 @@ export class DynamoNode {
       transport: opts.transport,
       partitionCount: opts.partitionCount,
       replicas: opts.replication.replicas,
+      probeIntervalMs: opts.probeIntervalMs ?? 0,
     });
     this.kv = {
       get: async (cmd) => this.#serving().get(cmd),
@@ -190,7 +193,7 @@ export class DynamoNode {
         return {
           id: m.id,
           address: m.address,
-          reachable: self || transport.reachable(m.address),
+          reachable: self || (this.#membership.probed(m.id) ?? transport.reachable(m.address)),
           partitionsOwned: ring === undefined ? 0 : partitionsOwned(ring, m.id),
           self,
         };
@@ -204,6 +207,7 @@ export class DynamoNode {
       puts: stats.puts,
       deletes: stats.deletes,
       ringChecksum: ring?.checksum ?? 0,
+      partitionOwners: ring?.owners ?? [],
     };
   }
 }

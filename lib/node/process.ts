@@ -11,6 +11,7 @@ import { createStorage } from '../storage/index.ts';
 import { GrpcTransport, startGrpcServer, type GrpcServer } from '../transport/index.ts';
 import { DynamoNode } from './node.ts';
 import { parseSeeds } from './seeds.ts';
+import { PROBE_INTERVAL_MS_DEFAULT } from './membership.ts';
 
 export interface RunningNode {
   readonly node: DynamoNode;
@@ -45,6 +46,7 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     storage,
     transport,
     partitionCount: config.partitions,
+    probeIntervalMs: PROBE_INTERVAL_MS_DEFAULT,
     replication: {
       replicas: config.replicas,
       defaultConsistency: config.defaultConsistency,
@@ -69,9 +71,23 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     await transport.close();
     throw e;
   }
+  // Readiness: health reports NOT_SERVING until every seed is identified and the ring exists.
+  let readyTimer: ReturnType<RealTime['setTimer']> | undefined;
+  const watchReady = (): void => {
+    readyTimer = undefined;
+    if (node.ready) {
+      server.setServing(true);
+      logger.info('ready', { address: server.address });
+      return;
+    }
+    readyTimer = time.setTimer(100, watchReady);
+  };
+  server.setServing(false);
+  watchReady();
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      if (readyTimer !== undefined) time.cancelTimer(readyTimer);
       server.setServing(false);
       await server.shutdown(config.shutdownGraceMs);
       await node.stop();

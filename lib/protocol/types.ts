@@ -162,6 +162,8 @@ export interface NodeStatus {
   readonly puts: number;
   readonly deletes: number;
   readonly ringChecksum: number;
+  /** partitionOwners[p] owns partition p; empty while joining. */
+  readonly partitionOwners: readonly NodeId[];
 }
 
 export interface AdminHandler {

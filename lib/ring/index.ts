@@ -8,5 +8,5 @@
  */
 export { RING_HASH, keyHash, partitionOf } from './hash.ts';
 export type { Ring } from './ring.ts';
-export { preferenceList, partitionsOwned, ownershipMoves } from './ring.ts';
+export { makeRing, preferenceList, partitionsOwned, ownershipMoves } from './ring.ts';
 export { claim } from './claim.ts';

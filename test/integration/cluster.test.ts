@@ -89,6 +89,16 @@ describe('integration: 3 real node processes over gRPC with LevelDB', function (
       await t.settle();
     });
 
+    it('status shows the killed member as unreachable within a probe interval or two', async () => {
+      const c = t.client('n1');
+      const view = await eventually(async () => {
+        const s = await c.status(t.cluster.member('n1').address);
+        if (s.members.find((m) => m.id === 'n3')!.reachable) throw new Error('n3 still looks reachable');
+        return s;
+      }, 5000);
+      expect(view.members.filter((m) => m.reachable).map((m) => m.id)).to.deep.equal(['n1', 'n2']);
+    });
+
     it('QUORUM writes and reads still succeed', async () => {
       const c = t.client('n1', 'n2');
       await c.put('while-down', 'still works', { consistency: 'QUORUM' });
