@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DynamoClient, type Consistency } from '../lib/client/index.ts';
+import { DynamoClient, type Consistency, type DynamoClientOptions } from '../lib/client/index.ts';
 import { LocalCluster } from '../lib/node/index.ts';
 import type { SystemUnderTest } from './loadgen.ts';
 
@@ -10,6 +10,8 @@ export interface DynamoBenchOptions {
   nodes: number;
   consistency: Consistency;
   engine: 'leveldb' | 'rocksdb' | 'memory';
+  /** How the SDK sends requests (default: the SDK's default, 'session'). */
+  protocol?: DynamoClientOptions['protocol'];
 }
 
 export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnderTest & { pids(): number[] }> {
@@ -20,7 +22,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   const cluster = await LocalCluster.start({ nodes: opts.nodes, dataDir: dir, basePort: 0, engine: opts.engine, logLevel: 'error', stderr: 'inherit', execArgv });
   const kill = (): void => cluster.killAllSync();
   process.on('exit', kill);
-  const client = new DynamoClient({ endpoints: cluster.endpoints, timeoutMs: 10_000 });
+  const client = new DynamoClient({ endpoints: cluster.endpoints, timeoutMs: 10_000, ...(opts.protocol ? { protocol: opts.protocol } : {}) });
   const consistency = opts.consistency;
   // YCSB's update overwrites. Here, as in an application, a write carries the
   // newest context this process has seen for the key (from its reads and

@@ -31,6 +31,7 @@ const program = new Command()
   .option('--value-size <bytes>', 'value size', '1024')
   .option('--consistency <level>', 'read and write consistency', 'QUORUM')
   .option('--engine <engine>', 'leveldb | rocksdb | memory', 'leveldb')
+  .option('--protocol <p>', 'how the SDK sends requests: session (pipelined stream) | unary (one gRPC call each)', 'session')
   .option('--out <file>', 'JSON results file (the SVG chart goes beside it)', path.join(OUT_DIR, 'results.json'))
   .option('--seed <n>', 'workload seed', '1');
 
@@ -43,6 +44,8 @@ const workloads = o['workloads']!.split(',').map((w) => w.trim().toUpperCase()) 
 for (const w of workloads) if (!(w in WORKLOAD_TITLE)) throw new Error(`unknown workload ${w}`);
 const distribution = o['distribution'] as Distribution;
 if (distribution !== 'uniform' && distribution !== 'zipfian') throw new Error('--distribution must be uniform or zipfian');
+const protocol = o['protocol'];
+if (protocol !== 'session' && protocol !== 'unary') throw new Error('--protocol must be session or unary');
 const consistency = o['consistency']!.toUpperCase();
 if (!isConsistency(consistency)) throw new Error(`unknown consistency ${consistency}`);
 const num = (name: string): number => {
@@ -100,7 +103,7 @@ async function benchSystem(sut: SystemUnderTest): Promise<RunResult[]> {
 }
 
 const starters: Record<string, () => Promise<SystemUnderTest>> = {
-  dynamo: () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb' }),
+  dynamo: () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb', protocol }),
   etcd: () => startEtcd(3),
   echo: () => startEcho(),
 };
@@ -129,7 +132,7 @@ if (ratios.length) {
   for (const x of ratios) console.log(`dynamo / ${x.anchor} ${x.workload}: ops/s ${fmt(x.opsRatio)}x, p99 ${fmt(x.p99Ratio)}x`);
 }
 
-const settings = { systems, workloads, distribution, clients, durationMs, warmupMs, keys, valueBytes, consistency };
+const settings = { systems, workloads, distribution, clients, durationMs, warmupMs, keys, valueBytes, consistency, protocol };
 mkdirSync(path.dirname(o['out']!), { recursive: true });
 writeFileSync(o['out']!, JSON.stringify({ at: new Date().toISOString(), settings, results, ratios }, null, 2));
 const svg = o['out']!.replace(/\.json$/, '') + '.svg';

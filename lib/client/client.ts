@@ -7,8 +7,8 @@ import { CONSISTENCY_LEVELS, isConsistency } from '../protocol/index.ts';
 import type { Time } from '../runtime/index.ts';
 import { ClosedError, InvalidArgumentError, RealTime, assert, TimeoutError, UnavailableError } from '../runtime/index.ts';
 import { contextBytes, keyBytes, valueBytes } from './bytes.ts';
-import { shouldFailOver, toDynamoError } from './call-errors.ts';
-import { Endpoint } from './endpoint.ts';
+import { toDynamoError } from './call-errors.ts';
+import { Endpoint, type Protocol } from './endpoint.ts';
 import type { Schema, StatusResponseObj, UnaryMethod } from './schema.ts';
 import { schema } from './schema.ts';
 
@@ -24,6 +24,13 @@ export interface DynamoClientOptions {
   readonly consistency?: Consistency;
   /** Channel credentials; default insecure. The seam for TLS (`grpc.credentials.createSsl(...)`). */
   readonly credentials?: grpc.ChannelCredentials;
+  /**
+   * How get/put/delete travel. 'session' (default): pipelined over one
+   * long-lived KV/Session stream per endpoint, many requests per HTTP/2
+   * message — several times cheaper per request than 'unary', one gRPC call
+   * per request (what any stock gRPC client does; kept for comparison).
+   */
+  readonly protocol?: Protocol;
 }
 
 /** Options every KV call accepts. */
@@ -61,13 +68,18 @@ export interface PutResult {
 export type SiblingResolver = (siblings: Uint8Array[]) => string | Uint8Array | Promise<string | Uint8Array>;
 
 /**
- * Client of a dynamo cluster. Holds one long-lived gRPC channel per endpoint;
- * create one per process and share it (it is safe for concurrent use), then
- * `close()` it. Requests are spread round-robin over the endpoints; when an
- * endpoint cannot be reached (or answers that it is shutting down) the
- * request moves on to the next one, within the request's deadline. Errors the cluster answered (too few replicas,
- * invalid argument, ...) are not retried elsewhere — they would fail the same
- * way — and reject with the DynamoError subclass the node raised.
+ * Client of a dynamo cluster. Holds one long-lived gRPC channel per endpoint
+ * and on it one Session stream that pipelines the KV requests (requests
+ * issued in the same turn share one HTTP/2 message); create one client per
+ * process and share it (it is safe for concurrent use), then `close()` it.
+ * Requests are spread round-robin over the endpoints; when an endpoint
+ * cannot be reached (or answers that it is shutting down) the request moves
+ * on to the next one, within the request's deadline. A request that was sent
+ * and then lost with its stream may have been applied: a get is retried on
+ * the next endpoint, a put/delete rejects with UnavailableError. Errors the
+ * cluster answered (too few replicas, invalid argument, ...) are not retried
+ * elsewhere — they would fail the same way — and reject with the DynamoError
+ * subclass the node raised.
  *
  * Keys and values are `string` (sent as UTF-8) or `Uint8Array`; values come
  * back as `Uint8Array` (see `text()`/`texts()`).
@@ -101,7 +113,11 @@ export class DynamoClient {
     this.#timeoutMs = checkTimeout(opts.timeoutMs, CLIENT_TIMEOUT_MS_DEFAULT);
     this.#consistencyCode = opts.consistency === undefined ? undefined : consistencyCode(this.#schema, opts.consistency);
     this.#credentials = opts.credentials ?? grpc.credentials.createInsecure();
-    this.#endpoints = endpoints.map((address: string) => new Endpoint(address, this.#credentials));
+    const protocol = opts.protocol ?? 'session';
+    if (protocol !== 'session' && protocol !== 'unary') {
+      throw new InvalidArgumentError(`protocol must be 'session' or 'unary', got ${String(protocol)}`);
+    }
+    this.#endpoints = endpoints.map((address: string) => new Endpoint(address, this.#credentials, protocol, this.#time));
   }
 
   /** The configured endpoints, in order (the indices `route` returns). */
@@ -171,7 +187,7 @@ export class DynamoClient {
     const method = this.#schema.status;
     if (endpoint === undefined) return toNodeStatus(await this.#call(method, {}, undefined, deadlineMs));
     const known = this.#endpoints.find((e) => e.address === endpoint);
-    const target = known ?? new Endpoint(checkEndpoint(endpoint), this.#credentials);
+    const target = known ?? new Endpoint(checkEndpoint(endpoint), this.#credentials, 'unary', this.#time);
     try {
       return toNodeStatus(await target.call(method, {}, deadlineMs));
     } catch (e) {
@@ -181,7 +197,7 @@ export class DynamoClient {
     }
   }
 
-  /** Close every channel. Calls made afterwards, and calls cut off by the close, reject with ClosedError. */
+  /** Close every Session and channel. Calls made afterwards, and calls cut off by the close, reject with ClosedError. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -232,23 +248,21 @@ export class DynamoClient {
     const n = this.#endpoints.length;
     const first = this.route(key);
     assert(Number.isInteger(first) && first >= 0 && first < n, `route() returned ${first} for ${n} endpoints`);
-    let lastFailure: unknown;
+    let lastFailure: Error | undefined;
     for (let i = 0; i < n; i++) {
       const endpoint = this.#endpoints[(first + i) % n]!;
       if (this.#time.nowMs() >= deadlineMs) break;
-      try {
-        return await endpoint.call(method, req, deadlineMs);
-      } catch (e) {
-        if (this.#closed) throw closedError();
-        if (!shouldFailOver(e)) throw toDynamoError(e, endpoint.address);
-        lastFailure = e;
-      }
+      const attempt = await endpoint.attempt(method, req, deadlineMs);
+      if (attempt.ok) return attempt.value;
+      if (this.#closed) throw closedError();
+      if (!attempt.error.failOver) throw attempt.error.error;
+      lastFailure = attempt.error.error;
     }
     if (lastFailure === undefined || this.#time.nowMs() >= deadlineMs) {
       throw new TimeoutError('deadline passed before any endpoint answered', { answered: 0, required: 0 }, { cause: lastFailure });
     }
     const tried = this.#endpoints.map((e) => e.address).join(', ');
-    const detail = lastFailure instanceof Error ? lastFailure.message : String(lastFailure);
+    const detail = lastFailure.message;
     throw new UnavailableError(`no endpoint could serve the request (tried ${tried}): ${detail}`, { answered: 0, required: 0 }, { cause: lastFailure });
   }
 
@@ -314,5 +328,6 @@ function toNodeStatus(s: StatusResponseObj): NodeStatus {
     puts: s.puts,
     deletes: s.deletes,
     ringChecksum: s.ringChecksum,
+    partitionOwners: s.partitionOwners ?? [],
   };
 }

@@ -10,12 +10,15 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { Consistency } from '../protocol/index.ts';
 import { CONSISTENCY_LEVELS } from '../protocol/index.ts';
+import type { SessionOp } from '../transport/index.ts';
 
 /** One unary RPC: full gRPC path plus its codecs (the shape grpc-js `makeUnaryRequest` takes). */
 export interface UnaryMethod<Req, Res> {
   readonly path: string;
   readonly serialize: (req: Req) => Buffer;
   readonly deserialize: (bytes: Buffer) => Res;
+  /** The Session op carrying the same request and response messages (KV methods only). */
+  readonly sessionOp?: SessionOp;
 }
 
 // Message shapes as protobufjs reads/writes them (camelCase fields, bytes as
@@ -62,6 +65,7 @@ export interface StatusResponseObj {
   puts: number;
   deletes: number;
   ringChecksum: number;
+  partitionOwners: string[];
 }
 
 /** Both public protos; resolved relative to this file so the package works from any cwd. */
@@ -77,6 +81,7 @@ function unary<Req, Res>(
   requestType: string,
   responseType: string,
   read: (type: protobuf.Type, bytes: Buffer) => Res,
+  sessionOp?: SessionOp,
 ): UnaryMethod<Req, Res> {
   const req = root.lookupType(`dynamo.v1.${requestType}`);
   const res = root.lookupType(`dynamo.v1.${responseType}`);
@@ -85,6 +90,7 @@ function unary<Req, Res>(
     // In Node, protobufjs's BufferWriter finishes into a Buffer, as grpc-js requires.
     serialize: (r: Req) => req.encode(r as object).finish() as Buffer,
     deserialize: (bytes: Buffer) => read(res, bytes),
+    ...(sessionOp === undefined ? {} : { sessionOp }),
   };
 }
 
@@ -115,9 +121,9 @@ export function schema(): Schema {
     consistencyCode[name] = code;
   }
   cached = {
-    get: unary(root, 'KV', 'Get', 'GetRequest', 'GetResponse', decodeAs<GetResponseMsg>),
-    put: unary(root, 'KV', 'Put', 'PutRequest', 'PutResponse', decodeAs<PutResponseMsg>),
-    delete: unary(root, 'KV', 'Delete', 'DeleteRequest', 'DeleteResponse', decodeAs<unknown>),
+    get: unary(root, 'KV', 'Get', 'GetRequest', 'GetResponse', decodeAs<GetResponseMsg>, 'get'),
+    put: unary(root, 'KV', 'Put', 'PutRequest', 'PutResponse', decodeAs<PutResponseMsg>, 'put'),
+    delete: unary(root, 'KV', 'Delete', 'DeleteRequest', 'DeleteResponse', decodeAs<unknown>, 'delete'),
     status: unary(root, 'Admin', 'Status', 'StatusRequest', 'StatusResponse', (type, bytes) =>
       type.toObject(type.decode(bytes), { longs: Number, defaults: true, arrays: true }) as StatusResponseObj,
     ),

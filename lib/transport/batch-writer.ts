@@ -1,11 +1,14 @@
 /**
- * Coalesces envelopes into PeerBatch frames: everything added in one
- * event-loop turn leaves as one gRPC message. The flush runs in a microtask
- * (never a timer, so it adds no latency and stays deterministic), or at once
- * when the batch reaches its size bound. Used by both ends of a peer stream.
+ * Coalesces entries into frames: everything added in one event-loop turn
+ * leaves as one gRPC message (a PeerBatch on peer streams, SessionRequests /
+ * SessionResponses on client sessions — each a message whose field 1 repeats
+ * the entries). The flush runs in a microtask (never a timer, so it adds no
+ * latency and stays deterministic), or at once when the frame reaches its
+ * size bound.
  */
 import protobuf from 'protobufjs';
 import { writeEnvelope, type EnvelopeBody, type EnvelopeKind } from './peer-codec.ts';
+import type { Writer } from './wire.ts';
 
 /** When a batch is sent before its turn ends. */
 export interface BatchLimits {
@@ -13,56 +16,77 @@ export interface BatchLimits {
   readonly bytesMax: number;
 }
 
-/** 256 envelopes or 1 MiB, whichever comes first (a single envelope may exceed the byte bound). */
+/** 256 entries or 1 MiB, whichever comes first (a single entry may exceed the byte bound). */
 export const DEFAULT_BATCH_LIMITS: BatchLimits = { envelopesMax: 256, bytesMax: 1024 * 1024 };
 
-/** Builds PeerBatch frames envelope by envelope and sends each when its turn ends or it is full. */
-export class BatchWriter {
-  #writer = protobuf.Writer.create();
+/**
+ * The frame being built and its flush policy. Subclasses write each entry
+ * straight into `writer` (no intermediate objects) and then call `added()`.
+ */
+export abstract class FrameBatcher {
+  /** The frame under construction; entries are appended as field-1 records. */
+  protected readonly writer: Writer = protobuf.Writer.create();
   #count = 0;
   #queued = false;
   readonly #limits: BatchLimits;
-  readonly #send: (frame: Buffer, envelopes: number) => void;
+  readonly #send: (frame: Buffer, entries: number) => void;
   readonly #flushTask = (): void => {
     this.#queued = false;
     this.flush();
   };
 
-  /** `send` receives each finished PeerBatch frame and its envelope count. */
-  constructor(send: (frame: Buffer, envelopes: number) => void, limits: BatchLimits = DEFAULT_BATCH_LIMITS) {
+  /** `send` receives each finished frame and its entry count. */
+  constructor(send: (frame: Buffer, entries: number) => void, limits: BatchLimits = DEFAULT_BATCH_LIMITS) {
     this.#send = send;
     this.#limits = limits;
   }
 
-  /** Envelopes waiting for the next flush. */
+  /** Entries waiting for the next flush. */
   get size(): number {
     return this.#count;
-  }
-
-  /** Append one envelope; it is sent by the end of the current turn. */
-  add(id: number, timeoutMs: number, kind: EnvelopeKind, body: EnvelopeBody): void {
-    writeEnvelope(this.#writer, id, timeoutMs, kind, body, true);
-    this.#count++;
-    if (this.#count >= this.#limits.envelopesMax || this.#writer.len >= this.#limits.bytesMax) this.flush();
-    else if (!this.#queued) {
-      this.#queued = true;
-      queueMicrotask(this.#flushTask);
-    }
   }
 
   /** Send what is pending now (no-op when empty). */
   flush(): void {
     if (this.#count === 0) return;
-    const frame = this.#writer.finish() as Buffer;
+    const frame = this.writer.finish() as Buffer;
     const count = this.#count;
-    this.#writer.reset();
+    this.writer.reset();
     this.#count = 0;
     this.#send(frame, count);
   }
 
   /** Drop what is pending (the stream it was meant for is gone). */
   discard(): void {
-    this.#writer.reset();
+    this.writer.reset();
     this.#count = 0;
+  }
+
+  /**
+   * Call before writing an entry of `entryBytes`: sends the pending frame
+   * first if the entry would take it past the byte bound, so a frame
+   * outgrows `bytesMax` only when one entry alone does.
+   */
+  protected makeRoom(entryBytes: number): void {
+    if (this.#count > 0 && this.writer.len + entryBytes > this.#limits.bytesMax) this.flush();
+  }
+
+  /** Call after writing one entry: it is sent by the end of the current turn. */
+  protected added(): void {
+    this.#count++;
+    if (this.#count >= this.#limits.envelopesMax || this.writer.len >= this.#limits.bytesMax) this.flush();
+    else if (!this.#queued) {
+      this.#queued = true;
+      queueMicrotask(this.#flushTask);
+    }
+  }
+}
+
+/** Builds PeerBatch frames envelope by envelope. Used by both ends of a peer stream. */
+export class BatchWriter extends FrameBatcher {
+  /** Append one envelope; it is sent by the end of the current turn. Throws (batch intact) on a body that is not a peer message. */
+  add(id: number, timeoutMs: number, kind: EnvelopeKind, body: EnvelopeBody): void {
+    writeEnvelope(this.writer, id, timeoutMs, kind, body, true);
+    this.added();
   }
 }

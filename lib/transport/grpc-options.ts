@@ -1,7 +1,8 @@
 /**
  * gRPC settings shared by both ends of the node-to-node streams and the public
- * server, and the Peer method descriptor with pass-through serializers (frames
- * are encoded and decoded by peer-codec.ts, never by grpc-js or proto-loader).
+ * server, and the descriptors of the frame streams (Peer/Stream, KV/Session)
+ * with pass-through serializers (frames are encoded and decoded by
+ * peer-codec.ts / session-codec.ts, never by grpc-js or proto-loader).
  */
 import type * as grpc from '@grpc/grpc-js';
 
@@ -39,3 +40,17 @@ export const PEER_STREAM_PATH = '/dynamo.v1.Peer/Stream';
 
 /** Frames pass through grpc-js untouched. */
 export const passThrough = (b: Buffer): Buffer => b;
+
+/** A bidi-streaming method whose messages are frames our own codecs encode and decode (grpc-js passes them through). */
+export function frameMethod(path: string, originalName: string): grpc.MethodDefinition<Buffer, Buffer> {
+  return {
+    path,
+    originalName,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: passThrough,
+    requestDeserialize: passThrough,
+    responseSerialize: passThrough,
+    responseDeserialize: passThrough,
+  };
+}

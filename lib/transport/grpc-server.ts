@@ -1,6 +1,7 @@
 /**
- * The node's one gRPC server: the public KV and Admin services, the internal
- * Peer stream, grpc.health.v1.Health and server reflection (so
+ * The node's one gRPC server: the public KV (unary methods and Session
+ * streams) and Admin services, the internal Peer stream,
+ * grpc.health.v1.Health and server reflection (so
  * `grpcurl -plaintext host:port list` works without proto files).
  */
 import * as grpc from '@grpc/grpc-js';
@@ -12,6 +13,7 @@ import type { AdminHandler, KvHandler, PeerHandler } from '../protocol/index.ts'
 import { SERVER_OPTIONS } from './grpc-options.ts';
 import { kvServices } from './kv-service.ts';
 import { PEER_SERVICE, PeerStreamServer } from './peer-service.ts';
+import type { SessionStats } from './session-service.ts';
 import { ADMIN_PROTO, KV_PROTO } from './proto-files.ts';
 
 /** What startGrpcServer serves and with what. */
@@ -25,7 +27,12 @@ export interface GrpcServerOptions {
   time: Time;
   /** Cap on a KV request's timeout; a client deadline shortens it. */
   requestTimeoutMsDefault: number;
+  /** Requests in flight per KV Session stream; beyond it they are refused with RESOURCE_EXHAUSTED. Default 10,000. */
+  sessionInflightMax?: number;
 }
+
+/** Default of GrpcServerOptions.sessionInflightMax. */
+export const SESSION_INFLIGHT_MAX_DEFAULT = 10_000;
 
 /** A running server. */
 export interface GrpcServer {
@@ -33,7 +40,12 @@ export interface GrpcServer {
   readonly address: string;
   /** Health status of '' and 'dynamo.v1.KV' (starts SERVING). */
   setServing(serving: boolean): void;
-  /** Stop accepting, let in-flight calls finish (up to graceMs), then force. */
+  /** Counters of the KV Session streams (how well requests are being batched). */
+  sessionStats(): SessionStats;
+  /**
+   * Stop accepting, let in-flight calls and Session requests finish (up to
+   * graceMs; Sessions refuse new requests meanwhile), then force.
+   */
   shutdown(graceMs: number): Promise<void>;
 }
 
@@ -48,7 +60,8 @@ function hostOf(listen: string): string {
 /** Bind and start serving; rejects if the address cannot be bound. */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
-  for (const { service, implementation } of kvServices(opts)) server.addService(service, implementation);
+  const kv = kvServices({ ...opts, sessionInflightMax: opts.sessionInflightMax ?? SESSION_INFLIGHT_MAX_DEFAULT });
+  for (const { service, implementation } of kv.services) server.addService(service, implementation);
   const peers = new PeerStreamServer(opts.peer, opts.logger);
   server.addService(PEER_SERVICE, peers.implementation());
 
@@ -68,6 +81,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   let stopping: Promise<void> | undefined;
   return {
     address,
+    sessionStats: () => kv.sessions.stats(),
     setServing(serving: boolean): void {
       for (const s of HEALTH_SERVICES) health.setStatus(s, serving ? 'SERVING' : 'NOT_SERVING');
     },
@@ -89,8 +103,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
           opts.time.cancelTimer(timer);
           finish();
         });
-        // Peer streams never end on their own: end each once its in-flight requests are answered.
+        // Peer and Session streams never end on their own: end each once its in-flight requests are answered.
         peers.drain();
+        kv.sessions.drain();
       });
       return stopping;
     },

@@ -1,13 +1,26 @@
 /**
  * DynamoError <-> gRPC status, shared by the server edge and the SDK. The
  * stable code and replica counts travel in trailing metadata (`dynamo-code`,
- * `dynamo-answered`, `dynamo-required`), so the caller rebuilds the same
- * subclass; a status without `dynamo-code` came from gRPC itself (connection
- * refused, local deadline) and is classified by its status code alone.
+ * `dynamo-answered`, `dynamo-required`) of a unary call, or in the
+ * SessionError of a Session response (kv.proto) — both are an ErrorStatus,
+ * so the caller rebuilds the same subclass either way; a status without a
+ * dynamo code came from gRPC itself (connection refused, local deadline) and
+ * is classified by its status code alone.
  */
 import * as grpc from '@grpc/grpc-js';
 import { DynamoError, InvalidArgumentError, LimitExceededError, TimeoutError, UnavailableError } from '../runtime/index.ts';
 import { countsOf, errorFromCode } from './error-codes.ts';
+
+/** A failure as it crosses the wire: a gRPC status code plus the dynamo code and counts. */
+export interface ErrorStatus {
+  readonly code: grpc.status;
+  /** The message (a unary call's status details). */
+  readonly details: string;
+  /** Stable DynamoError code; undefined when gRPC itself produced the status. */
+  readonly dynamoCode: string | undefined;
+  readonly answered: number;
+  readonly required: number;
+}
 
 /** Trailing-metadata keys set on every error the server answers with. */
 export const METADATA_CODE = 'dynamo-code';
@@ -31,18 +44,24 @@ function statusOf(e: DynamoError): grpc.status {
 }
 
 /**
- * The gRPC status for an error a handler rejected with. Anything that is not
- * a DynamoError is a bug: INTERNAL, code DYNAMO_INTERNAL (the caller logs it).
+ * The status for an error a handler rejected with. Anything that is not a
+ * DynamoError is a bug: INTERNAL, code DYNAMO_INTERNAL (the caller logs it).
  */
-export function toGrpcStatus(e: unknown): { code: grpc.status; details: string; metadata: grpc.Metadata } {
+export function errorStatusOf(e: unknown): ErrorStatus {
   const error =
     e instanceof DynamoError ? e : new DynamoError('DYNAMO_INTERNAL', `internal error: ${e instanceof Error ? e.message : String(e)}`);
-  const metadata = new grpc.Metadata();
-  metadata.set(METADATA_CODE, error.code);
   const counts = countsOf(error);
-  metadata.set(METADATA_ANSWERED, String(counts.answered));
-  metadata.set(METADATA_REQUIRED, String(counts.required));
-  return { code: statusOf(error), details: error.message, metadata };
+  return { code: statusOf(error), details: error.message, dynamoCode: error.code, answered: counts.answered, required: counts.required };
+}
+
+/** The unary form of errorStatusOf: status code, details and `dynamo-*` trailing metadata. */
+export function toGrpcStatus(e: unknown): { code: grpc.status; details: string; metadata: grpc.Metadata } {
+  const status = errorStatusOf(e);
+  const metadata = new grpc.Metadata();
+  metadata.set(METADATA_CODE, status.dynamoCode ?? 'DYNAMO_INTERNAL');
+  metadata.set(METADATA_ANSWERED, String(status.answered));
+  metadata.set(METADATA_REQUIRED, String(status.required));
+  return { code: status.code, details: status.details, metadata };
 }
 
 function metadataValue(md: grpc.Metadata | undefined, key: string): string | undefined {
@@ -62,22 +81,34 @@ function count(md: grpc.Metadata | undefined, key: string): number {
  * DEADLINE_EXCEEDED -> TimeoutError, each with zero counts.
  */
 export function fromGrpcError(e: grpc.ServiceError): DynamoError {
-  const code = metadataValue(e.metadata, METADATA_CODE);
-  const details = e.details || e.message;
-  if (code !== undefined) return errorFromCode(code, details, count(e.metadata, METADATA_ANSWERED), count(e.metadata, METADATA_REQUIRED), { cause: e });
+  const status: ErrorStatus = {
+    code: e.code,
+    details: e.details || e.message,
+    dynamoCode: metadataValue(e.metadata, METADATA_CODE),
+    answered: count(e.metadata, METADATA_ANSWERED),
+    required: count(e.metadata, METADATA_REQUIRED),
+  };
+  return fromErrorStatus(status, e);
+}
+
+/** The DynamoError an ErrorStatus stands for (see fromGrpcError); `cause` is chained. */
+export function fromErrorStatus(s: ErrorStatus, cause?: unknown): DynamoError {
+  const options = cause === undefined ? undefined : { cause };
+  const details = s.details;
+  if (s.dynamoCode !== undefined) return errorFromCode(s.dynamoCode, details, s.answered, s.required, options);
   const counts = { answered: 0, required: 0 };
-  switch (e.code) {
+  switch (s.code) {
     case grpc.status.DEADLINE_EXCEEDED:
-      return new TimeoutError(`deadline exceeded: ${details}`, counts, { cause: e });
+      return new TimeoutError(`deadline exceeded: ${details}`, counts, options);
     case grpc.status.UNAVAILABLE:
     case grpc.status.CANCELLED:
     case grpc.status.ABORTED:
-      return new UnavailableError(`unavailable: ${details}`, counts, { cause: e });
+      return new UnavailableError(`unavailable: ${details}`, counts, options);
     case grpc.status.INVALID_ARGUMENT:
-      return new InvalidArgumentError(details, { cause: e });
+      return new InvalidArgumentError(details, options);
     case grpc.status.RESOURCE_EXHAUSTED:
-      return new LimitExceededError(details, { cause: e });
+      return new LimitExceededError(details, options);
     default:
-      return new DynamoError('DYNAMO_INTERNAL', `${grpc.status[e.code] ?? e.code}: ${details}`, { cause: e });
+      return new DynamoError('DYNAMO_INTERNAL', `${grpc.status[s.code] ?? s.code}: ${details}`, options);
   }
 }

@@ -2,13 +2,33 @@
  * transport: how nodes talk to each other and how the world talks to a node.
  * Owns the node-to-node wire format (protos/dynamo/v1/peer.proto, a
  * hand-written protobuf codec the simulator also uses), the gRPC Transport
- * (one long-lived, batching bidi stream per peer), and the node's gRPC server
- * (KV, Admin, Peer, health, reflection) with its edge validation and the
- * DynamoError <-> gRPC status mapping the SDK shares.
+ * (one long-lived, batching bidi stream per peer), the node's gRPC server
+ * (KV with its batching Session streams, Admin, Peer, health, reflection) with
+ * its edge validation, and what the SDK shares with it: the DynamoError <->
+ * gRPC status mapping and the Session envelope codec.
  */
 export type { Transport } from './transport.ts';
 export { encodeRequest, decodeRequest, encodeReply, decodeReply, encodeError, decodeError } from './peer-codec.ts';
 export { GrpcTransport, type GrpcTransportOptions } from './grpc-transport.ts';
 export type { TransportStats } from './peer-connection.ts';
-export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server.ts';
-export { toGrpcStatus, fromGrpcError, METADATA_CODE, METADATA_ANSWERED, METADATA_REQUIRED } from './grpc-status.ts';
+export { startGrpcServer, SESSION_INFLIGHT_MAX_DEFAULT, type GrpcServer, type GrpcServerOptions } from './grpc-server.ts';
+export {
+  toGrpcStatus,
+  fromGrpcError,
+  errorStatusOf,
+  fromErrorStatus,
+  METADATA_CODE,
+  METADATA_ANSWERED,
+  METADATA_REQUIRED,
+  type ErrorStatus,
+} from './grpc-status.ts';
+export type { SessionStats } from './session-service.ts';
+export {
+  SESSION_PATH,
+  SessionRequestWriter,
+  decodeSessionResponses,
+  type SessionOp,
+  type SessionResponseEntry,
+} from './session-codec.ts';
+export { passThrough, MESSAGE_BYTES_MAX } from './grpc-options.ts';
+export { CorrelationIds } from './correlation-ids.ts';

@@ -4,13 +4,18 @@
  * fields decode as views of the received frame and enums stay numbers). Every
  * request is checked at the edge — key/value/context sizes, consistency enum,
  * deadline — before the handler sees it, and every rejection becomes a gRPC
- * status carrying the DynamoError's code and counts.
+ * status carrying the DynamoError's code and counts. Each RPC is one
+ * KvOperation (decode, validate + serve, encode, error reporting) that both
+ * its unary method and the Session stream (session-service.ts) run, so the
+ * two can never disagree about what a request means.
  */
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { assert, DynamoError, InvalidArgumentError, TimeoutError, type Logger, type Time } from '../runtime/index.ts';
 import { CONSISTENCY_LEVELS, LIMITS, type AdminHandler, type Consistency, type KvHandler } from '../protocol/index.ts';
 import { toGrpcStatus } from './grpc-status.ts';
+import type { KvOperation } from './kv-operation.ts';
+import { SessionServer } from './session-service.ts';
 import { CONSISTENCY_NUMBERS } from './peer-codec.ts';
 import { ADMIN_PROTO, KV_PROTO } from './proto-files.ts';
 
@@ -30,6 +35,9 @@ interface DeleteRequestMsg {
   consistency: number;
 }
 
+/** On shutdown, how long a Session waits for its client to half-close after the notice (our SDK does at once). */
+const SESSION_LINGER_MS = 1_000;
+
 /** What the services need besides the handlers. */
 export interface KvServiceOptions {
   readonly kv: KvHandler;
@@ -37,6 +45,8 @@ export interface KvServiceOptions {
   readonly logger: Logger;
   readonly time: Time;
   readonly requestTimeoutMsDefault: number;
+  /** Requests in flight per Session stream; beyond it they are refused (RESOURCE_EXHAUSTED). */
+  readonly sessionInflightMax: number;
 }
 
 /** Consistency per proto enum number (index), built from kv.proto; undefined = UNSPECIFIED. */
@@ -87,20 +97,23 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 /** protobufjs leaves absent bytes fields as a shared empty Array; handlers get real bytes. */
 const bytesOf = (v: Uint8Array): Uint8Array => (v instanceof Uint8Array ? v : EMPTY);
 
-/** Stands in for a request that did not decode, so the handler can answer INVALID_ARGUMENT (grpc-js would say INTERNAL). */
+/** Stands in for a request that did not decode, so the run can answer INVALID_ARGUMENT (grpc-js would say INTERNAL). */
 class Undecodable {
   constructor(readonly message: string) {}
 }
 
 type Serve<Req, Res> = (req: Req, timeoutMs: number) => Promise<Res>;
 
-interface MethodSpec {
-  readonly definition: grpc.MethodDefinition<unknown, unknown>;
-  readonly handler: grpc.handleUnaryCall<unknown, unknown>;
+/** The grpc-js parts of the node's public services. */
+export interface KvServices {
+  /** dynamo.v1.KV (Get, Put, Delete, Session) and dynamo.v1.Admin. */
+  readonly services: { service: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[];
+  /** The Session streams, for draining on shutdown and for stats. */
+  readonly sessions: SessionServer;
 }
 
 /** Build the KV and Admin service definitions and implementations. */
-export function kvServices(opts: KvServiceOptions): { service: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[] {
+export function kvServices(opts: KvServiceOptions): KvServices {
   const root = new protobuf.Root();
   root.loadSync([KV_PROTO, ADMIN_PROTO], { keepCase: false });
   const consistency = consistencyTable(root);
@@ -113,90 +126,107 @@ export function kvServices(opts: KvServiceOptions): { service: grpc.ServiceDefin
     return level;
   };
 
-  /** Remaining client deadline capped by the node default; throws TimeoutError when already past. */
-  const timeoutOf = (call: grpc.ServerUnaryCall<unknown, unknown>): number => {
-    const remainingMs = Math.floor(Number(call.getDeadline()) - opts.time.nowMs());
-    if (!(remainingMs > 0)) throw new TimeoutError('the deadline expired before the request was handled', { answered: 0, required: 0 });
-    return Math.min(remainingMs, opts.requestTimeoutMsDefault);
-  };
+  type Method = [string, grpc.MethodDefinition<unknown, unknown> | grpc.MethodDefinition<Buffer, Buffer>, grpc.UntypedHandleCall];
 
-  const method = <Req, Res>(
+  /**
+   * The KvOperation for one RPC, and its unary method: the timeout there is
+   * the client's remaining deadline capped by the node default.
+   */
+  const operation = <Req, Res>(
     service: string,
     name: string,
     requestType: string,
     responseType: string,
     serve: Serve<Req, Res>,
     withDeadline: boolean,
-  ): [string, MethodSpec] => {
+  ): { op: KvOperation; unary: Method } => {
     const req = root.lookupType(`dynamo.v1.${requestType}`);
     const res = root.lookupType(`dynamo.v1.${responseType}`);
     const path = `/dynamo.v1.${service}/${name}`;
-    const definition: grpc.MethodDefinition<unknown, unknown> = {
+    const op: KvOperation = {
       path,
-      originalName: name,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (m: unknown) => req.encode(m as object).finish() as Buffer,
-      requestDeserialize: (b: Buffer) => {
+      decode: (b: Buffer) => {
         try {
           return req.decode(b);
         } catch (e) {
           return new Undecodable(`request does not decode as dynamo.v1.${requestType}: ${(e as Error).message}`);
         }
       },
-      responseSerialize: (m: unknown) => res.encode(m as object).finish() as Buffer,
+      encode: (m: unknown) => res.encode(m as object).finish() as Buffer,
+      run: (msg: unknown, timeoutMs: number): Promise<unknown> => {
+        try {
+          if (msg instanceof Undecodable) throw new InvalidArgumentError(msg.message);
+          if (withDeadline && !(timeoutMs > 0)) {
+            throw new TimeoutError('the deadline expired before the request was handled', { answered: 0, required: 0 });
+          }
+          return serve(msg as Req, timeoutMs);
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      },
+      report: (e: unknown) => {
+        if (!(e instanceof DynamoError)) opts.logger.error('unexpected error in request handler', { method: path, error: e, stack: (e as Error)?.stack });
+      },
+    };
+    const definition: grpc.MethodDefinition<unknown, unknown> = {
+      path,
+      originalName: name,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (m: unknown) => req.encode(m as object).finish() as Buffer,
+      requestDeserialize: op.decode,
+      responseSerialize: op.encode,
       responseDeserialize: (b: Buffer) => res.decode(b),
     };
-    const fail = (callback: grpc.sendUnaryData<unknown>, e: unknown): void => {
-      if (!(e instanceof DynamoError)) opts.logger.error('unexpected error in request handler', { method: path, error: e, stack: (e as Error)?.stack });
-      callback(toGrpcStatus(e));
-    };
     const handler: grpc.handleUnaryCall<unknown, unknown> = (call, callback) => {
-      let result: Promise<Res>;
-      try {
-        if (call.request instanceof Undecodable) throw new InvalidArgumentError(call.request.message);
-        result = serve(call.request as Req, withDeadline ? timeoutOf(call) : 0);
-      } catch (e) {
-        fail(callback, e);
-        return;
-      }
-      result.then(
+      const timeoutMs = Math.min(Math.floor(Number(call.getDeadline()) - opts.time.nowMs()), opts.requestTimeoutMsDefault);
+      op.run(call.request, timeoutMs).then(
         (value) => callback(null, value),
-        (e: unknown) => fail(callback, e),
+        (e: unknown) => {
+          op.report(e);
+          callback(toGrpcStatus(e));
+        },
       );
     };
-    return [name, { definition, handler }];
+    return { op, unary: [name, definition, handler] };
   };
 
-  const kv = [
-    method<GetRequestMsg, unknown>('KV', 'Get', 'GetRequest', 'GetResponse', (m, timeoutMs) => {
-      const key = bytesOf(m.key);
-      checkKey(key);
-      return opts.kv.get({ key, consistency: consistencyOf(m.consistency), timeoutMs });
-    }, true),
-    method<PutRequestMsg, unknown>('KV', 'Put', 'PutRequest', 'PutResponse', (m, timeoutMs) => {
-      const key = bytesOf(m.key);
-      const value = bytesOf(m.value);
-      const context = bytesOf(m.context);
-      checkKey(key);
-      checkValue(value);
-      checkContext(context);
-      return opts.kv.put({ key, value, context, consistency: consistencyOf(m.consistency), timeoutMs });
-    }, true),
-    method<DeleteRequestMsg, unknown>('KV', 'Delete', 'DeleteRequest', 'DeleteResponse', async (m, timeoutMs) => {
-      const key = bytesOf(m.key);
-      const context = bytesOf(m.context);
-      checkKey(key);
-      checkContext(context);
-      await opts.kv.delete({ key, context, consistency: consistencyOf(m.consistency), timeoutMs });
-      return {};
-    }, true),
-  ];
-  const admin = [method<unknown, unknown>('Admin', 'Status', 'StatusRequest', 'StatusResponse', () => opts.admin.status(), false)];
+  const get = operation<GetRequestMsg, unknown>('KV', 'Get', 'GetRequest', 'GetResponse', (m, timeoutMs) => {
+    const key = bytesOf(m.key);
+    checkKey(key);
+    return opts.kv.get({ key, consistency: consistencyOf(m.consistency), timeoutMs });
+  }, true);
+  const put = operation<PutRequestMsg, unknown>('KV', 'Put', 'PutRequest', 'PutResponse', (m, timeoutMs) => {
+    const key = bytesOf(m.key);
+    const value = bytesOf(m.value);
+    const context = bytesOf(m.context);
+    checkKey(key);
+    checkValue(value);
+    checkContext(context);
+    return opts.kv.put({ key, value, context, consistency: consistencyOf(m.consistency), timeoutMs });
+  }, true);
+  const del = operation<DeleteRequestMsg, unknown>('KV', 'Delete', 'DeleteRequest', 'DeleteResponse', async (m, timeoutMs) => {
+    const key = bytesOf(m.key);
+    const context = bytesOf(m.context);
+    checkKey(key);
+    checkContext(context);
+    await opts.kv.delete({ key, context, consistency: consistencyOf(m.consistency), timeoutMs });
+    return {};
+  }, true);
+  const status = operation<unknown, unknown>('Admin', 'Status', 'StatusRequest', 'StatusResponse', () => opts.admin.status(), false);
 
-  const build = (methods: [string, MethodSpec][]) => ({
-    service: Object.fromEntries(methods.map(([n, m]) => [n, m.definition])) as grpc.ServiceDefinition,
-    implementation: Object.fromEntries(methods.map(([n, m]) => [n, m.handler])) as grpc.UntypedServiceImplementation,
+  const sessions = new SessionServer({
+    ops: { get: get.op, put: put.op, delete: del.op },
+    logger: opts.logger,
+    requestTimeoutMsDefault: opts.requestTimeoutMsDefault,
+    inflightMax: opts.sessionInflightMax,
+    time: opts.time,
+    lingerMs: SESSION_LINGER_MS,
   });
-  return [build(kv), build(admin)];
+  const build = (methods: Method[]) => ({
+    service: Object.fromEntries(methods.map(([n, d]) => [n, d])) as grpc.ServiceDefinition,
+    implementation: Object.fromEntries(methods.map(([n, , h]) => [n, h])) as grpc.UntypedServiceImplementation,
+  });
+  const kv = build([get.unary, put.unary, del.unary, ['Session', sessions.definition, sessions.handler as grpc.UntypedHandleCall]]);
+  return { services: [kv, build([status.unary])], sessions };
 }

@@ -15,9 +15,27 @@ import protobuf from 'protobufjs';
 import { DynamoError, InvalidArgumentError } from '../runtime/index.ts';
 import type { Consistency, PeerReply, PeerRequest } from '../protocol/index.ts';
 import { countsOf, errorFromCode } from './error-codes.ts';
+import {
+  bytesFieldLength,
+  bytesLength,
+  checkEnd,
+  EMPTY,
+  LEN,
+  lenFieldLength,
+  skipField,
+  stringFieldLength,
+  tag,
+  uint32FieldLength,
+  VARINT,
+  varintLength,
+  wireUint32,
+  writeBytesField,
+  writeStringField,
+  writeUint32Field,
+  type Writer,
+} from './wire.ts';
 
-/** A protobufjs writer (BufferWriter under Node, so `finish()` yields a Buffer). */
-export type Writer = protobuf.Writer;
+export type { Writer } from './wire.ts';
 
 /** The envelope carries a PeerRequest. */
 export const KIND_REQUEST = 0;
@@ -35,10 +53,6 @@ export type EnvelopeBody = PeerRequest | PeerReply | DynamoError;
 
 /** Receives each decoded envelope of a batch (no wrapper object is built). */
 export type EnvelopeVisitor = (id: number, timeoutMs: number, kind: EnvelopeKind, body: EnvelopeBody) => void;
-
-// Wire types.
-const VARINT = 0;
-const LEN = 2;
 
 // PeerBatch.envelopes = 1 (LEN).
 const TAG_BATCH_ENVELOPE = (1 << 3) | LEN;
@@ -59,51 +73,7 @@ const F_ERROR = 11;
 export const CONSISTENCY_NUMBERS: Readonly<Record<Consistency, number>> = { ONE: 1, TWO: 2, THREE: 3, QUORUM: 4, ALL: 5, ANY: 6 };
 const CONSISTENCY_BY_NUMBER: readonly (Consistency | undefined)[] = [undefined, 'ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'ANY'];
 
-const tag = (field: number, wireType: number): number => (field << 3) | wireType;
-
-function varintLength(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
-// Lengths of whole fields (tag + payload) for field numbers <= 15 (one-byte tags).
-// They also validate: writeEnvelope computes every length before writing a
-// byte, so a value of the wrong type (a bug upstream) throws while the batch
-// being built is still intact.
-function bytesLength(b: Uint8Array): number {
-  if (!(b instanceof Uint8Array)) throw new TypeError(`peer codec: expected bytes, got ${typeof b}`);
-  return b.length;
-}
-const bytesFieldLength = (b: Uint8Array): number => {
-  const n = bytesLength(b);
-  return n === 0 ? 0 : 1 + varintLength(n) + n;
-};
-const optionalBytesFieldLength = (b: Uint8Array | undefined): number => {
-  if (b === undefined) return 0;
-  const n = bytesLength(b);
-  return 1 + varintLength(n) + n;
-};
-const uint32FieldLength = (v: number): number => (v === 0 ? 0 : 1 + varintLength(v));
-function stringFieldLength(s: string): number {
-  if (typeof s !== 'string') throw new TypeError(`peer codec: expected a string, got ${typeof s}`);
-  if (s.length === 0) return 0;
-  const n = protobuf.util.utf8.length(s);
-  return 1 + varintLength(n) + n;
-}
-
-function writeBytesField(w: Writer, field: number, b: Uint8Array): void {
-  if (b.length !== 0) w.uint32(tag(field, LEN)).bytes(b);
-}
-function writeUint32Field(w: Writer, field: number, v: number): void {
-  if (v !== 0) w.uint32(tag(field, VARINT)).uint32(v);
-}
-function writeStringField(w: Writer, field: number, s: string): void {
-  if (s.length !== 0) w.uint32(tag(field, LEN)).string(s);
-}
-
-/** uint32 for the wire: whole numbers (rounded up), clamped to the uint32 range; NaN -> 0. */
-function wireUint32(v: number): number {
-  return v >= 0xffffffff ? 0xffffffff : v > 0 ? Math.ceil(v) : 0;
-}
+const optionalBytesFieldLength = (b: Uint8Array | undefined): number => (b === undefined ? 0 : lenFieldLength(bytesLength(b)));
 
 function consistencyNumber(c: Consistency | undefined): number {
   if (c === undefined) return 0;
@@ -255,18 +225,6 @@ function malformed(what: string, cause?: unknown): InvalidArgumentError {
 
 const T_VARINT = (field: number): number => tag(field, VARINT);
 const T_LEN = (field: number): number => tag(field, LEN);
-
-/** Skip a field this decoder does not read (unknown, or a known number with an unexpected wire type). */
-function skipField(r: protobuf.Reader, t: number): void {
-  if (t >>> 3 === 0) throw malformed('field number 0');
-  r.skipType(t & 7);
-}
-
-function checkEnd(r: protobuf.Reader, end: number): void {
-  if (r.pos > end) throw malformed('field overruns its message');
-}
-
-const EMPTY: Uint8Array = new Uint8Array(0);
 
 function readIdentifyReply(r: protobuf.Reader, end: number): PeerReply {
   let nodeId = '';

@@ -20,6 +20,7 @@ import {
 } from '../runtime/index.ts';
 import type { Address, PeerReply, PeerRequest } from '../protocol/index.ts';
 import { BatchWriter } from './batch-writer.ts';
+import { CorrelationIds } from './correlation-ids.ts';
 import { PEER_CHANNEL_OPTIONS, PEER_STREAM_PATH, passThrough } from './grpc-options.ts';
 import { decodeBatch, KIND_REPLY, KIND_REQUEST, type EnvelopeVisitor } from './peer-codec.ts';
 
@@ -65,7 +66,7 @@ export class PeerConnection {
   #call: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
   readonly #pending = new Map<number, Pending>();
   readonly #writer: BatchWriter;
-  #nextId = 0;
+  readonly #ids = new CorrelationIds();
   #reachable = true;
   #failures = 0;
   #retryAtMs = 0;
@@ -117,7 +118,7 @@ export class PeerConnection {
       );
     }
     if (!(timeoutMs > 0)) return Promise.resolve(err(this.#timeoutError(timeoutMs)));
-    const id = this.#allocateId();
+    const id = this.#ids.next(this.#pending);
     try {
       this.#writer.add(id, timeoutMs, KIND_REQUEST, req);
     } catch (e) {
@@ -141,15 +142,6 @@ export class PeerConnection {
     this.#failAll(`peer ${this.#opts.address} unreachable: transport closed`);
     call?.cancel();
     this.#client?.close();
-  }
-
-  #allocateId(): number {
-    let id: number;
-    do {
-      this.#nextId = (this.#nextId + 1) >>> 0;
-      id = this.#nextId;
-    } while (id === 0 || this.#pending.has(id));
-    return id;
   }
 
   /** Open a stream unless we are backing off after a failure. */

@@ -9,28 +9,11 @@ import {
   LimitExceededError,
   UnavailableError,
 } from '../../../lib/runtime/index.ts';
-import type { DeleteCommand, GetCommand, KvHandler, PutCommand } from '../../../lib/protocol/index.ts';
+import type { KvHandler } from '../../../lib/protocol/index.ts';
 import { fromGrpcError } from '../../../lib/transport/index.ts';
+import { EDGE_CASES } from './edge-cases.ts';
+import { recordingKv, type Seen } from './recording-kv.ts';
 import { callError, CapturingLogger, gate, rawCall, realTime, Resources, skewedTime, STATUS } from './harness.ts';
-
-type Seen = { op: 'get'; cmd: GetCommand } | { op: 'put'; cmd: PutCommand } | { op: 'delete'; cmd: DeleteCommand };
-
-/** A KvHandler that records commands and answers from `behave` (default: a fixed result). */
-function recordingKv(behave: (s: Seen) => Promise<unknown> | unknown = () => undefined): { kv: KvHandler; seen: Seen[] } {
-  const seen: Seen[] = [];
-  const run = async (s: Seen, fallback: unknown): Promise<never> => {
-    seen.push(s);
-    return ((await behave(s)) ?? fallback) as never;
-  };
-  return {
-    seen,
-    kv: {
-      get: (cmd) => run({ op: 'get', cmd }, { values: [Buffer.from('v1'), Buffer.from('v2')], context: Buffer.from([1, 2, 3]) }),
-      put: (cmd) => run({ op: 'put', cmd }, { context: Buffer.from([4, 5]) }),
-      delete: (cmd) => run({ op: 'delete', cmd }, { context: Buffer.from([6]) }),
-    },
-  };
-}
 
 const reflectionProto = path.join(
   path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')),
@@ -94,25 +77,7 @@ describe('transport gRPC server (KV, Admin, health, reflection)', function () {
 
   describe('edge validation', () => {
     const huge = (n: number): Buffer => Buffer.alloc(n, 1);
-    const cases: [string, string, object, RegExp | string][] = [
-      ['an empty key (Get)', 'Get', { key: Buffer.alloc(0) }, 'key must not be empty'],
-      ['an empty key (Put)', 'Put', { value: Buffer.from('v') }, 'key must not be empty'],
-      ['an empty key (Delete)', 'Delete', {}, 'key must not be empty'],
-      ['a 2000-byte key', 'Get', { key: huge(2000) }, 'key is 2000 bytes; the limit is 1024'],
-      ['a key one byte too long (Delete)', 'Delete', { key: huge(1025) }, 'key is 1025 bytes; the limit is 1024'],
-      ['a value over 1 MiB', 'Put', { key: Buffer.from('k'), value: huge(1024 * 1024 + 1) }, 'value is 1048577 bytes; the limit is 1048576'],
-      ['a context over 64 KiB (Put)', 'Put', { key: Buffer.from('k'), context: huge(65537) }, 'context is 65537 bytes; the limit is 65536'],
-      ['a context over 64 KiB (Delete)', 'Delete', { key: Buffer.from('k'), context: huge(65537) }, 'context is 65537 bytes; the limit is 65536'],
-      [
-        'an undefined consistency number',
-        'Get',
-        { key: Buffer.from('k'), consistency: 42 },
-        'consistency 42 is not a defined value; use one of CONSISTENCY_UNSPECIFIED (0), CONSISTENCY_ONE (1), CONSISTENCY_TWO (2), ' +
-          'CONSISTENCY_THREE (3), CONSISTENCY_QUORUM (4), CONSISTENCY_ALL (5), CONSISTENCY_ANY (6)',
-      ],
-      ['bytes that are not a PutRequest', 'Put', Buffer.from([0x0a, 0x7f, 0x01]), /request does not decode as dynamo\.v1\.PutRequest/],
-    ];
-    for (const [what, method, req, message] of cases) {
+    for (const [what, method, req, message] of EDGE_CASES) {
       it(`answers ${what} with INVALID_ARGUMENT and keeps serving`, async () => {
         const { kv, seen } = recordingKv();
         const server = await res.server({ kv });

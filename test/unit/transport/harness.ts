@@ -57,6 +57,7 @@ export const STATUS: NodeStatus = {
   puts: 7,
   deletes: 1,
   ringChecksum: 0xdeadbeef,
+  partitionOwners: ["n1", "n2"],
 };
 
 export const fakeAdmin: AdminHandler = { status: async () => STATUS };

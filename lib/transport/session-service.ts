@@ -1,0 +1,173 @@
+/**
+ * The node's end of KV/Session streams (kv.proto): decodes each
+ * SessionRequests frame, runs every request through the same KvOperation as
+ * its unary twin (decode, validation, handler, error mapping) concurrently,
+ * and sends the responses back coalesced into SessionResponses frames
+ * (flushed per microtask or at the size bound). A failed request becomes an
+ * error entry for that id only; a frame that does not parse ends its stream
+ * with INVALID_ARGUMENT. Requests in flight per stream are bounded.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ClosedError, InvalidArgumentError, type Logger, type Time, type TimerHandle } from '../runtime/index.ts';
+import { frameMethod } from './grpc-options.ts';
+import { errorStatusOf, type ErrorStatus } from './grpc-status.ts';
+import type { KvOperation } from './kv-operation.ts';
+import { decodeSessionRequests, SESSION_PATH, SessionResponseWriter, type SessionOp, type SessionRequestEntry } from './session-codec.ts';
+import { ServedStream, ServedStreams, type FrameStream } from './served-stream.ts';
+
+/** Frame counters over every Session stream of a server (monotonic). */
+export interface SessionStats {
+  /** Session streams accepted. */
+  streamsOpened: number;
+  /** SessionRequests frames received. */
+  framesReceived: number;
+  /** Requests inside those frames. */
+  requestsReceived: number;
+  /** SessionResponses frames sent. */
+  framesSent: number;
+  /** Responses (results and errors) inside those frames. */
+  responsesSent: number;
+  /** Requests refused because their stream already had the maximum in flight. */
+  requestsRefused: number;
+}
+
+/** What the streams need from the server. */
+export interface SessionServerOptions {
+  /** The operations a Session entry may name, shared with the unary methods. */
+  readonly ops: Readonly<Record<SessionOp, KvOperation>>;
+  readonly logger: Logger;
+  /** Cap on a request's timeout, and the timeout of a request that gives none (timeout_ms = 0). */
+  readonly requestTimeoutMsDefault: number;
+  /** Requests in flight per stream; beyond it requests are answered RESOURCE_EXHAUSTED at once. */
+  readonly inflightMax: number;
+  readonly time: Time;
+  /** On shutdown, how long a stream waits for its client to half-close after the notice before it is ended anyway. */
+  readonly lingerMs: number;
+}
+
+const SHUTTING_DOWN = errorStatusOf(new ClosedError('node is shutting down; send the request to another node'));
+
+/** One accepted Session stream. */
+class ServedSession extends ServedStream<SessionResponseWriter> {
+  readonly #opts: SessionServerOptions;
+  readonly #stats: SessionStats;
+  /** The server is shutting down: new requests are refused. */
+  #draining = false;
+  #linger: TimerHandle | undefined;
+
+  constructor(call: FrameStream, opts: SessionServerOptions, stats: SessionStats, onGone: (s: object) => void) {
+    super(call, opts.logger, (send) => new SessionResponseWriter(send), onGone);
+    this.#opts = opts;
+    this.#stats = stats;
+  }
+
+  /**
+   * Server shutdown: tell the client (the id-0 notice), refuse new requests,
+   * answer what is in flight, and end the stream once the client has
+   * half-closed it — so nothing it sent is left unanswered — or the linger is over.
+   */
+  drain(): void {
+    if (this.#draining || this.ended) return;
+    this.#draining = true;
+    this.writer.error(0, SHUTTING_DOWN);
+    this.writer.flush();
+    this.#linger = this.#opts.time.setTimer(this.#opts.lingerMs, () => this.finish());
+  }
+
+  protected override over(): void {
+    if (this.#linger !== undefined) this.#opts.time.cancelTimer(this.#linger);
+  }
+
+  protected override sent(responses: number): void {
+    this.#stats.framesSent++;
+    this.#stats.responsesSent += responses;
+  }
+
+  protected onFrame(frame: Buffer): void {
+    let requests: SessionRequestEntry[];
+    try {
+      requests = decodeSessionRequests(frame);
+    } catch (e) {
+      // Nothing of a broken frame is served, and the stream cannot be trusted any more.
+      return this.abort(e);
+    }
+    this.#stats.framesReceived++;
+    this.#stats.requestsReceived += requests.length;
+    for (const r of requests) this.#serve(r);
+  }
+
+  #serve(r: SessionRequestEntry): void {
+    const op = r.op === undefined ? undefined : this.#opts.ops[r.op];
+    if (this.#draining) return this.#answerError(r.id, SHUTTING_DOWN);
+    if (op === undefined) {
+      return this.#answerError(r.id, errorStatusOf(new InvalidArgumentError(`session request ${r.id} has no operation (expected get, put or delete)`)));
+    }
+    if (this.inflight >= this.#opts.inflightMax) {
+      this.#stats.requestsRefused++;
+      return this.#answerError(r.id, {
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: `too many requests in flight on this session (limit ${this.#opts.inflightMax}); wait for responses before sending more`,
+        dynamoCode: 'DYNAMO_LIMIT_EXCEEDED',
+        answered: 0,
+        required: 0,
+      });
+    }
+    const limitMs = this.#opts.requestTimeoutMsDefault;
+    this.started();
+    op.run(op.decode(r.body as Buffer), r.timeoutMs === 0 ? limitMs : Math.min(r.timeoutMs, limitMs)).then(
+      (value) => this.#done(r, op, value),
+      (e: unknown) => this.#failed(r.id, op, e),
+    );
+  }
+
+  #answerError(id: number, status: ErrorStatus): void {
+    if (!this.ended) this.writer.error(id, status);
+  }
+
+  #done(r: SessionRequestEntry, op: KvOperation, value: unknown): void {
+    let body: Buffer;
+    try {
+      body = op.encode(value);
+    } catch (e) {
+      // Only a handler returning something that is not its response message gets here.
+      return this.#failed(r.id, op, e);
+    }
+    if (!this.ended) this.writer.result(r.id, r.op as SessionOp, body);
+    this.settled();
+  }
+
+  #failed(id: number, op: KvOperation, e: unknown): void {
+    op.report(e);
+    this.#answerError(id, errorStatusOf(e));
+    this.settled();
+  }
+}
+
+/** Serves dynamo.v1.KV/Session and tracks open streams so shutdown can drain them. */
+export class SessionServer {
+  readonly #opts: SessionServerOptions;
+  readonly #streams = new ServedStreams<ServedSession>();
+  readonly #stats: SessionStats = { streamsOpened: 0, framesReceived: 0, requestsReceived: 0, framesSent: 0, responsesSent: 0, requestsRefused: 0 };
+  /** The grpc-js definition of the method (frames pass through; session-codec.ts decodes them). */
+  readonly definition = frameMethod(SESSION_PATH, 'Session');
+
+  constructor(opts: SessionServerOptions) {
+    this.#opts = opts;
+  }
+
+  /** The grpc-js handler of the method. */
+  readonly handler: grpc.handleBidiStreamingCall<Buffer, Buffer> = (call) => {
+    this.#stats.streamsOpened++;
+    this.#streams.add(new ServedSession(call, this.#opts, this.#stats, (s) => this.#streams.delete(s)));
+  };
+
+  /** A snapshot of the counters. */
+  stats(): SessionStats {
+    return { ...this.#stats };
+  }
+
+  /** Refuse new requests and end every stream once its in-flight requests are answered. */
+  drain(): void {
+    this.#streams.drain();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Protobuf wire primitives for the hand-written codecs (peer-codec.ts,
+ * session-codec.ts): field lengths computed before anything is written (so a
+ * message's length prefix is known up front — no fork/ldelim), field writers
+ * that leave proto3 defaults out, and the reader checks. Readers throw plain
+ * Errors here; each codec wraps them in its own InvalidArgumentError.
+ */
+import protobuf from 'protobufjs';
+
+/** A protobufjs writer (BufferWriter under Node, so `finish()` yields a Buffer). */
+export type Writer = protobuf.Writer;
+
+/** Wire type of varint fields. */
+export const VARINT = 0;
+/** Wire type of length-delimited fields (bytes, strings, messages). */
+export const LEN = 2;
+
+/** The tag of `field` with `wireType`. */
+export const tag = (field: number, wireType: number): number => (field << 3) | wireType;
+
+/** Bytes a uint32 varint takes. */
+export function varintLength(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+// Lengths of whole fields (tag + payload) for field numbers <= 15 (one-byte
+// tags). They also validate: a value of the wrong type (a bug upstream)
+// throws before a byte of its entry is written, leaving the frame intact.
+
+/** Length of `b`, checking it is bytes. */
+export function bytesLength(b: Uint8Array): number {
+  if (!(b instanceof Uint8Array)) throw new TypeError(`wire codec: expected bytes, got ${typeof b}`);
+  return b.length;
+}
+/** A proto3 bytes field: absent when empty. */
+export const bytesFieldLength = (b: Uint8Array): number => {
+  const n = bytesLength(b);
+  return n === 0 ? 0 : 1 + varintLength(n) + n;
+};
+/** An always-present length-delimited field (optional bytes, oneof member) of `n` payload bytes. */
+export const lenFieldLength = (n: number): number => 1 + varintLength(n) + n;
+/** A proto3 uint32 field: absent when 0. */
+export const uint32FieldLength = (v: number): number => (v === 0 ? 0 : 1 + varintLength(v));
+/** A proto3 string field: absent when empty. */
+export function stringFieldLength(s: string): number {
+  if (typeof s !== 'string') throw new TypeError(`wire codec: expected a string, got ${typeof s}`);
+  if (s.length === 0) return 0;
+  return lenFieldLength(protobuf.util.utf8.length(s));
+}
+
+/** Write a proto3 bytes field (nothing when empty). */
+export function writeBytesField(w: Writer, field: number, b: Uint8Array): void {
+  if (b.length !== 0) w.uint32(tag(field, LEN)).bytes(b);
+}
+/** Write a proto3 uint32 field (nothing when 0). */
+export function writeUint32Field(w: Writer, field: number, v: number): void {
+  if (v !== 0) w.uint32(tag(field, VARINT)).uint32(v);
+}
+/** Write a proto3 string field (nothing when empty). */
+export function writeStringField(w: Writer, field: number, s: string): void {
+  if (s.length !== 0) w.uint32(tag(field, LEN)).string(s);
+}
+
+/** uint32 for the wire: whole numbers (rounded up), clamped to the uint32 range; NaN -> 0. */
+export function wireUint32(v: number): number {
+  return v >= 0xffffffff ? 0xffffffff : v > 0 ? Math.ceil(v) : 0;
+}
+
+/** Skip a field the decoder does not read (unknown, or a known number with an unexpected wire type). */
+export function skipField(r: protobuf.Reader, t: number): void {
+  if (t >>> 3 === 0) throw new Error('field number 0');
+  r.skipType(t & 7);
+}
+
+/** After reading a field of a message ending at `end`: it must not have run past it. */
+export function checkEnd(r: protobuf.Reader, end: number): void {
+  if (r.pos > end) throw new Error('field overruns its message');
+}
+
+/** Shared empty bytes (never written to). */
+export const EMPTY: Uint8Array = new Uint8Array(0);
