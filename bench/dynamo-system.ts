@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DynamoClient, type Consistency, type DynamoClientOptions } from '../lib/client/index.ts';
-import { LocalCluster } from '../lib/node/index.ts';
+import { LocalCluster, type LocalMember } from '../lib/node/index.ts';
 import type { SystemUnderTest } from './loadgen.ts';
 
 export interface DynamoBenchOptions {
@@ -12,6 +12,10 @@ export interface DynamoBenchOptions {
   engine: 'leveldb' | 'rocksdb' | 'memory';
   /** How the SDK sends requests (default: the SDK's default, 'session'). */
   protocol?: DynamoClientOptions['protocol'];
+  /** Ring partitions (default 256). */
+  partitions?: number;
+  /** Runs before the nodes start (bulk loading their data dirs). */
+  prepare?: (members: readonly LocalMember[]) => Promise<void>;
 }
 
 export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnderTest & { pids(): number[] }> {
@@ -19,7 +23,17 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   // DYNAMO_BENCH_CPU_PROF=<dir> profiles every node (node --cpu-prof), for finding where the time goes.
   const profDir = process.env['DYNAMO_BENCH_CPU_PROF'];
   const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
-  const cluster = await LocalCluster.start({ nodes: opts.nodes, dataDir: dir, basePort: 0, engine: opts.engine, logLevel: 'error', stderr: 'inherit', execArgv });
+  const cluster = await LocalCluster.start({
+    nodes: opts.nodes,
+    dataDir: dir,
+    basePort: 0,
+    engine: opts.engine,
+    partitions: opts.partitions ?? 256,
+    logLevel: 'error',
+    stderr: 'inherit',
+    execArgv,
+    ...(opts.prepare ? { prepare: opts.prepare } : {}),
+  });
   const kill = (): void => cluster.killAllSync();
   process.on('exit', kill);
   const client = new DynamoClient({ endpoints: cluster.endpoints, timeoutMs: 10_000, ...(opts.protocol ? { protocol: opts.protocol } : {}) });

@@ -4,13 +4,14 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Consistency, NodeStatus } from '../protocol/index.ts';
 import { CONSISTENCY_LEVELS, isConsistency } from '../protocol/index.ts';
-import type { Time } from '../runtime/index.ts';
+import type { Time, TimerHandle } from '../runtime/index.ts';
 import { ClosedError, InvalidArgumentError, RealTime, assert, TimeoutError, UnavailableError } from '../runtime/index.ts';
 import { contextBytes, keyBytes, valueBytes } from './bytes.ts';
 import { toDynamoError } from './call-errors.ts';
 import { Endpoint, type Protocol } from './endpoint.ts';
 import type { Schema, StatusResponseObj, UnaryMethod } from './schema.ts';
 import { schema } from './schema.ts';
+import { TokenRouter } from './token-router.ts';
 
 /** How long a request may take end to end (all failover attempts included) unless overridden. */
 export const CLIENT_TIMEOUT_MS_DEFAULT = 5000;
@@ -31,7 +32,21 @@ export interface DynamoClientOptions {
    * per request (what any stock gRPC client does; kept for comparison).
    */
   readonly protocol?: Protocol;
+  /**
+   * How a key picks its endpoint. 'token' (default): the client learns the
+   * ring from a node's Admin status and sends each key to an endpoint that
+   * replicates it (round-robin among those), falling back to round-robin
+   * until the ring is known; 'round-robin': any endpoint.
+   */
+  readonly routing?: 'token' | 'round-robin';
+  /** How often token routing re-reads the ring; default RING_REFRESH_MS_DEFAULT. */
+  readonly ringRefreshMs?: number;
 }
+
+/** Default pause between ring refreshes of token routing. */
+export const RING_REFRESH_MS_DEFAULT = 30_000;
+/** Pause before retrying a ring refresh that failed (no endpoint answered). */
+const RING_RETRY_MS = 1_000;
 
 /** Options every KV call accepts. */
 export interface CallOptions {
@@ -102,6 +117,10 @@ export class DynamoClient {
   readonly #time: Time = new RealTime();
   #next = 0;
   #closed = false;
+  /** Token-aware routing; undefined when routing is round-robin or there is one endpoint. */
+  readonly #router: TokenRouter | undefined;
+  readonly #ringRefreshMs: number;
+  #ringTimer: TimerHandle | undefined;
 
   constructor(opts: DynamoClientOptions) {
     const endpoints = opts?.endpoints;
@@ -118,6 +137,39 @@ export class DynamoClient {
       throw new InvalidArgumentError(`protocol must be 'session' or 'unary', got ${String(protocol)}`);
     }
     this.#endpoints = endpoints.map((address: string) => new Endpoint(address, this.#credentials, protocol, this.#time));
+    const routing = opts.routing ?? 'token';
+    if (routing !== 'token' && routing !== 'round-robin') {
+      throw new InvalidArgumentError(`routing must be 'token' or 'round-robin', got ${String(routing)}`);
+    }
+    this.#ringRefreshMs = checkTimeout(opts.ringRefreshMs, RING_REFRESH_MS_DEFAULT);
+    if (routing === 'token' && endpoints.length > 1) {
+      this.#router = new TokenRouter(endpoints);
+      this.#ringTimer = this.#time.setTimer(0, () => void this.#refreshRing());
+    }
+  }
+
+  /** Ring checksum token routing uses (0 while it routes round-robin). */
+  get routingRing(): number {
+    return this.#router?.checksum ?? 0;
+  }
+
+  /** Re-read the ring from the first endpoint that answers, then schedule the next refresh. */
+  async #refreshRing(): Promise<void> {
+    this.#ringTimer = undefined;
+    const router = this.#router!;
+    let learned = false;
+    for (const e of this.#endpoints) {
+      if (this.#closed) return;
+      try {
+        router.update(await this.status(e.address, { timeoutMs: 2000 }));
+        learned = true;
+        break;
+      } catch {
+        // try the next endpoint; routing stays as it was meanwhile
+      }
+    }
+    if (this.#closed) return;
+    this.#ringTimer = this.#time.setTimer(learned ? this.#ringRefreshMs : Math.min(RING_RETRY_MS, this.#ringRefreshMs), () => void this.#refreshRing());
   }
 
   /** The configured endpoints, in order (the indices `route` returns). */
@@ -201,6 +253,8 @@ export class DynamoClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#ringTimer !== undefined) this.#time.cancelTimer(this.#ringTimer);
+    this.#ringTimer = undefined;
     for (const e of this.#endpoints) e.close();
   }
 
@@ -210,7 +264,10 @@ export class DynamoClient {
    * round-robin over the endpoints that are connected or idle. The seam for
    * token-aware routing (send each key straight to one of its replicas).
    */
-  protected route(_key: Uint8Array | undefined): number {
+  protected route(key: Uint8Array | undefined): number {
+    if (key !== undefined && this.#router !== undefined) {
+      for (const index of this.#router.replicasOf(key)) if (this.#endpoints[index]!.preferred()) return index;
+    }
     const n = this.#endpoints.length;
     const start = this.#next;
     for (let i = 0; i < n; i++) {
@@ -223,6 +280,7 @@ export class DynamoClient {
     this.#next = (start + 1) % n;
     return start;
   }
+
 
   async #get(key: Uint8Array, consistency: number | undefined, deadlineMs: number): Promise<GetResult> {
     const res = await this.#call(this.#schema.get, { key, consistency }, key, deadlineMs);

@@ -9,7 +9,7 @@
  * SessionError) so callers can `instanceof` them and read `.code` (and
  * `.answered`/`.required`).
  */
-export { DynamoClient, CLIENT_TIMEOUT_MS_DEFAULT } from './client.ts';
+export { DynamoClient, CLIENT_TIMEOUT_MS_DEFAULT, RING_REFRESH_MS_DEFAULT } from './client.ts';
 export type { DynamoClientOptions, CallOptions, WriteOptions, GetResult, PutResult, SiblingResolver } from './client.ts';
 export { text, texts } from './bytes.ts';
 export {

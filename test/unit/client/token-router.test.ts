@@ -73,3 +73,39 @@ describe('client/token-router', () => {
     expect(router.checksum).to.equal(status.ringChecksum);
   });
 });
+
+describe('client: token-aware routing against nodes that report a ring', () => {
+  it('sends every key to the node that replicates it once the ring is known', async () => {
+    const { FakeNode } = await import('./fake-node.ts');
+    const { DynamoClient } = await import('../../../lib/client/index.ts');
+    const nodes = [await FakeNode.start(), await FakeNode.start(), await FakeNode.start()];
+    const nodeIds = ['a', 'b', 'c'];
+    const ring = claim(nodeIds, 32, { replicas: 1 });
+    const status = {
+      nodeId: 'a',
+      members: nodeIds.map((id, i) => ({ id, address: nodes[i]!.address, reachable: true, partitionsOwned: 0, self: i === 0 })),
+      partitionCount: 32,
+      replicas: 1,
+      engine: 'memory',
+      ready: true,
+      ringChecksum: ring.checksum,
+      partitionOwners: [...ring.owners],
+    };
+    for (const n of nodes) n.onStatus = () => status as never;
+    const client = new DynamoClient({ endpoints: nodes.map((n) => n.address) });
+    try {
+      for (let i = 0; i < 50 && client.routingRing === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(client.routingRing).to.equal(ring.checksum);
+      const keys = Array.from({ length: 60 }, (_, i) => `key-${i}`);
+      for (const k of keys) await client.put(k, 'v');
+      for (let i = 0; i < nodes.length; i++) {
+        const expected = keys.filter((k) => ring.owners[partitionOf(key(k), 32)] === nodeIds[i]).sort();
+        const got = nodes[i]!.received.filter((r) => r.method === 'Put').map((r) => (r.request as { key: Buffer }).key.toString()).sort();
+        expect(got, `keys received by ${nodeIds[i]}`).to.deep.equal(expected);
+      }
+    } finally {
+      client.close();
+      for (const n of nodes) n.stop();
+    }
+  });
+});
