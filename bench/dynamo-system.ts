@@ -23,6 +23,8 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   // DYNAMO_BENCH_CPU_PROF=<dir> profiles every node (node --cpu-prof), for finding where the time goes.
   const profDir = process.env['DYNAMO_BENCH_CPU_PROF'];
   const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
+  // DYNAMO_BENCH_NODE_ARGS="--flag ..." passes extra Node.js flags to every node (tuning experiments).
+  execArgv.push(...(process.env['DYNAMO_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean));
   const cluster = await LocalCluster.start({
     nodes: opts.nodes,
     dataDir: dir,

@@ -23,7 +23,7 @@ import { Dvv, decodeContext, encodeContext, type Actor, type VersionVector } fro
 import { partitionOf, preferenceList } from '../ring/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject } from '../storage/index.ts';
 import { requiredReplies } from './quorum.ts';
-import { LocalReplica } from './replica.ts';
+import { LocalReplica, type ReplicaWrite } from './replica.ts';
 import { Round, SLOT_OK, type RoundOptions } from './round.ts';
 import type { ClusterView, PeerClient, ReplicationConfig } from './types.ts';
 import { checkKey, checkWrite } from './validate.ts';
@@ -114,7 +114,6 @@ export class Coordinator implements KvHandler {
   #closed = false;
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
-  readonly #leaveFn = (): void => this.#leave();
 
   constructor(deps: CoordinatorDeps) {
     assert(Number.isInteger(deps.config.replicas) && deps.config.replicas >= 1, 'replicas must be a positive integer');
@@ -384,18 +383,39 @@ export class Coordinator implements KvHandler {
     const round = new Round({ nodes, required, level, op: 'write', timeoutMs, time: this.#time });
     try {
       if (round.decision === 'lost') throw round.error('lost');
-      // The local update mints the new dot; its record is what every other replica merges.
-      const update = this.#replica.update(partition, key, value, context, this.#time.nowMs());
+      // The local update mints the new dot; its record is what every other
+      // replica merges. It is sent as soon as it exists, while the local copy
+      // is still being persisted: the write then costs one storage round, not
+      // two in a row, and the local copy counts toward W only once stored.
+      let computed: ReplicaWrite | undefined;
+      const fanOut = (w: ReplicaWrite): void => {
+        computed = w;
+        const req: WriteRequest = { type: 'write', key, record: w.record };
+        const remainingMs = Math.max(1, timeoutMs - (this.#time.monotonicMs() - start));
+        for (let i = 0; i < nodes.length; i++) if (i !== self) this.#writeRemote(round, i, view, req, remainingMs);
+      };
+      const update = this.#replica.update(partition, key, value, context, this.#time.nowMs(), fanOut);
       this.#inflight++;
-      update.then(this.#leaveFn, this.#leaveFn);
-      const written = await Promise.race([update, round.decided]);
-      if (typeof written === 'string') throw round.error('timeout');
-      round.succeed(self, undefined);
-      const req: WriteRequest = { type: 'write', key, record: written.record };
-      const remainingMs = Math.max(1, timeoutMs - (this.#time.monotonicMs() - start));
-      for (let i = 0; i < nodes.length; i++) if (i !== self) this.#writeRemote(round, i, view, req, remainingMs);
+      update.then(
+        () => {
+          round.succeed(self, undefined);
+          this.#leave();
+        },
+        (e: unknown) => {
+          round.fail(self, e);
+          this.#leave();
+        },
+      );
+      // A refusal before anything was sent (limits, storage) is the client's error as it is.
+      const refused = update.then(
+        () => undefined,
+        (e: unknown) => (computed === undefined ? e : undefined),
+      );
+      const first = await Promise.race([refused, round.decided]);
+      if (first instanceof Error) throw first;
       const decision = await round.decided;
       if (decision !== 'won') throw round.error(decision);
+      const written = computed!;
       return { context: encodeContext(Dvv.join(written.object)) };
     } finally {
       round.finish();

@@ -102,7 +102,9 @@ export class LocalReplica {
    * A client write coordinated here: `value` (undefined writes a tombstone)
    * supersedes what `context` saw and gets a new dot of this node's actor.
    * Refused with LimitExceededError, writing nothing, when the object would
-   * exceed the sibling or size limits.
+   * exceed the sibling or size limits. `onComputed` gets the new object and
+   * record before they are persisted (the coordinator fans them out
+   * meanwhile); the key stays locked until the local write is stored.
    */
   async update(
     partition: number,
@@ -110,6 +112,7 @@ export class LocalReplica {
     value: Uint8Array | undefined,
     context: VersionVector,
     nowMs: number,
+    onComputed?: (write: ReplicaWrite) => void,
   ): Promise<ReplicaWrite> {
     const stored: StoredValue =
       value === undefined ? { data: EMPTY, tombstone: true, writtenAtMs: nowMs } : { data: value, tombstone: false, writtenAtMs: nowMs };
@@ -130,8 +133,11 @@ export class LocalReplica {
             'resolve its siblings or write a smaller value',
         );
       }
-      await this.#storage.write([{ partition, key, record }]);
-      return { object, record };
+      const written = { object, record };
+      const persisted = this.#storage.write([{ partition, key, record }]);
+      onComputed?.(written);
+      await persisted;
+      return written;
     });
   }
 }

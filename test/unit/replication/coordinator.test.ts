@@ -194,6 +194,26 @@ describe('replication/coordinator', () => {
       });
     });
 
+    it('fans a write out while its local copy is still being stored, and counts the local copy only once stored', async () => {
+      let unstall!: () => void;
+      c.node('n1').storage.stall = new Promise<void>((resolve) => {
+        unstall = resolve;
+      });
+      let done = false;
+      const put = kv('n1')
+        .put({ key, value: bytes('v'), context: EMPTY, consistency: 'ALL', timeoutMs: T })
+        .finally(() => (done = true));
+      await sleep(c.time, 30);
+      // n2 and n3 already hold it; the ALL write waits for n1's own disk.
+      expect(Dvv.values((await c.stored('n2', key))!).map((v) => text(v.data))).to.deep.equal(['v']);
+      expect(Dvv.values((await c.stored('n3', key))!).map((v) => text(v.data))).to.deep.equal(['v']);
+      expect(done).to.equal(false);
+      c.node('n1').storage.stall = undefined;
+      unstall();
+      await put;
+      expect(Dvv.values((await c.stored('n1', key))!).map((v) => text(v.data))).to.deep.equal(['v']);
+    });
+
     it('logs each read repair at trace level', async () => {
       const logger = new CapturingLogger();
       const c2 = await startCluster(['n1', 'n2', 'n3'], { logger });

@@ -6,6 +6,8 @@ import type { LogFields, Logger } from '../../../lib/runtime/index.ts';
 export class CountingStorage implements Storage {
   readonly inner: Storage = createStorage({ engine: 'memory' });
   writes = 0;
+  /** While set, every write waits for this promise before reaching storage (a slow disk). */
+  stall: Promise<void> | undefined;
   get engine() {
     return this.inner.engine;
   }
@@ -23,7 +25,8 @@ export class CountingStorage implements Storage {
   }
   write(batch: readonly RecordWrite[]): Promise<void> {
     this.writes++;
-    return this.inner.write(batch);
+    const stall = this.stall;
+    return stall === undefined ? this.inner.write(batch) : stall.then(() => this.inner.write(batch));
   }
   iteratePartition(partition: number): AsyncIterable<StoredRecord> {
     return this.inner.iteratePartition(partition);
