@@ -150,7 +150,7 @@ export abstract class AbstractStorage implements Storage {
     } catch (e) {
       throw this.#engineError('get', e);
     }
-    return value === undefined ? undefined : ownedCopy(value);
+    return value === undefined ? undefined : this.#owned(value);
   }
 
   async write(batch: readonly RecordWrite[]): Promise<void> {
@@ -193,7 +193,7 @@ export abstract class AbstractStorage implements Storage {
           throw this.#engineError('iterate', e);
         }
         if (rows.length === 0) return;
-        for (const [k, v] of rows) yield { key: userKeyOf(k), record: ownedCopy(v) };
+        for (const [k, v] of rows) yield { key: userKeyOf(k), record: this.#owned(v) };
       }
     } finally {
       // Already closed by the engine if the database closed under us; nothing to report then.
@@ -257,7 +257,7 @@ export abstract class AbstractStorage implements Storage {
       if (isNotFound(e)) return undefined;
       throw this.#engineError(op, e);
     }
-    return value === undefined ? undefined : ownedCopy(value);
+    return value === undefined ? undefined : this.#owned(value);
   }
 
   async #applyBatch(ops: readonly LevelBatchOp[]): Promise<void> {
@@ -266,6 +266,20 @@ export abstract class AbstractStorage implements Storage {
     } catch (e) {
       throw this.#engineError('write', e);
     }
+  }
+
+  /**
+   * A plain Uint8Array the caller owns. Native engines hand back a fresh
+   * buffer per read, so a view over its whole ArrayBuffer is already owned
+   * and the copy (16–64 KiB per read for large values) is skipped; memory-level
+   * returns the stored array itself, and pooled slices share memory, so those
+   * are copied.
+   */
+  #owned(value: Uint8Array): Uint8Array {
+    if (!this.#traits.retainsInput && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) {
+      return new Uint8Array(value.buffer, 0, value.byteLength);
+    }
+    return ownedCopy(value);
   }
 
   #openDb(op: string): LevelDatabase {
