@@ -14,18 +14,37 @@ export type DynamoErrorCode =
   | 'DYNAMO_CLOSED'
   | 'DYNAMO_INTERNAL';
 
+/** ErrorOptions plus what every DynamoError may say about a failed write. */
+export interface DynamoErrorOptions extends ErrorOptions {
+  /** See DynamoError.maybeApplied; default false. */
+  maybeApplied?: boolean;
+}
+
 export class DynamoError extends Error {
   readonly code: DynamoErrorCode;
-  constructor(code: DynamoErrorCode, message: string, options?: ErrorOptions) {
+  /**
+   * For a failed write (or a peer request): true when some replica may have
+   * stored it before the failure (a version was minted and sent, or a request
+   * was written to a stream that then broke or timed out), so the write may
+   * still become visible — through read repair, or anti-entropy — and must not
+   * be retried as if nothing happened. False only when the store provably
+   * applied nothing: it was refused before any replica stored a new version
+   * (validation, limits, overload, shutdown, a peer that was never reached).
+   * Travels on the wire (peer errors, Session errors, `dynamo-maybe-applied`
+   * trailing metadata of unary calls).
+   */
+  readonly maybeApplied: boolean;
+  constructor(code: DynamoErrorCode, message: string, options?: DynamoErrorOptions) {
     super(message, options);
     this.code = code;
     this.name = 'DynamoError';
+    this.maybeApplied = options?.maybeApplied ?? false;
   }
 }
 
 /** The request itself is wrong; retrying it unchanged will fail again. */
 export class InvalidArgumentError extends DynamoError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: DynamoErrorOptions) {
     super('DYNAMO_INVALID_ARGUMENT', message, options);
     this.name = 'InvalidArgumentError';
   }
@@ -38,7 +57,7 @@ export class InvalidArgumentError extends DynamoError {
 export class UnavailableError extends DynamoError {
   readonly answered: number;
   readonly required: number;
-  constructor(message: string, counts: { answered: number; required: number }, options?: ErrorOptions) {
+  constructor(message: string, counts: { answered: number; required: number }, options?: DynamoErrorOptions) {
     super('DYNAMO_UNAVAILABLE', message, options);
     this.name = 'UnavailableError';
     this.answered = counts.answered;
@@ -50,7 +69,7 @@ export class UnavailableError extends DynamoError {
 export class TimeoutError extends DynamoError {
   readonly answered: number;
   readonly required: number;
-  constructor(message: string, counts: { answered: number; required: number } = { answered: 0, required: 0 }, options?: ErrorOptions) {
+  constructor(message: string, counts: { answered: number; required: number } = { answered: 0, required: 0 }, options?: DynamoErrorOptions) {
     super('DYNAMO_TIMEOUT', message, options);
     this.name = 'TimeoutError';
     this.answered = counts.answered;
@@ -60,7 +79,7 @@ export class TimeoutError extends DynamoError {
 
 /** A size or count limit (value bytes, object bytes, siblings) would be exceeded. */
 export class LimitExceededError extends DynamoError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: DynamoErrorOptions) {
     super('DYNAMO_LIMIT_EXCEEDED', message, options);
     this.name = 'LimitExceededError';
   }
@@ -68,7 +87,7 @@ export class LimitExceededError extends DynamoError {
 
 /** The storage engine failed (I/O, closed database). */
 export class StorageError extends DynamoError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: DynamoErrorOptions) {
     super('DYNAMO_STORAGE', message, options);
     this.name = 'StorageError';
   }
@@ -76,7 +95,7 @@ export class StorageError extends DynamoError {
 
 /** A stored record does not decode: the bytes on disk are not what we wrote. */
 export class StorageCorruptionError extends DynamoError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: DynamoErrorOptions) {
     super('DYNAMO_STORAGE_CORRUPTION', message, options);
     this.name = 'StorageCorruptionError';
   }
@@ -84,7 +103,7 @@ export class StorageCorruptionError extends DynamoError {
 
 /** The component was closed (node shutting down, client closed). */
 export class ClosedError extends DynamoError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: DynamoErrorOptions) {
     super('DYNAMO_CLOSED', message, options);
     this.name = 'ClosedError';
   }
