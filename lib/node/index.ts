@@ -6,7 +6,7 @@
  */
 export { DynamoNode, type NodeOptions } from './node.ts';
 export { parseSeeds, type SeedSpec } from './seeds.ts';
-export { loadOrMintEpoch, checkPartitionCount, META_ACTOR_EPOCH, META_PARTITION_COUNT } from './epoch.ts';
+export { checkPartitionCount, META_PARTITION_COUNT } from './epoch.ts';
 export { IDENTIFY_RETRY_MS, IDENTIFY_TIMEOUT_MS, PROBE_INTERVAL_MS_DEFAULT } from './membership.ts';
 export { startNodeProcess, type RunningNode } from './process.ts';
 export { LocalCluster, freePorts, READY_LINE_PREFIX, type LocalClusterOptions, type LocalMember } from './cluster-runner.ts';

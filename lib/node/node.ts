@@ -20,12 +20,12 @@ import type {
   NodeStatus,
   PeerHandler,
 } from '../protocol/index.ts';
-import { actorFor, type Actor } from '../vclock/index.ts';
+import type { Actor } from '../vclock/index.ts';
 import { partitionsOwned } from '../ring/index.ts';
 import type { Storage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
 import { Coordinator, type ReplicationConfig } from '../replication/index.ts';
-import { checkPartitionCount, loadOrMintEpoch } from './epoch.ts';
+import { checkPartitionCount } from './epoch.ts';
 import { StaticMembership } from './membership.ts';
 import { checkSeeds, type SeedSpec } from './seeds.ts';
 
@@ -62,7 +62,6 @@ export class DynamoNode {
   readonly #membership: StaticMembership;
   #state: State = 'new';
   #coordinator: Coordinator | undefined;
-  #actor: Actor | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -99,9 +98,9 @@ export class DynamoNode {
     this.admin = { status: async () => this.#status() };
   }
 
-  /** This node's clock actor (`id.epoch`), known once started. */
+  /** The actor this node mints new versions under now (`id.epoch`, fresh per life), known once started. */
   get actor(): Actor | undefined {
-    return this.#actor;
+    return this.#coordinator?.actor;
   }
 
   /** True once started and every seed is identified (the ring exists). */
@@ -110,7 +109,7 @@ export class DynamoNode {
   }
 
   /**
-   * Open storage, check its partition count, load or mint the actor epoch,
+   * Open storage, check its partition count, mint this life's actor epoch,
    * then begin seed identification. Resolves without waiting for peers:
    * requests are answered UNAVAILABLE until the ring is built.
    */
@@ -124,18 +123,14 @@ export class DynamoNode {
   async #start(): Promise<void> {
     const { storage, runtime, partitionCount } = this.#opts;
     await storage.open();
-    let minted: boolean;
     try {
       await checkPartitionCount(storage, partitionCount);
-      const epoch = await loadOrMintEpoch(storage, runtime.random);
-      minted = epoch.minted;
-      this.#actor = actorFor(this.id, epoch.epoch);
       this.#coordinator = new Coordinator({
         runtime,
         config: this.#opts.replication,
         storage,
         transport: this.#opts.transport,
-        actor: this.#actor,
+        nodeId: this.id,
         cluster: () => this.#membership.view(),
       });
     } catch (e) {
@@ -146,8 +141,7 @@ export class DynamoNode {
     if (this.#stopping !== undefined) return; // stop() arrived while storage was opening
     this.#state = 'running';
     this.#logger.info('node started', {
-      actor: this.#actor,
-      epochMinted: minted,
+      actor: this.#coordinator.actor,
       engine: storage.engine,
       partitionCount,
       replicas: this.#opts.replication.replicas,
@@ -184,7 +178,7 @@ export class DynamoNode {
 
   async #status(): Promise<NodeStatus> {
     const ring = this.#membership.ring;
-    const stats = this.#coordinator?.stats() ?? { gets: 0, puts: 0, deletes: 0, readRepairs: 0 };
+    const stats = this.#coordinator?.stats();
     const transport = this.#opts.transport;
     return {
       nodeId: this.id,
@@ -202,12 +196,26 @@ export class DynamoNode {
       replicas: this.#opts.replication.replicas,
       engine: this.#opts.storage.engine,
       ready: this.ready,
-      readRepairs: stats.readRepairs,
-      gets: stats.gets,
-      puts: stats.puts,
-      deletes: stats.deletes,
+      readRepairs: stats?.readRepairs ?? 0,
+      gets: stats?.gets ?? 0,
+      puts: stats?.puts ?? 0,
+      deletes: stats?.deletes ?? 0,
       ringChecksum: ring?.checksum ?? 0,
       partitionOwners: ring?.owners ?? [],
+      ...(stats === undefined
+        ? {}
+        : {
+            safety: {
+              actor: this.#coordinator!.actor,
+              actorsRetired: stats.actorsRetired,
+              recordsSetAside: stats.setAside,
+              dotConflicts: stats.dotConflicts,
+              localWriteFailures: stats.localWriteFailures,
+              contextClamps: stats.contextClamps,
+              contextCatchUps: stats.contextCatchUps,
+              siblingCapRefusals: stats.siblingCapRefusals,
+            },
+          }),
     };
   }
 }

@@ -150,6 +150,18 @@ export interface MemberStatus {
   readonly self: boolean;
 }
 
+/** Rare paths of the write path since start (admin.proto SafetyCounters). */
+export interface SafetyCounters {
+  readonly actor: string;
+  readonly actorsRetired: number;
+  readonly recordsSetAside: number;
+  readonly dotConflicts: number;
+  readonly localWriteFailures: number;
+  readonly contextClamps: number;
+  readonly contextCatchUps: number;
+  readonly siblingCapRefusals: number;
+}
+
 export interface NodeStatus {
   readonly nodeId: NodeId;
   readonly members: readonly MemberStatus[];
@@ -164,6 +176,8 @@ export interface NodeStatus {
   readonly ringChecksum: number;
   /** partitionOwners[p] owns partition p; empty while joining. */
   readonly partitionOwners: readonly NodeId[];
+  /** Absent before the node has started. */
+  readonly safety?: SafetyCounters;
 }
 
 export interface AdminHandler {

@@ -4,7 +4,18 @@
  * the consistency level's quorum, forwards writes it may not coordinate, runs
  * read repair in the background, and serves replicas' peer requests.
  */
-import { assert, ClosedError, TimeoutError, UnavailableError, type DynamoError, type Logger, type Runtime, type Time, type TimerHandle } from '../runtime/index.ts';
+import {
+  assert,
+  ClosedError,
+  StorageCorruptionError,
+  TimeoutError,
+  UnavailableError,
+  type DynamoError,
+  type Logger,
+  type Runtime,
+  type Time,
+  type TimerHandle,
+} from '../runtime/index.ts';
 import type {
   Consistency,
   CoordinateRequest,
@@ -22,19 +33,24 @@ import type {
 import { Dvv, decodeContext, encodeContext, type Actor, type VersionVector } from '../vclock/index.ts';
 import { partitionOf, preferenceList } from '../ring/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject } from '../storage/index.ts';
+import { ActorEpochs } from './actor-epochs.ts';
 import { requiredReplies } from './quorum.ts';
-import { LocalReplica, type ReplicaWrite } from './replica.ts';
+import { LocalReplica, type ReplicaStats, type ReplicaWrite } from './replica.ts';
 import { Round, SLOT_OK, type RoundOptions } from './round.ts';
 import type { ClusterView, PeerClient, ReplicationConfig } from './types.ts';
 import { checkKey, checkWrite } from './validate.ts';
 
 /** Operation counters, reported by the Admin status. */
-export interface ReplicationStats {
+export interface ReplicationStats extends Readonly<ReplicaStats> {
   readonly gets: number;
   readonly puts: number;
   readonly deletes: number;
   /** Replicas brought up to date by read repair (each successful repair write counts once). */
   readonly readRepairs: number;
+  /** Writes whose context was ahead of this replica's copy, which first caught up from the other replicas. */
+  readonly contextCatchUps: number;
+  /** Minting actors retired this life (see actor-epochs.ts). */
+  readonly actorsRetired: number;
 }
 
 /** What a Coordinator is built from. */
@@ -44,8 +60,10 @@ export interface CoordinatorDeps {
   storage: Storage;
   /** lib/transport's Transport (or the simulator's); only `request` is used. */
   transport: PeerClient;
-  /** This node's actor in version vectors (`${nodeId}.${epoch}`). */
-  actor: Actor;
+  /** This node's id; its minting actor is `${nodeId}.${epoch}` with a fresh epoch per life (actor-epochs.ts). */
+  nodeId: string;
+  /** Names epochs instead of drawing them from runtime.random (tests that want readable actors). */
+  mintEpoch?: () => string;
   /** The current cluster view; undefined while the node is joining (requests fail UNAVAILABLE). */
   cluster: () => ClusterView | undefined;
 }
@@ -66,6 +84,8 @@ class ReadRound extends Round<StoredObject> {
   readonly order: number[];
   asked = 0;
   escalation: TimerHandle | undefined;
+  /** Slots whose copy did not decode: they fail toward the quorum but are repaired like stale ones. */
+  readonly corrupt: Set<number>;
   constructor(
     opts: RoundOptions,
     readonly key: Uint8Array,
@@ -73,6 +93,7 @@ class ReadRound extends Round<StoredObject> {
     readonly view: ClusterView,
   ) {
     super(opts);
+    this.corrupt = new Set();
     const selfSlot = opts.nodes.indexOf(view.self);
     this.order = opts.nodes.map((_, i) => i);
     if (selfSlot > 0) this.order.unshift(...this.order.splice(selfSlot, 1));
@@ -97,6 +118,7 @@ function mergeReplies(round: Round<StoredObject>): StoredObject | undefined {
  * retrying would store a duplicate sibling, so its error goes to the client.
  */
 function mayFallOver(e: DynamoError): boolean {
+  if (e.maybeApplied) return false;
   return e.code === 'DYNAMO_CLOSED' || (e.code === 'DYNAMO_UNAVAILABLE' && (e as UnavailableError).answered === 0);
 }
 
@@ -108,7 +130,7 @@ export class Coordinator implements KvHandler {
   readonly #transport: PeerClient;
   readonly #cluster: () => ClusterView | undefined;
   readonly #replica: LocalReplica;
-  readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0 };
+  readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0, contextCatchUps: 0 };
   /** Requests, replica calls and repairs not yet finished; close() waits for zero. */
   #inflight = 0;
   #closed = false;
@@ -122,7 +144,13 @@ export class Coordinator implements KvHandler {
     this.#config = deps.config;
     this.#transport = deps.transport;
     this.#cluster = deps.cluster;
-    this.#replica = new LocalReplica({ storage: deps.storage, actor: deps.actor, logger: this.#log });
+    const actors = new ActorEpochs(deps.nodeId, deps.runtime.random, this.#log, deps.mintEpoch);
+    this.#replica = new LocalReplica({ storage: deps.storage, actors, logger: this.#log });
+  }
+
+  /** The actor new versions are minted under now (changes when one is retired). */
+  get actor(): Actor {
+    return this.#replica.actor;
   }
 
   /** Read every live sibling of a key from R of its N replicas. */
@@ -187,7 +215,7 @@ export class Coordinator implements KvHandler {
 
   /** Counters since start. */
   stats(): ReplicationStats {
-    return { ...this.#stats };
+    return { ...this.#stats, ...this.#replica.stats() };
   }
 
   /** Refuse new requests and wait for in-flight ones, their stragglers and background read repair. */
@@ -234,7 +262,7 @@ export class Coordinator implements KvHandler {
       if (merged === undefined) return { values: [], context: EMPTY };
       const values: Uint8Array[] = [];
       for (const v of Dvv.values(merged)) if (!v.tombstone) values.push(v.data);
-      return { values, context: encodeContext(Dvv.join(merged)) };
+      return { values, context: encodeContext(Dvv.join(merged), cmd.key) };
     } finally {
       round.finish();
     }
@@ -263,6 +291,7 @@ export class Coordinator implements KvHandler {
         this.#leave();
       },
       (e: unknown) => {
+        if (e instanceof StorageCorruptionError) round.corrupt.add(i);
         this.#readFailed(round, i, e, req, timeoutMs);
         this.#leave();
       },
@@ -285,6 +314,7 @@ export class Coordinator implements KvHandler {
           try {
             obj = decodeRecord(res.value.record);
           } catch (e) {
+            round.corrupt.add(i);
             this.#readFailed(round, i, e, req, timeoutMs);
           }
           if (obj !== undefined) round.succeed(i, obj);
@@ -305,7 +335,7 @@ export class Coordinator implements KvHandler {
     const target = Dvv.join(merged);
     let record: Uint8Array | undefined;
     for (let i = 0; i < round.nodes.length; i++) {
-      if (round.states[i] !== SLOT_OK) continue;
+      if (round.states[i] !== SLOT_OK && !round.corrupt.has(i)) continue;
       const obj = round.values[i];
       if (obj !== undefined && Dvv.descends(Dvv.join(obj), target)) continue;
       const node = round.nodes[i]!;
@@ -352,7 +382,7 @@ export class Coordinator implements KvHandler {
     const required = requiredReplies(level, this.#config.replicas, 'write');
     checkKey(key);
     checkWrite(value, contextBytes);
-    const context = decodeContext(contextBytes);
+    const context = decodeContext(contextBytes, key);
     const view = this.#view(required);
     const partition = partitionOf(key, view.ring.partitionCount);
     const nodes = preferenceList(view.ring, partition, this.#config.replicas);
@@ -387,14 +417,36 @@ export class Coordinator implements KvHandler {
       // replica merges. It is sent as soon as it exists, while the local copy
       // is still being persisted: the write then costs one storage round, not
       // two in a row, and the local copy counts toward W only once stored.
+      // Safe because a dot whose local write fails retires its actor before
+      // the key is unlocked (actor-epochs.ts): it is never minted again.
       let computed: ReplicaWrite | undefined;
       const fanOut = (w: ReplicaWrite): void => {
         computed = w;
         const req: WriteRequest = { type: 'write', key, record: w.record };
         const remainingMs = Math.max(1, timeoutMs - (this.#time.monotonicMs() - start));
-        for (let i = 0; i < nodes.length; i++) if (i !== self) this.#writeRemote(round, i, view, req, remainingMs);
+        for (let i = 0; i < nodes.length; i++) {
+          if (i === self) continue;
+          try {
+            this.#writeRemote(round, i, view, req, remainingMs);
+          } catch (e) {
+            round.fail(i, e);
+          }
+        }
       };
-      const update = this.#replica.update(partition, key, value, context, this.#time.nowMs(), fanOut);
+      const nowMs = this.#time.nowMs();
+      const writeLocally = async (): Promise<ReplicaWrite> => {
+        const first = await this.#replica.update(partition, key, value, context, nowMs, 'report', fanOut);
+        if (first !== undefined) return first;
+        // The context names versions this copy lacks: learn them from the other
+        // replicas (repairing this one), then write, clamping what nobody holds.
+        this.#stats.contextCatchUps++;
+        const leftMs = timeoutMs - (this.#time.monotonicMs() - start);
+        await this.#catchUp(nodes, self, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));
+        const second = await this.#replica.update(partition, key, value, context, nowMs, 'clamp', fanOut);
+        assert(second !== undefined, 'a clamped update always writes');
+        return second;
+      };
+      const update = writeLocally();
       this.#inflight++;
       update.then(
         () => {
@@ -414,12 +466,37 @@ export class Coordinator implements KvHandler {
       const first = await Promise.race([refused, round.decided]);
       if (first instanceof Error) throw first;
       const decision = await round.decided;
-      if (decision !== 'won') throw round.error(decision);
+      if (decision !== 'won') throw round.error(decision, { maybeApplied: computed !== undefined });
       const written = computed!;
-      return { context: encodeContext(Dvv.join(written.object)) };
+      return { context: encodeContext(Dvv.join(written.object), key) };
     } finally {
       round.finish();
     }
+  }
+
+  /**
+   * Merge every other replica's copy of the key into this one (bounded by
+   * `timeoutMs`), so a context naming versions this copy has not received
+   * yet is honoured instead of clamped. Failures only mean less is learnt.
+   */
+  async #catchUp(nodes: readonly string[], self: number, view: ClusterView, partition: number, key: Uint8Array, timeoutMs: number): Promise<void> {
+    const req: ReadRequest = { type: 'read', key };
+    const asks = nodes.map(async (node, i) => {
+      if (i === self) return;
+      const address = view.addressOf(node);
+      if (address === undefined) return;
+      this.#inflight++;
+      try {
+        const res = await this.#transport.request(address, req, timeoutMs);
+        if (!res.ok || res.value.record === undefined) return;
+        await this.#replica.merge(partition, key, decodeRecord(res.value.record), res.value.record);
+      } catch (e) {
+        this.#log.trace('catch-up from a replica failed', { node, partition, error: e });
+      } finally {
+        this.#leave();
+      }
+    });
+    await Promise.all(asks);
   }
 
   #writeRemote(round: Round, i: number, view: ClusterView, req: WriteRequest, timeoutMs: number): void {
@@ -463,6 +540,8 @@ export class Coordinator implements KvHandler {
       if (remainingMs <= 0) break;
       const res = await this.#transport.request(address, req, remainingMs);
       if (res.ok) return { context: res.value.context };
+      // Only a request that provably did nothing may go to the next replica: a
+      // second coordinator would mint a second version of the same write.
       if (!mayFallOver(res.error)) throw res.error;
       firstError ??= `${node}: ${res.error.message}`;
     }

@@ -2,12 +2,25 @@
  * This node's copy of its keys: reads and writes DVV objects through the
  * Storage port and the record codec, serialising read-modify-write per key so
  * concurrent updates of one key on this node never lose one.
+ *
+ * Two safety rules live here (see actor-epochs.ts for the third):
+ * - A client's context is trusted only as far as this replica's copy can
+ *   vouch for it. A counter above what the copy holds is either a version
+ *   this replica has not received yet (the coordinator catches up from the
+ *   other replicas first) or one nobody issued (a forged, mutated or
+ *   misrouted context); what remains unverified is clamped, so the write
+ *   supersedes less — a sibling at worst — and never covers versions that
+ *   will be minted later.
+ * - A record that does not decode is set aside (kept for an operator,
+ *   counted, logged), the actor is retired, and the key behaves as missing
+ *   here, so it stays writable and is rebuilt from the other replicas.
  */
 import { Buffer } from 'node:buffer';
-import { LimitExceededError, type Logger } from '../runtime/index.ts';
+import { LimitExceededError, StorageCorruptionError, type Logger } from '../runtime/index.ts';
 import { LIMITS } from '../protocol/index.ts';
 import { Dvv, type Actor, type VersionVector } from '../vclock/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
+import type { ActorEpochs } from './actor-epochs.ts';
 import { KeyLock } from './key-lock.ts';
 
 /** The object a replica now holds for a key and its encoded record (encoded once, reused for fan-out). */
@@ -23,6 +36,20 @@ export const REPLICA_QUEUE_LIMITS = {
   /** Distinct keys with writes in flight on this node. */
   keysMax: 65_536,
 } as const;
+
+/** Rare paths a replica took, counted since start (Admin status, the simulator's swarm report). */
+export interface ReplicaStats {
+  /** Records that failed to decode and were set aside. */
+  setAside: number;
+  /** Merges that met one dot holding two different values (0 unless a version number was issued twice). */
+  dotConflicts: number;
+  /** Local writes of a new version that failed after the version was minted. */
+  localWriteFailures: number;
+  /** Writes whose context claimed counters this replica could not vouch for, even after catching up. */
+  contextClamps: number;
+  /** Writes refused because the key has too many siblings. */
+  siblingCapRefusals: number;
+}
 
 const EMPTY = new Uint8Array(0);
 
@@ -42,16 +69,35 @@ function sameDots(a: StoredObject, b: StoredObject): boolean {
   return true;
 }
 
+/** Equal stored values (used only to detect a dot that names two values). */
+export function sameStoredValue(a: StoredValue, b: StoredValue): boolean {
+  return a.tombstone === b.tombstone && a.writtenAtMs === b.writtenAtMs && Buffer.compare(a.data, b.data) === 0;
+}
+
+/**
+ * The actors for which `context` claims more than `known` holds. Empty when
+ * the replica can vouch for the whole context (the common case, checked in one walk).
+ */
+export function unverifiedActors(context: VersionVector, known: VersionVector): Actor[] {
+  if (context.length === 0 || Dvv.descends(known, context)) return [];
+  const held = new Map(known.map((e) => [e.actor, e.counter]));
+  return context.filter((e) => e.counter > (held.get(e.actor) ?? 0)).map((e) => e.actor);
+}
+
+/** What `update` was asked to do with a context the local copy cannot fully vouch for. */
+export type UnverifiedContext = 'report' | 'clamp';
+
 /** Reads and writes this node's replica of keys. */
 export class LocalReplica {
   readonly #storage: Storage;
-  readonly #actor: Actor;
+  readonly #actors: ActorEpochs;
   readonly #logger: Logger;
   readonly #lock: KeyLock;
+  readonly #stats: ReplicaStats = { setAside: 0, dotConflicts: 0, localWriteFailures: 0, contextClamps: 0, siblingCapRefusals: 0 };
 
-  constructor(deps: { storage: Storage; actor: Actor; logger: Logger; queueLimits?: { depthMax: number; keysMax: number } }) {
+  constructor(deps: { storage: Storage; actors: ActorEpochs; logger: Logger; queueLimits?: { depthMax: number; keysMax: number } }) {
     this.#storage = deps.storage;
-    this.#actor = deps.actor;
+    this.#actors = deps.actors;
     this.#logger = deps.logger;
     this.#lock = new KeyLock(deps.queueLimits ?? REPLICA_QUEUE_LIMITS);
   }
@@ -61,12 +107,28 @@ export class LocalReplica {
     return this.#lock.size;
   }
 
+  /** The actor new versions are minted under now. */
+  get actor(): Actor {
+    return this.#actors.current();
+  }
+
+  /** Counters since start. */
+  stats(): ReplicaStats & { actorsRetired: number } {
+    return { ...this.#stats, actorsRetired: this.#actors.retired };
+  }
+
   /** The stored record bytes as they are (a peer's read: no decode/encode round trip). */
   readRecord(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
     return this.#storage.get(partition, key);
   }
 
-  /** The stored object, or undefined when this replica has none. Rejects with StorageCorruptionError on undecodable bytes. */
+  /**
+   * The stored object, or undefined when this replica has none. Rejects with
+   * StorageCorruptionError on bytes that do not decode (the replica cannot say
+   * what it held, so its answer must not count toward a read quorum); the
+   * record is set aside by the next write of the key here — read repair's, or
+   * a client's — under the key's lock, so a concurrent write is never moved aside.
+   */
   async read(partition: number, key: Uint8Array): Promise<StoredObject | undefined> {
     const bytes = await this.#storage.get(partition, key);
     return bytes === undefined ? undefined : decodeRecord(bytes);
@@ -80,13 +142,18 @@ export class LocalReplica {
    */
   async merge(partition: number, key: Uint8Array, incoming: StoredObject, record?: Uint8Array): Promise<StoredObject> {
     return this.#lock.run(lockKey(partition, key), async () => {
-      const local = await this.read(partition, key);
+      const local = await this.#readForWrite(partition, key);
       let merged: StoredObject;
       let bytes: Uint8Array;
       if (local === undefined) {
         merged = incoming;
         bytes = record ?? encodeRecord(incoming);
       } else {
+        const conflicts = Dvv.conflictingDots(local, incoming, sameStoredValue);
+        if (conflicts > 0) {
+          this.#stats.dotConflicts += conflicts;
+          this.#logger.error('one version number names two different values; only one can be kept', { partition, conflicts });
+        }
         merged = Dvv.sync(local, incoming);
         if (sameDots(merged, local)) return local;
         bytes = encodeRecord(merged);
@@ -101,10 +168,19 @@ export class LocalReplica {
   /**
    * A client write coordinated here: `value` (undefined writes a tombstone)
    * supersedes what `context` saw and gets a new dot of this node's actor.
+   *
+   * If the local copy cannot vouch for every counter of `context`:
+   * `unverified: 'report'` resolves undefined and writes nothing (the
+   * coordinator catches up from the other replicas and calls again);
+   * `'clamp'` caps the context at what the local copy holds. A context ahead
+   * only for this life's own actor is clamped at once: that actor's dots are
+   * all in the local copy, so the excess was never issued.
+   *
    * Refused with LimitExceededError, writing nothing, when the object would
    * exceed the sibling or size limits. `onComputed` gets the new object and
    * record before they are persisted (the coordinator fans them out
-   * meanwhile); the key stays locked until the local write is stored.
+   * meanwhile); the key stays locked until the local write is stored, and a
+   * failed local write retires the actor before the lock is released.
    */
   async update(
     partition: number,
@@ -112,15 +188,31 @@ export class LocalReplica {
     value: Uint8Array | undefined,
     context: VersionVector,
     nowMs: number,
+    unverified: UnverifiedContext,
     onComputed?: (write: ReplicaWrite) => void,
-  ): Promise<ReplicaWrite> {
+  ): Promise<ReplicaWrite | undefined> {
     const stored: StoredValue =
       value === undefined ? { data: EMPTY, tombstone: true, writtenAtMs: nowMs } : { data: value, tombstone: false, writtenAtMs: nowMs };
     return this.#lock.run(lockKey(partition, key), async () => {
-      const local = (await this.read(partition, key)) ?? Dvv.fresh<StoredValue>();
-      const object = Dvv.update(local, context, this.#actor, stored);
+      const local = (await this.#readForWrite(partition, key)) ?? Dvv.fresh<StoredValue>();
+      let actor = this.#actors.current();
+      let vouched = context;
+      const known = Dvv.join(local);
+      const ahead = unverifiedActors(context, known);
+      if (ahead.length > 0) {
+        if (unverified === 'report' && ahead.some((a) => a !== actor)) return undefined;
+        this.#stats.contextClamps++;
+        this.#logger.trace('context claims versions this replica cannot vouch for; clamped', { partition, actors: ahead });
+        vouched = Dvv.clampVector(context, known);
+      }
+      if ((known.find((e) => e.actor === actor)?.counter ?? 0) >= Number.MAX_SAFE_INTEGER) {
+        this.#actors.retire(actor, 'version counter exhausted');
+        actor = this.#actors.current();
+      }
+      const object = Dvv.update(local, vouched, actor, stored);
       const siblings = Dvv.size(object);
       if (siblings > LIMITS.siblingsMax) {
+        this.#stats.siblingCapRefusals++;
         throw new LimitExceededError(
           `key has ${Dvv.size(local)} siblings, the limit; read it and write back a resolved value with its context`,
         );
@@ -135,9 +227,44 @@ export class LocalReplica {
       }
       const written = { object, record };
       const persisted = this.#storage.write([{ partition, key, record }]);
-      onComputed?.(written);
-      await persisted;
+      let fanOutFailure: unknown;
+      try {
+        onComputed?.(written);
+      } catch (e) {
+        // Whatever was sent before the throw may be stored elsewhere: settle the local write first.
+        fanOutFailure = e;
+      }
+      try {
+        await persisted;
+      } catch (e) {
+        this.#stats.localWriteFailures++;
+        this.#actors.retire(actor, 'local write of a new version failed');
+        throw e;
+      }
+      if (fanOutFailure !== undefined) throw fanOutFailure;
       return written;
     });
+  }
+
+  /** The local object for a read-modify-write (key locked): a corrupt record is set aside and treated as missing. */
+  async #readForWrite(partition: number, key: Uint8Array): Promise<StoredObject | undefined> {
+    try {
+      return await this.read(partition, key);
+    } catch (e) {
+      if (!(e instanceof StorageCorruptionError)) throw e;
+      await this.#setAside(partition, key, e);
+      return undefined;
+    }
+  }
+
+  async #setAside(partition: number, key: Uint8Array, e: StorageCorruptionError): Promise<void> {
+    this.#stats.setAside++;
+    // Whatever this copy held is now unknown here, dots of the current actor included.
+    this.#actors.retire(this.#actors.current(), 'a stored record was set aside');
+    this.#logger.error('stored record does not decode; set aside, the key will be rebuilt from other replicas', {
+      partition,
+      error: e.message,
+    });
+    await this.#storage.setAside(partition, key);
   }
 }

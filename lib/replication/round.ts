@@ -121,14 +121,17 @@ export class Round<T = undefined> {
     }
   }
 
-  /** The client error for a round that was lost or timed out. */
-  error(decision: Exclude<Decision, 'won'>): DynamoError {
+  /**
+   * The client error for a round that was lost or timed out. A write passes
+   * `maybeApplied: true` once its new version was sent or stored anywhere.
+   */
+  error(decision: Exclude<Decision, 'won'>, opts: { maybeApplied?: boolean } = {}): DynamoError {
     const counts = { answered: this.tracker.successes, required: this.tracker.required };
     const tally = `${counts.answered} of ${this.nodes.length} replicas answered, ${counts.required} needed`;
     const reason = this.#firstError === undefined ? '' : ` (first error: ${this.#firstError})`;
     return decision === 'timeout'
-      ? new TimeoutError(`${this.level} ${this.op} timed out after ${this.timeoutMs} ms: ${tally}${reason}`, counts)
-      : new UnavailableError(`${this.level} ${this.op} failed: ${tally}${reason}`, counts);
+      ? new TimeoutError(`${this.level} ${this.op} timed out after ${this.timeoutMs} ms: ${tally}${reason}`, counts, opts)
+      : new UnavailableError(`${this.level} ${this.op} failed: ${tally}${reason}`, counts, opts);
   }
 
   #decide(d: Decision): void {

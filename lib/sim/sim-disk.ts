@@ -92,6 +92,14 @@ class DiskSession implements Storage {
     }
   }
 
+  setAside(partition: number, key: Uint8Array): Promise<void> {
+    return this.#op('setAside', (s) => s.setAside(partition, key));
+  }
+
+  getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#op('getSetAside', (s) => s.getSetAside(partition, key));
+  }
+
   getMeta(name: string): Promise<Uint8Array | undefined> {
     return this.#op('getMeta', (s) => s.getMeta(name));
   }

@@ -13,7 +13,7 @@
  */
 import { ClosedError, InvalidArgumentError, StorageError } from '../runtime/index.ts';
 import { GroupCommit, type GroupCommitStats, type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';
-import { checkBytes, dataKey, metaKey, ownedCopy, partitionRange, userKeyOf } from './key-layout.ts';
+import { checkBytes, dataKey, metaKey, ownedCopy, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
 import { ReadBatch } from './read-batch.ts';
 import type { EngineKind, RecordWrite, Storage, StoredRecord } from './storage.ts';
 
@@ -199,6 +199,26 @@ export abstract class AbstractStorage implements Storage {
       // Already closed by the engine if the database closed under us; nothing to report then.
       await it.close().catch(() => undefined);
     }
+  }
+
+  async setAside(partition: number, key: Uint8Array): Promise<void> {
+    const db = this.#openDb('setAside');
+    const from = dataKey(partition, key);
+    const to = setAsideKey(partition, key);
+    const record = await this.#read(db, from, 'setAside');
+    if (record === undefined) return;
+    await this.#commits.submit(
+      [
+        { type: 'put', key: to, value: record },
+        { type: 'del', key: from },
+      ],
+      from.length + to.length + record.length,
+    );
+  }
+
+  async getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const db = this.#openDb('getSetAside');
+    return this.#read(db, setAsideKey(partition, key), 'getSetAside');
   }
 
   async getMeta(name: string): Promise<Uint8Array | undefined> {

@@ -1,18 +1,21 @@
 /**
  * Engine key layout. Every engine key starts with a one-byte namespace tag:
  *
- *   meta keys:  0x00 | utf8(name)
- *   data keys:  0x01 | partition (uint32, big-endian) | user key bytes
+ *   meta keys:        0x00 | utf8(name)
+ *   data keys:        0x01 | partition (uint32, big-endian) | user key bytes
+ *   set-aside keys:   0x02 | partition (uint32, big-endian) | user key bytes
+ *                     (records that failed to decode, kept for an operator)
  *
  * Engines order keys bytewise, so all meta keys sort before all data keys and
  * each partition's data keys form one contiguous range [0x01|p, 0x01|p+1),
  * ordered by user key: walking a partition is a single range scan, and no
- * partition scan can ever see a meta key. Tags 0x02..0xff are unused (reserved).
+ * partition scan can ever see a meta or set-aside key. Tags 0x03..0xff are unused (reserved).
  */
 import { InvalidArgumentError } from '../runtime/index.ts';
 
 const TAG_META = 0x00;
 const TAG_DATA = 0x01;
+const TAG_SET_ASIDE = 0x02;
 const DATA_PREFIX_BYTES = 5;
 const PARTITION_MAX = 0xffff_ffff;
 
@@ -46,6 +49,16 @@ export function dataKey(partition: number, key: Uint8Array): Uint8Array {
   checkBytes('key', key);
   const out = new Uint8Array(DATA_PREFIX_BYTES + key.length);
   writePrefix(out, TAG_DATA, partition);
+  out.set(key, DATA_PREFIX_BYTES);
+  return out;
+}
+
+/** Engine key under which a record that failed to decode is kept aside. */
+export function setAsideKey(partition: number, key: Uint8Array): Uint8Array {
+  checkPartition(partition);
+  checkBytes('key', key);
+  const out = new Uint8Array(DATA_PREFIX_BYTES + key.length);
+  writePrefix(out, TAG_SET_ASIDE, partition);
   out.set(key, DATA_PREFIX_BYTES);
   return out;
 }

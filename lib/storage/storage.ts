@@ -38,6 +38,17 @@ export interface Storage {
   write(batch: readonly RecordWrite[]): Promise<void>;
   /** Every record of one partition, in ascending key order (bytewise). */
   iteratePartition(partition: number): AsyncIterable<StoredRecord>;
+  /**
+   * Move the record stored under a data key out of the data space, atomically,
+   * into a set-aside space no read, partition walk or replication sees (for a
+   * record that failed to decode: the key becomes writable again and is
+   * rebuilt from other replicas, while the bad bytes stay for an operator).
+   * A key with no record is a no-op. Later set-asides of the same key replace
+   * the kept bytes.
+   */
+  setAside(partition: number, key: Uint8Array): Promise<void>;
+  /** The bytes set aside for a key, if any (operators and tests). */
+  getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined>;
   /** Small named node metadata (actor epoch, ...), kept apart from data keys. */
   getMeta(name: string): Promise<Uint8Array | undefined>;
   putMeta(name: string, value: Uint8Array): Promise<void>;

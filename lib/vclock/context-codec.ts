@@ -2,10 +2,19 @@
  * The client context codec. A context is the version vector a client saw,
  * handed to it as opaque bytes and returned with its next write.
  *
- * Format, version 1 (all varints are unsigned LEB128, canonical — no
+ * A context is bound to the key it was read for: it carries a fingerprint of
+ * the key, and decoding it for another key is refused. Otherwise a context
+ * passed to the wrong key (an application bug, or a hostile client) would
+ * make that key's clock claim counters its replicas never issued, covering
+ * versions they will mint later (the replica side also clamps counters it
+ * cannot verify; see replication/context-check.ts).
+ *
+ * Format, version 2 (all varints are unsigned LEB128, canonical — no
  * superfluous 0x80/0x00 continuation bytes — and at most 2^53 - 1):
  *
- *     byte 0       format version, 0x01
+ *     byte 0       format version, 0x02
+ *     bytes 1..8   key fingerprint: MurmurHash3 x86-32 of the key with seed
+ *                  KEY_SEED_HI, then with KEY_SEED_LO, each big-endian
  *     varint       entry count (>= 1)
  *     per entry, in ascending actor order (UTF-16 code units, as JS `<`), actors unique:
  *       varint     actor length in bytes (>= 1)
@@ -16,8 +25,10 @@
  * "no context" and "empty context" are the same thing. Every vector has
  * exactly one encoding and decodeContext accepts only that encoding, so
  * accepted bytes always re-encode to themselves. Contexts longer than
- * LIMITS.contextBytesMax are refused.
+ * LIMITS.contextBytesMax are refused. Version 1 (no fingerprint) is no
+ * longer accepted: such a context is refused with a message to read again.
  */
+import murmur from 'murmurhash3js-revisited';
 import { LIMITS } from '../protocol/index.ts';
 import { assert, InvalidArgumentError } from '../runtime/index.ts';
 import type { VectorEntry, VersionVector } from './types.ts';
@@ -25,7 +36,14 @@ import { assertVector } from './vector.ts';
 import { readVarint, type VarintRead, writeVarint } from './varint.ts';
 
 /** First byte of every non-empty context. */
-const CONTEXT_FORMAT_VERSION = 1;
+const CONTEXT_FORMAT_VERSION = 2;
+/** Bytes of the key fingerprint after the version byte. */
+export const KEY_FINGERPRINT_BYTES = 8;
+/** Seeds of the two 32-bit halves of the fingerprint (arbitrary, pinned: changing them invalidates every context). */
+const KEY_SEED_HI = 0x6b43a9b5;
+const KEY_SEED_LO = 0x2f0e1d3c;
+/** Where the entry count starts. */
+const HEADER_BYTES = 1 + KEY_FINGERPRINT_BYTES;
 /** Smallest possible entry: 1-byte length, 1-byte actor, 1-byte counter. */
 const ENTRY_BYTES_MIN = 3;
 
@@ -35,11 +53,24 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 /** fatal: refuse invalid UTF-8 rather than substitute; ignoreBOM: keep a leading U+FEFF as part of the actor. */
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** The 8-byte fingerprint of `key` a context carries (two seeded MurmurHash3 x86-32, big-endian). */
+export function keyFingerprint(key: Uint8Array): Uint8Array {
+  const hi = murmur.x86.hash32(key, KEY_SEED_HI);
+  const lo = murmur.x86.hash32(key, KEY_SEED_LO);
+  assert(typeof hi === 'number' && typeof lo === 'number', 'murmur3 rejected a Uint8Array');
+  const out = new Uint8Array(KEY_FINGERPRINT_BYTES);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, hi);
+  view.setUint32(4, lo);
+  return out;
+}
+
 /** See lib/vclock index: encodeContext. */
-export function encodeContext(vv: VersionVector): Uint8Array {
+export function encodeContext(vv: VersionVector, key: Uint8Array): Uint8Array {
   assertVector(vv, 'encodeContext');
   if (vv.length === 0) return new Uint8Array(0);
   const out: number[] = [CONTEXT_FORMAT_VERSION];
+  for (const b of keyFingerprint(key)) out.push(b);
   writeVarint(out, vv.length);
   for (const e of vv) {
     assert(!LONE_SURROGATE.test(e.actor), `encodeContext: actor ${JSON.stringify(e.actor)} is not well-formed UTF-16`);
@@ -72,7 +103,7 @@ function varintAt(bytes: Uint8Array, offset: number, what: string): { value: num
 }
 
 /** See lib/vclock index: decodeContext. */
-export function decodeContext(bytes: Uint8Array): VersionVector {
+export function decodeContext(bytes: Uint8Array, key: Uint8Array): VersionVector {
   if (!(bytes instanceof Uint8Array)) {
     throw new InvalidArgumentError(`context must be bytes (Uint8Array), got ${bytes === null ? 'null' : typeof bytes}`);
   }
@@ -82,15 +113,29 @@ export function decodeContext(bytes: Uint8Array): VersionVector {
       `context is ${bytes.length} bytes, above the limit of ${LIMITS.contextBytesMax}; pass the context bytes returned by get/put unchanged`,
     );
   }
+  if (bytes[0] === 1) {
+    throw new InvalidArgumentError(
+      'context has format version 1, which is not bound to a key and is no longer accepted; read the key again and pass the context that read returns',
+    );
+  }
   if (bytes[0] !== CONTEXT_FORMAT_VERSION) {
     throw malformed(`unsupported format version ${bytes[0]} (expected ${CONTEXT_FORMAT_VERSION})`, 0);
   }
-  const { value: count, next: entriesAt } = varintAt(bytes, 1, 'entry count');
+  if (bytes.length < HEADER_BYTES) throw malformed('truncated inside the key fingerprint', bytes.length);
+  const fingerprint = keyFingerprint(key);
+  for (let i = 0; i < KEY_FINGERPRINT_BYTES; i++) {
+    if (bytes[1 + i] !== fingerprint[i]) {
+      throw new InvalidArgumentError(
+        'context was read for a different key; pass the context returned by a get or put of this same key (or none)',
+      );
+    }
+  }
+  const { value: count, next: entriesAt } = varintAt(bytes, HEADER_BYTES, 'entry count');
   let pos = entriesAt;
-  if (count === 0) throw malformed('entry count is 0 (an empty context must be empty bytes)', 1);
+  if (count === 0) throw malformed('entry count is 0 (an empty context must be empty bytes)', HEADER_BYTES);
   const room = bytes.length - pos;
   if (count > Math.floor(room / ENTRY_BYTES_MIN)) {
-    throw malformed(`entry count ${count} cannot fit in the ${room} bytes that follow`, 1);
+    throw malformed(`entry count ${count} cannot fit in the ${room} bytes that follow`, HEADER_BYTES);
   }
   const vv: VectorEntry[] = [];
   let previous: string | undefined;

@@ -124,3 +124,21 @@ export function map<V, W>(s: DvvSet<V>, f: (v: V) => W): DvvSet<W> {
     anonymous: s.anonymous.map((v) => f(v)),
   };
 }
+
+/** See Dvv.conflictingDots. */
+export function conflictingDots<V>(a: DvvSet<V>, b: DvvSet<V>, same: (x: V, y: V) => boolean): number {
+  let conflicts = 0;
+  let j = 0;
+  for (const x of a.entries) {
+    while (j < b.entries.length && b.entries[j]!.actor < x.actor) j++;
+    const y = b.entries[j];
+    if (y === undefined || y.actor !== x.actor) continue;
+    // x holds dots (x.counter - x.values.length, x.counter], y likewise; compare the dots both hold.
+    const low = Math.max(x.counter - x.values.length, y.counter - y.values.length) + 1;
+    const high = Math.min(x.counter, y.counter);
+    for (let dot = low; dot <= high; dot++) {
+      if (!same(x.values[x.counter - dot]!, y.values[y.counter - dot]!)) conflicts++;
+    }
+  }
+  return conflicts;
+}

@@ -10,11 +10,11 @@
  */
 export type { Actor, VectorEntry, VersionVector, DvvEntry, DvvSet } from './types.ts';
 export { actorFor } from './actor.ts';
-export { encodeContext, decodeContext } from './context-codec.ts';
+export { encodeContext, decodeContext, keyFingerprint, KEY_FINGERPRINT_BYTES } from './context-codec.ts';
 
 import type { Actor, DvvSet, VersionVector } from './types.ts';
-import { fresh, join, sync, update, values, size, map } from './dvv-set.ts';
-import { descends, compare, mergeVectors } from './vector.ts';
+import { fresh, join, sync, update, values, size, map, conflictingDots } from './dvv-set.ts';
+import { descends, compare, mergeVectors, clampVector } from './vector.ts';
 
 /** The DVV-set operations and version-vector helpers, grouped as one namespace-like object. */
 export const Dvv: {
@@ -48,4 +48,18 @@ export const Dvv: {
   compare(a: VersionVector, b: VersionVector): 'before' | 'after' | 'equal' | 'concurrent';
   /** Pointwise maximum: the history of a client that has seen both. */
   mergeVectors(a: VersionVector, b: VersionVector): VersionVector;
-} = Object.freeze({ fresh, join, sync, update, values, size, map, descends, compare, mergeVectors });
+  /**
+   * vv with every counter capped at bound's counter for the same actor, and
+   * actors bound lacks dropped (pointwise minimum over vv's actors): what of
+   * a client's context a replica can vouch for. Clamping only ever makes a
+   * write supersede less, so an unverifiable counter costs a sibling, never data.
+   */
+  clampVector(vv: VersionVector, bound: VersionVector): VersionVector;
+  /**
+   * Dots held live by both a and b whose values differ by `same`. Always 0
+   * while dots are unique (a dot names one value forever); anything else
+   * means a version number was issued twice, and sync would keep only one of
+   * the two values.
+   */
+  conflictingDots<V>(a: DvvSet<V>, b: DvvSet<V>, same: (x: V, y: V) => boolean): number;
+} = Object.freeze({ fresh, join, sync, update, values, size, map, descends, compare, mergeVectors, clampVector, conflictingDots });

@@ -109,3 +109,18 @@ export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector 
   assertVector(b, 'mergeVectors(b)');
   return mergeByActor(a, b, (x, y) => (x.counter >= y.counter ? x : y));
 }
+
+/** See Dvv.clampVector. */
+export function clampVector(vv: VersionVector, bound: VersionVector): VersionVector {
+  assertVector(vv, 'clampVector(vv)');
+  assertVector(bound, 'clampVector(bound)');
+  const out: VectorEntry[] = [];
+  let j = 0;
+  for (const e of vv) {
+    while (j < bound.length && bound[j]!.actor < e.actor) j++;
+    const b = bound[j];
+    if (b === undefined || b.actor !== e.actor) continue;
+    out.push(e.counter <= b.counter ? e : { actor: e.actor, counter: b.counter });
+  }
+  return out;
+}

@@ -287,6 +287,30 @@ export function storageSuite(name: string, factory: () => Promise<StorageFixture
       });
     });
 
+    describe('set aside', function () {
+      it('moves a record out of reads and partition walks, keeps its bytes, and leaves the key writable', async function () {
+        const k = bytes('bad');
+        await storage.write([
+          { partition: 7, key: k, record: rec(0xde, 0xad) },
+          { partition: 7, key: bytes('good'), record: rec(1) },
+        ]);
+        await storage.setAside(7, k);
+        expect(await storage.get(7, k)).to.equal(undefined);
+        expect(await storage.getSetAside(7, k)).to.deep.equal(rec(0xde, 0xad));
+        expect((await collect(storage.iteratePartition(7))).map((r) => r.key)).to.deep.equal([bytes('good')]);
+        expect(await storage.getSetAside(7, bytes('good'))).to.equal(undefined);
+        await storage.write([{ partition: 7, key: k, record: rec(2) }]);
+        expect(await storage.get(7, k)).to.deep.equal(rec(2));
+        expect(await storage.getSetAside(7, k), 'the kept bytes survive a later write of the key').to.deep.equal(rec(0xde, 0xad));
+        await storage.setAside(7, bytes('missing'));
+        expect(await storage.getSetAside(7, bytes('missing'))).to.equal(undefined);
+        if (!storage.supports.persistent) return;
+        const again = await reopen();
+        expect(await again.getSetAside(7, k)).to.deep.equal(rec(0xde, 0xad));
+        expect(await again.get(7, k)).to.deep.equal(rec(2));
+      });
+    });
+
     describe('persistence', function () {
       it('keeps records and meta across close and reopen', async function () {
         if (!storage.supports.persistent) this.skip();
@@ -401,6 +425,7 @@ export function storageSuite(name: string, factory: () => Promise<StorageFixture
         await expectRejects(collect(storage.iteratePartition(0)), ClosedError);
         await expectRejects(storage.getMeta('x'), ClosedError);
         await expectRejects(storage.putMeta('x', rec(1)), ClosedError);
+        await expectRejects(storage.setAside(0, bytes('a')), ClosedError);
         await expectRejects(storage.open(), ClosedError);
       });
 

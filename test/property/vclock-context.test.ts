@@ -2,7 +2,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { InvalidArgumentError } from '../../lib/runtime/index.ts';
-import { decodeContext, encodeContext, type VersionVector } from '../../lib/vclock/index.ts';
+import { decodeContext, encodeContext, keyFingerprint, type VersionVector } from '../../lib/vclock/index.ts';
+
+const KEY = new TextEncoder().encode('user:7');
 
 /** Well-formed actors: any Unicode text without unpaired surrogates, at least one code unit. */
 const actor = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).filter((s) => !/\p{Surrogate}/u.test(s));
@@ -16,7 +18,7 @@ const versionVector: fc.Arbitrary<VersionVector> = fc
 const damaged: fc.Arbitrary<Uint8Array> = fc
   .tuple(versionVector, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('truncate', 'set', 'insert'))
   .map(([vv, at, byte, how]) => {
-    const good = [...encodeContext(vv)];
+    const good = [...encodeContext(vv, KEY)];
     const i = good.length === 0 ? 0 : at % good.length;
     if (how === 'truncate') return Uint8Array.from(good.slice(0, i));
     if (how === 'set') good[i] = byte;
@@ -28,20 +30,22 @@ const damaged: fc.Arbitrary<Uint8Array> = fc
 function decodesCanonicallyOrRefuses(bytes: Uint8Array): void {
   let decoded: VersionVector;
   try {
-    decoded = decodeContext(bytes);
+    decoded = decodeContext(bytes, KEY);
   } catch (e) {
     expect(e).to.be.instanceOf(InvalidArgumentError);
-    expect((e as InvalidArgumentError).message).to.match(/^context is malformed: .+ at byte \d+; pass the context bytes returned by get\/put unchanged/);
+    expect((e as InvalidArgumentError).message).to.match(
+      /^context is malformed: .+ at byte \d+; pass the context bytes returned by get\/put unchanged|^context was read for a different key|^context has format version 1/,
+    );
     return;
   }
-  expect(encodeContext(decoded)).to.deep.equal(bytes);
+  expect(encodeContext(decoded, KEY)).to.deep.equal(bytes);
 }
 
 describe('vclock context codec (property)', () => {
   it('decode(encode(v)) equals v for every version vector', () => {
     fc.assert(
       fc.property(versionVector, (vv) => {
-        expect(decodeContext(encodeContext(vv))).to.deep.equal(vv);
+        expect(decodeContext(encodeContext(vv, KEY), KEY)).to.deep.equal(vv);
       }),
       { numRuns: 300 },
     );
@@ -51,9 +55,9 @@ describe('vclock context codec (property)', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 48 }), decodesCanonicallyOrRefuses), { numRuns: 1000 });
   });
 
-  it('arbitrary bytes behind a valid version byte: same guarantee', () => {
+  it('arbitrary bytes behind a valid version byte and fingerprint: same guarantee', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 48 }), (tail) => decodesCanonicallyOrRefuses(Uint8Array.from([1, ...tail]))),
+      fc.property(fc.uint8Array({ maxLength: 48 }), (tail) => decodesCanonicallyOrRefuses(Uint8Array.from([2, ...keyFingerprint(KEY), ...tail]))),
       { numRuns: 1000 },
     );
   });

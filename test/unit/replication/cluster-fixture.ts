@@ -9,6 +9,12 @@ import { bytes, CountingStorage } from './helpers.ts';
 
 export const PARTITIONS = 16;
 
+/** Epochs e1, e2, ... in minting order, so actors read `n1.e1` (a retired actor is followed by `n1.e2`). */
+export function epochNamer(): () => string {
+  let n = 0;
+  return () => `e${++n}`;
+}
+
 export interface TestNode {
   readonly id: NodeId;
   readonly storage: CountingStorage;
@@ -53,7 +59,8 @@ export async function startCluster(
       config,
       storage,
       transport: net.client(id),
-      actor: `${id}.e1`,
+      nodeId: id,
+      mintEpoch: epochNamer(),
       cluster: () => ({ self: id, ring, addressOf: (other) => (ids.includes(other) ? other : undefined) }),
     });
     net.handlers.set(id, (req, timeoutMs) => coordinator.handlePeer(req, timeoutMs));

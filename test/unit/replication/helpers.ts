@@ -8,6 +8,8 @@ export class CountingStorage implements Storage {
   writes = 0;
   /** While set, every write waits for this promise before reaching storage (a slow disk). */
   stall: Promise<void> | undefined;
+  /** Errors the next writes reject with, in order (a disk that fails), writing nothing. */
+  readonly failures: Error[] = [];
   get engine() {
     return this.inner.engine;
   }
@@ -25,11 +27,19 @@ export class CountingStorage implements Storage {
   }
   write(batch: readonly RecordWrite[]): Promise<void> {
     this.writes++;
+    const failure = this.failures.shift();
+    if (failure !== undefined) return Promise.reject(failure);
     const stall = this.stall;
     return stall === undefined ? this.inner.write(batch) : stall.then(() => this.inner.write(batch));
   }
   iteratePartition(partition: number): AsyncIterable<StoredRecord> {
     return this.inner.iteratePartition(partition);
+  }
+  setAside(partition: number, key: Uint8Array): Promise<void> {
+    return this.inner.setAside(partition, key);
+  }
+  getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.inner.getSetAside(partition, key);
   }
   getMeta(name: string): Promise<Uint8Array | undefined> {
     return this.inner.getMeta(name);

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
-import { LimitExceededError, silentLogger } from '../../../lib/runtime/index.ts';
+import { LimitExceededError, SeededRandom, StorageCorruptionError, StorageError, silentLogger, type Logger } from '../../../lib/runtime/index.ts';
 import { LIMITS } from '../../../lib/protocol/index.ts';
 import { Dvv } from '../../../lib/vclock/index.ts';
 import { encodeRecord, type StoredObject, type StoredValue } from '../../../lib/storage/index.ts';
-import { LocalReplica } from '../../../lib/replication/index.ts';
+import { ActorEpochs, LocalReplica, type ReplicaWrite } from '../../../lib/replication/index.ts';
+import type { VersionVector } from '../../../lib/vclock/index.ts';
+import { epochNamer } from './cluster-fixture.ts';
 import { bytes, CapturingLogger, CountingStorage, text } from './helpers.ts';
 
 const P = 3;
@@ -13,6 +15,18 @@ function live(obj: StoredObject | undefined): string[] {
   return obj === undefined ? [] : Dvv.values(obj).filter((v) => !v.tombstone).map((v) => text(v.data)).sort();
 }
 
+/** A replica of node n1 whose epochs are named e1, e2, ... */
+function replicaOver(storage: CountingStorage, logger: Logger = silentLogger): LocalReplica {
+  return new LocalReplica({ storage, actors: new ActorEpochs('n1', new SeededRandom(1), logger, epochNamer()), logger });
+}
+
+/** update() with clamping, which always writes. */
+async function put(r: LocalReplica, value: Uint8Array | undefined, context: VersionVector, nowMs: number, key = KEY): Promise<ReplicaWrite> {
+  const w = await r.update(P, key, value, context, nowMs, 'clamp');
+  expect(w, 'a clamped update writes').to.not.equal(undefined);
+  return w!;
+}
+
 describe('replication/replica (LocalReplica over MemoryStorage)', () => {
   let storage: CountingStorage;
   let replica: LocalReplica;
@@ -20,7 +34,7 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
   beforeEach(async () => {
     storage = new CountingStorage();
     await storage.open();
-    replica = new LocalReplica({ storage, actor: 'n1.e1', logger: silentLogger });
+    replica = replicaOver(storage);
   });
   afterEach(async () => {
     await storage.close();
@@ -32,7 +46,7 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
   });
 
   it('update stores a value under a new dot of its actor and returns the stored record', async () => {
-    const w = await replica.update(P, KEY, bytes('v1'), [], 1000);
+    const w = await put(replica, bytes('v1'), [], 1000);
     expect(Dvv.join(w.object)).to.deep.equal([{ actor: 'n1.e1', counter: 1 }]);
     expect(await replica.readRecord(P, KEY)).to.deep.equal(w.record);
     const stored = await replica.read(P, KEY);
@@ -41,17 +55,17 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
   });
 
   it('a write with the previous context replaces the value; without it becomes a sibling', async () => {
-    const w1 = await replica.update(P, KEY, bytes('v1'), [], 1);
-    const w2 = await replica.update(P, KEY, bytes('v2'), Dvv.join(w1.object), 2);
+    const w1 = await put(replica, bytes('v1'), [], 1);
+    const w2 = await put(replica, bytes('v2'), Dvv.join(w1.object), 2);
     expect(live(w2.object)).to.deep.equal(['v2']);
-    const w3 = await replica.update(P, KEY, bytes('v3'), [], 3);
+    const w3 = await put(replica, bytes('v3'), [], 3);
     expect(live(w3.object)).to.deep.equal(['v2', 'v3']);
     expect(live(await replica.read(P, KEY))).to.deep.equal(['v2', 'v3']);
   });
 
   it('a delete writes a tombstone with empty data', async () => {
-    const w1 = await replica.update(P, KEY, bytes('v1'), [], 1);
-    const w2 = await replica.update(P, KEY, undefined, Dvv.join(w1.object), 2);
+    const w1 = await put(replica, bytes('v1'), [], 1);
+    const w2 = await put(replica, undefined, Dvv.join(w1.object), 2);
     const values = Dvv.values(w2.object);
     expect(values).to.have.length(1);
     expect(values[0]!.tombstone).to.equal(true);
@@ -61,7 +75,7 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
 
   it('concurrent blind updates of one key all survive as siblings', async () => {
     const n = 20;
-    await Promise.all(Array.from({ length: n }, (_, i) => replica.update(P, KEY, bytes(`v${i}`), [], i)));
+    await Promise.all(Array.from({ length: n }, (_, i) => put(replica, bytes(`v${i}`), [], i)));
     const stored = await replica.read(P, KEY);
     expect(Dvv.size(stored!)).to.equal(n);
     expect(Dvv.join(stored!)).to.deep.equal([{ actor: 'n1.e1', counter: n }]);
@@ -69,15 +83,15 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
   });
 
   it('concurrent updates with one context supersede exactly what it saw', async () => {
-    const base = await replica.update(P, KEY, bytes('base'), [], 0);
+    const base = await put(replica, bytes('base'), [], 0);
     const ctx = Dvv.join(base.object);
-    await Promise.all(Array.from({ length: 10 }, (_, i) => replica.update(P, KEY, bytes(`c${i}`), ctx, i)));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => put(replica, bytes(`c${i}`), ctx, i)));
     const stored = await replica.read(P, KEY);
     expect(live(stored)).to.deep.equal(Array.from({ length: 10 }, (_, i) => `c${i}`).sort());
   });
 
   it('concurrent updates of different keys do not interfere', async () => {
-    await Promise.all(Array.from({ length: 10 }, (_, i) => replica.update(P, bytes(`k${i}`), bytes(`v${i}`), [], i)));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => put(replica, bytes(`v${i}`), [], i, bytes(`k${i}`))));
     for (let i = 0; i < 10; i++) expect(live(await replica.read(P, bytes(`k${i}`)))).to.deep.equal([`v${i}`]);
   });
 
@@ -91,8 +105,8 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
     });
 
     it('does not write when the incoming object adds nothing', async () => {
-      const w1 = await replica.update(P, KEY, bytes('v1'), [], 1);
-      const w2 = await replica.update(P, KEY, bytes('v2'), Dvv.join(w1.object), 2);
+      const w1 = await put(replica, bytes('v1'), [], 1);
+      const w2 = await put(replica, bytes('v2'), Dvv.join(w1.object), 2);
       const writes = storage.writes;
       const result = await replica.merge(P, KEY, w1.object);
       expect(storage.writes).to.equal(writes);
@@ -102,7 +116,7 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
     });
 
     it('keeps concurrent values of another actor as siblings and adopts newer ones', async () => {
-      await replica.update(P, KEY, bytes('mine'), [], 1);
+      await put(replica, bytes('mine'), [], 1);
       const theirs = Dvv.update(Dvv.fresh<StoredValue>(), [], 'n2.e1', { data: bytes('theirs'), tombstone: false, writtenAtMs: 1 });
       const merged = await replica.merge(P, KEY, theirs);
       expect(live(merged)).to.deep.equal(['mine', 'theirs']);
@@ -115,10 +129,10 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
 
   describe('limits', () => {
     it(`refuses the update that would make more than ${LIMITS.siblingsMax} siblings, writing nothing`, async () => {
-      for (let i = 0; i < LIMITS.siblingsMax; i++) await replica.update(P, KEY, bytes(`s${i}`), [], i);
+      for (let i = 0; i < LIMITS.siblingsMax; i++) await put(replica, bytes(`s${i}`), [], i);
       const before = await replica.readRecord(P, KEY);
       const writes = storage.writes;
-      const e = await replica.update(P, KEY, bytes('one too many'), [], 999).catch((x: unknown) => x);
+      const e = await put(replica, bytes('one too many'), [], 999).catch((x: unknown) => x);
       expect(e).to.be.instanceOf(LimitExceededError);
       expect((e as Error).message).to.equal(
         'key has 100 siblings, the limit; read it and write back a resolved value with its context',
@@ -127,17 +141,17 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
       expect(await replica.readRecord(P, KEY)).to.deep.equal(before);
       // Resolving with the full context is always allowed.
       const stored = await replica.read(P, KEY);
-      const w = await replica.update(P, KEY, bytes('resolved'), Dvv.join(stored!), 1000);
+      const w = await put(replica, bytes('resolved'), Dvv.join(stored!), 1000);
       expect(live(w.object)).to.deep.equal(['resolved']);
       expect(replica.lockedKeys).to.equal(0);
     });
 
     it(`warns once the sibling count reaches ${LIMITS.siblingsWarn}`, async () => {
       const logger = new CapturingLogger();
-      const r = new LocalReplica({ storage, actor: 'n1.e1', logger });
-      for (let i = 0; i < LIMITS.siblingsWarn - 1; i++) await r.update(P, KEY, bytes(`s${i}`), [], i);
+      const r = replicaOver(storage, logger);
+      for (let i = 0; i < LIMITS.siblingsWarn - 1; i++) await put(r, bytes(`s${i}`), [], i);
       expect(logger.lines.filter((l) => l.level === 'warn')).to.have.length(0);
-      await r.update(P, KEY, bytes('last'), [], 99);
+      await put(r, bytes('last'), [], 99);
       const warns = logger.lines.filter((l) => l.level === 'warn');
       expect(warns).to.have.length(1);
       expect(warns[0]!.fields).to.include({ siblings: LIMITS.siblingsWarn });
@@ -145,14 +159,114 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
 
     it('refuses an update whose object would exceed objectBytesMax, writing nothing', async () => {
       const big = new Uint8Array(LIMITS.valueBytesMax);
-      await replica.update(P, KEY, big, [], 1);
-      await replica.update(P, KEY, big, [], 2);
+      await put(replica, big, [], 1);
+      await put(replica, big, [], 2);
       const writes = storage.writes;
-      const e = await replica.update(P, KEY, big, [], 3).catch((x: unknown) => x);
+      const e = await put(replica, big, [], 3).catch((x: unknown) => x);
       expect(e).to.be.instanceOf(LimitExceededError);
       expect((e as Error).message).to.match(/over the 3145728-byte limit/);
       expect(storage.writes).to.equal(writes);
       expect(Dvv.size((await replica.read(P, KEY))!)).to.equal(2);
+    });
+  });
+
+  describe('dot uniqueness (a version number is issued once)', () => {
+    it('a local write that fails after the version was fanned out retires the actor: the next write cannot reuse the dot', async () => {
+      await put(replica, bytes('v1'), [], 1);
+      storage.failures.push(new StorageError('EIO: i/o error'));
+      let sent: ReplicaWrite | undefined;
+      const failed = await replica.update(P, KEY, bytes('v2-acked-elsewhere'), [], 2, 'clamp', (w) => (sent = w)).catch((e: unknown) => e);
+      expect(failed).to.be.instanceOf(StorageError);
+      expect(sent, 'the record was fanned out before the local write failed').to.not.equal(undefined);
+      expect(replica.actor).to.equal('n1.e2');
+      expect(replica.stats()).to.include({ localWriteFailures: 1, actorsRetired: 1 });
+      // Other replicas stored v2 under n1.e1:2; the next write here must not mint n1.e1:2 again.
+      const next = await put(replica, bytes('v3'), [], 3);
+      expect(Dvv.join(next.object).map((e) => e.actor)).to.include('n1.e2');
+      const merged = Dvv.sync(sent!.object, next.object);
+      expect(live(merged)).to.deep.equal(['v1', 'v2-acked-elsewhere', 'v3']);
+      expect(replica.lockedKeys).to.equal(0);
+    });
+
+    it('a fan-out that throws synchronously still awaits the local write, then fails; the key is unlocked', async () => {
+      const boom = new Error('encode bug');
+      const e = await replica.update(P, KEY, bytes('v'), [], 1, 'clamp', () => {
+        throw boom;
+      }).catch((x: unknown) => x);
+      expect(e).to.equal(boom);
+      expect(live(await replica.read(P, KEY)), 'the local copy landed').to.deep.equal(['v']);
+      expect(replica.lockedKeys).to.equal(0);
+      await put(replica, bytes('after'), [], 2);
+    });
+
+    it('counts, but still merges, an incoming object that names one of our dots with another value', async () => {
+      const logger = new CapturingLogger();
+      const r = replicaOver(storage, logger);
+      const mine = await put(r, bytes('mine'), [], 1);
+      const forged = Dvv.update(Dvv.fresh<StoredValue>(), [], 'n1.e1', { data: bytes('other'), tombstone: false, writtenAtMs: 1 });
+      await r.merge(P, KEY, forged);
+      expect(r.stats().dotConflicts).to.equal(1);
+      expect(logger.lines.some((l) => l.level === 'error' && /one version number names two different values/.test(l.msg))).to.equal(true);
+      expect(live(await r.read(P, KEY))).to.deep.equal(['mine']);
+      await r.merge(P, KEY, mine.object);
+      expect(r.stats().dotConflicts, 'an identical copy is no conflict').to.equal(1);
+    });
+  });
+
+  describe('contexts the replica cannot vouch for', () => {
+    it("'report' writes nothing and resolves undefined when the context names versions this copy lacks", async () => {
+      await put(replica, bytes('v1'), [], 1);
+      const writes = storage.writes;
+      const out = await replica.update(P, KEY, bytes('v2'), [{ actor: 'n2.e7', counter: 3 }], 2, 'report');
+      expect(out).to.equal(undefined);
+      expect(storage.writes).to.equal(writes);
+      expect(replica.lockedKeys).to.equal(0);
+    });
+
+    it("'clamp' caps counters at what the copy holds, so a forged context supersedes nothing it could not have seen", async () => {
+      const v1 = await put(replica, bytes('v1'), [], 1);
+      const theirs = Dvv.update(Dvv.fresh<StoredValue>(), [], 'n2.e1', { data: bytes('theirs'), tombstone: false, writtenAtMs: 1 });
+      await replica.merge(P, KEY, theirs);
+      // Claims n2.e1:9 and n3.e1:5: neither was ever issued for this key.
+      const forged = [...Dvv.join(v1.object), { actor: 'n2.e1', counter: 9 }, { actor: 'n3.e1', counter: 5 }];
+      const w = await put(replica, bytes('v2'), forged, 2);
+      expect(Dvv.join(w.object)).to.deep.equal([
+        { actor: 'n1.e1', counter: 2 },
+        { actor: 'n2.e1', counter: 1 },
+      ]);
+      expect(live(w.object), 'the clamped context still covers what it did see').to.deep.equal(['v2']);
+      expect(replica.stats().contextClamps).to.equal(1);
+      // A version n2 mints later (n2.e1:2) is not covered by the forged claim.
+      const later = Dvv.update(theirs, Dvv.join(theirs), 'n2.e1', { data: bytes('later'), tombstone: false, writtenAtMs: 3 });
+      expect(live(await replica.merge(P, KEY, later))).to.deep.equal(['later', 'v2']);
+    });
+
+    it('a context claiming the largest counter for our own actor cannot lock the key', async () => {
+      const huge = [{ actor: 'n1.e1', counter: Number.MAX_SAFE_INTEGER }];
+      const out = await replica.update(P, KEY, bytes('v1'), huge, 1, 'report');
+      expect(out, "our own actor's excess is never issued: clamped without catching up").to.not.equal(undefined);
+      for (let i = 2; i <= 4; i++) await put(replica, bytes(`v${i}`), [], i);
+      expect(Dvv.join((await replica.read(P, KEY))!)).to.deep.equal([{ actor: 'n1.e1', counter: 4 }]);
+    });
+  });
+
+  describe('corrupt records', () => {
+    it('a record that does not decode fails the read, is set aside by the next write, and the key stays writable', async () => {
+      const logger = new CapturingLogger();
+      const r = replicaOver(storage, logger);
+      await storage.inner.write([{ partition: P, key: KEY, record: bytes('\u0001garbage') }]);
+      expect(await r.read(P, KEY).catch((e: unknown) => e)).to.be.instanceOf(StorageCorruptionError);
+      const w = await put(r, bytes('fresh'), [], 1);
+      expect(live(w.object)).to.deep.equal(['fresh']);
+      expect(Dvv.join(w.object), 'the actor that may have lost a dot is retired first').to.deep.equal([{ actor: 'n1.e2', counter: 1 }]);
+      expect(r.stats()).to.include({ setAside: 1, actorsRetired: 1 });
+      expect(await storage.getSetAside(P, KEY)).to.deep.equal(bytes('\u0001garbage'));
+      expect(logger.lines.some((l) => l.level === 'error' && /set aside/.test(l.msg))).to.equal(true);
+      // Read repair's merge path sets aside the same way.
+      await storage.inner.write([{ partition: P, key: bytes('k2'), record: bytes('\u0009') }]);
+      await r.merge(P, bytes('k2'), w.object);
+      expect(live(await r.read(P, bytes('k2')))).to.deep.equal(['fresh']);
+      expect(r.stats().setAside).to.equal(2);
     });
   });
 });

@@ -58,6 +58,16 @@ export const STATUS: NodeStatus = {
   deletes: 1,
   ringChecksum: 0xdeadbeef,
   partitionOwners: ["n1", "n2"],
+  safety: {
+    actor: 'n1.00ff00ff00ff00ff',
+    actorsRetired: 1,
+    recordsSetAside: 2,
+    dotConflicts: 0,
+    localWriteFailures: 3,
+    contextClamps: 4,
+    contextCatchUps: 5,
+    siblingCapRefusals: 6,
+  },
 };
 
 export const fakeAdmin: AdminHandler = { status: async () => STATUS };
