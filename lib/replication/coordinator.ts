@@ -438,13 +438,21 @@ export class Coordinator implements KvHandler {
         const first = await this.#replica.update(partition, key, value, context, nowMs, 'report', fanOut);
         if (first !== undefined) return first;
         // The context names versions this copy lacks: learn them from the other
-        // replicas (repairing this one), then write, clamping what nobody holds.
+        // replicas (repairing this one), then write. What no replica holds
+        // although every replica answered was never issued (or is lost
+        // everywhere) and is clamped; with replicas silent it cannot be told
+        // apart from a version on them, so the write is refused, not weakened.
         this.#stats.contextCatchUps++;
         const leftMs = timeoutMs - (this.#time.monotonicMs() - start);
-        await this.#catchUp(nodes, self, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));
-        const second = await this.#replica.update(partition, key, value, context, nowMs, 'clamp', fanOut);
-        assert(second !== undefined, 'a clamped update always writes');
-        return second;
+        const answered = await this.#catchUp(nodes, self, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));
+        const everyone = answered === nodes.length - 1;
+        const second = await this.#replica.update(partition, key, value, context, nowMs, everyone ? 'clamp' : 'report', fanOut);
+        if (second !== undefined) return second;
+        throw new UnavailableError(
+          `${level} write refused: its context names versions that neither this replica nor the ${answered} of ${nodes.length - 1} other replicas that answered hold; ` +
+            'retry once the replicas are reachable, or read the key again and write with that context',
+          { answered: 0, required },
+        );
       };
       const update = writeLocally();
       this.#inflight++;
@@ -477,10 +485,12 @@ export class Coordinator implements KvHandler {
   /**
    * Merge every other replica's copy of the key into this one (bounded by
    * `timeoutMs`), so a context naming versions this copy has not received
-   * yet is honoured instead of clamped. Failures only mean less is learnt.
+   * yet is honoured. Resolves to how many of the other replicas answered
+   * (and were merged); failures only mean less is learnt.
    */
-  async #catchUp(nodes: readonly string[], self: number, view: ClusterView, partition: number, key: Uint8Array, timeoutMs: number): Promise<void> {
+  async #catchUp(nodes: readonly string[], self: number, view: ClusterView, partition: number, key: Uint8Array, timeoutMs: number): Promise<number> {
     const req: ReadRequest = { type: 'read', key };
+    let answered = 0;
     const asks = nodes.map(async (node, i) => {
       if (i === self) return;
       const address = view.addressOf(node);
@@ -488,8 +498,9 @@ export class Coordinator implements KvHandler {
       this.#inflight++;
       try {
         const res = await this.#transport.request(address, req, timeoutMs);
-        if (!res.ok || res.value.record === undefined) return;
-        await this.#replica.merge(partition, key, decodeRecord(res.value.record), res.value.record);
+        if (!res.ok) return;
+        if (res.value.record !== undefined) await this.#replica.merge(partition, key, decodeRecord(res.value.record), res.value.record);
+        answered++;
       } catch (e) {
         this.#log.trace('catch-up from a replica failed', { node, partition, error: e });
       } finally {
@@ -497,6 +508,7 @@ export class Coordinator implements KvHandler {
       }
     });
     await Promise.all(asks);
+    return answered;
   }
 
   #writeRemote(round: Round, i: number, view: ClusterView, req: WriteRequest, timeoutMs: number): void {

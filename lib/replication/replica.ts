@@ -8,9 +8,9 @@
  *   vouch for it. A counter above what the copy holds is either a version
  *   this replica has not received yet (the coordinator catches up from the
  *   other replicas first) or one nobody issued (a forged, mutated or
- *   misrouted context); what remains unverified is clamped, so the write
- *   supersedes less — a sibling at worst — and never covers versions that
- *   will be minted later.
+ *   misrouted context). Only what is provably unissued is clamped away (the
+ *   coordinator decides: every replica answered and none holds it), so a
+ *   context never makes a clock claim versions that will be minted later.
  * - A record that does not decode is set aside (kept for an operator,
  *   counted, logged), the actor is retired, and the key behaves as missing
  *   here, so it stays writable and is rebuilt from the other replicas.

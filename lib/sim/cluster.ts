@@ -1,8 +1,9 @@
 /**
  * SimCluster: whole DynamoNodes (real replication, real codec, memory
- * storage) on one seeded scheduler and network. Crash, restart and
- * partition are one call each; every log line and network event goes to a
- * transcript stamped with virtual time, so a seed reproduces a run byte for byte.
+ * storage) on one seeded scheduler and network. Crash (kill -9), power loss,
+ * disk loss, a restored backup, restart and partitions are one call each;
+ * every log line and network event goes to a transcript stamped with virtual
+ * time, so a seed reproduces a run byte for byte.
  */
 import {
   assert,
@@ -20,7 +21,7 @@ import { SimScheduler } from './scheduler.ts';
 import { SimTime } from './sim-time.ts';
 import { SimNetwork, type SimTransport } from './network.ts';
 import { reproduceHint, seedFromEnv } from './seed.ts';
-import { SimDisk } from './sim-disk.ts';
+import { SimDisk, type DiskSnapshot, type SimDiskOptions } from './sim-disk.ts';
 import { FNV_OFFSET, fnv1aString, hex32 } from './digest.ts';
 
 export interface SimClusterOptions {
@@ -35,6 +36,12 @@ export interface SimClusterOptions {
   latencyMsMin?: number;
   latencyMsMax?: number;
   lossRate?: number;
+  /** See SimNetworkOptions. */
+  duplicationRate?: number;
+  spikeRate?: number;
+  spikeMsMax?: number;
+  /** How every node's disk behaves (latency, writeback, sync); see SimDiskOptions. */
+  disk?: SimDiskOptions;
   /** Each node's wall clock is skewed by a seeded amount in [-max, +max]. */
   clockSkewMsMax?: number;
   /** Seeds carry only addresses, so nodes identify each other at start. */
@@ -66,9 +73,11 @@ interface Slot {
   readonly id: NodeId;
   readonly address: Address;
   readonly disk: SimDisk;
+  readonly skewMs: number;
   /** The current life's storage session over `disk`. */
   storage: Storage;
-  readonly time: SimTime;
+  /** The current life's clock (killed with the life, so a dead node never acts). */
+  time: SimTime;
   node: DynamoNode;
   transport: SimTransport;
   up: boolean;
@@ -88,6 +97,8 @@ export class SimCluster {
   readonly #opts: NodeShape;
   readonly #slots = new Map<NodeId, Slot>();
   readonly #lifeRandom: SeededRandom;
+  /** Transcript lines matching a watched pattern, by pattern (rare paths the swarm reports). */
+  readonly #watched = new Map<string, number>();
   readonly #logLevel: LogLevel;
   readonly #trace: ReadonlySet<string>;
   readonly #lines: string[] = [];
@@ -120,6 +131,7 @@ export class SimCluster {
     const netRandom = root.fork();
     const skewRandom = root.fork();
     this.#lifeRandom = root.fork();
+    const diskRandom = root.fork();
 
     this.scheduler = new SimScheduler({ stepsMax: opts.stepsMax ?? 200_000 });
     this.network = new SimNetwork({
@@ -128,6 +140,9 @@ export class SimCluster {
       latencyMsMin: opts.latencyMsMin ?? 1,
       latencyMsMax: opts.latencyMsMax ?? 10,
       lossRate: opts.lossRate ?? 0,
+      duplicationRate: opts.duplicationRate ?? 0,
+      spikeRate: opts.spikeRate ?? 0,
+      spikeMsMax: opts.spikeMsMax ?? 0,
       trace: (line) => this.#record(line),
     });
     this.ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
@@ -135,8 +150,16 @@ export class SimCluster {
     for (const id of this.ids) {
       const address = simAddress(id);
       const skewMs = skewMax > 0 ? skewRandom.int(2 * skewMax + 1) - skewMax : 0;
-      const disk = new SimDisk();
-      const parts = { id, address, disk, storage: disk.mount(), time: new SimTime(this.scheduler, { skewMs }), transport: this.network.transportFor(address) };
+      const disk = new SimDisk(this.scheduler, diskRandom.fork(), opts.disk);
+      const parts = {
+        id,
+        address,
+        disk,
+        skewMs,
+        storage: disk.mount(),
+        time: new SimTime(this.scheduler, { skewMs }),
+        transport: this.network.transportFor(address),
+      };
       const slot: Slot = { ...parts, node: this.#buildNode(parts), up: false };
       this.#slots.set(id, slot);
       this.network.register(address, (req, timeoutMs) => slot.node.peer(req, timeoutMs));
@@ -187,7 +210,6 @@ export class SimCluster {
     const slot = this.#slot(id);
     assert(!slot.up, `${id} is running; crash it before wiping its disk`);
     this.#record(`t=${this.scheduler.nowMs} sim wipe ${id}`);
-    // Outside the scheduler, like start(): a new disk opens a new engine.
     await slot.disk.wipe();
     await slot.disk.backing();
   }
@@ -221,29 +243,88 @@ export class SimCluster {
     await this.#guard(() => this.scheduler.settle());
   }
 
-  /** Process crash: the address refuses connections at once, then the node shuts down. */
-  async crash(id: NodeId): Promise<void> {
+  /**
+   * Process crash (kill -9): the address refuses connections at once, the
+   * life's timers never fire, its storage session dies with writes that had
+   * not landed cut at a random point (disk.crash), and nothing it had in
+   * flight completes. With `powerLoss`, the machine lost power too: a random
+   * suffix of the landed but unsynced writes is gone (disk.powerLoss).
+   */
+  async crash(id: NodeId, opts: { powerLoss?: boolean } = {}): Promise<void> {
     const slot = this.#slot(id);
     assert(slot.up, `${id} is already down`);
     slot.up = false;
-    this.#record(`t=${this.scheduler.nowMs} sim crash ${id}`);
+    this.#record(`t=${this.scheduler.nowMs} sim crash ${id}${opts.powerLoss === true ? ' (power loss)' : ''}`);
+    this.network.setDown(slot.address, true);
+    slot.time.kill();
+    slot.disk.crash();
+    if (opts.powerLoss === true) slot.disk.powerLoss();
+    await slot.transport.close();
+  }
+
+  /** Graceful stop (SIGTERM): in-flight work finishes, storage closes cleanly. */
+  async shutdown(id: NodeId): Promise<void> {
+    const slot = this.#slot(id);
+    assert(slot.up, `${id} is already down`);
+    slot.up = false;
+    this.#record(`t=${this.scheduler.nowMs} sim shutdown ${id}`);
     this.network.setDown(slot.address, true);
     await slot.transport.close();
     await this.run(slot.node.stop());
+    slot.time.kill();
   }
 
-  /** Process restart on the same storage (data survives) and address; runs until it is ready. */
+  /** Process restart on the same disk (what survived survives) and address; runs until it is ready. */
   async restart(id: NodeId): Promise<void> {
+    await this.run(this.startLife(id));
+    await this.waitReady([id]);
+  }
+
+  /**
+   * Begin a new life of a crashed node without driving the simulation: its
+   * start runs as the simulation runs (for fault plans inside a running
+   * workload). The returned promise settles when the node has started.
+   */
+  startLife(id: NodeId): Promise<void> {
     const slot = this.#slot(id);
     assert(!slot.up, `${id} is running; crash it first`);
     this.#record(`t=${this.scheduler.nowMs} sim restart ${id}`);
     slot.transport = this.network.transportFor(slot.address);
     slot.storage = slot.disk.mount();
+    slot.time = new SimTime(this.scheduler, { skewMs: slot.skewMs });
     slot.node = this.#buildNode(slot);
     this.network.setDown(slot.address, false);
     slot.up = true;
-    await this.run(slot.node.start());
-    await this.waitReady([id]);
+    return slot.node.start();
+  }
+
+  /** The node's disk (fault knobs: failWrites, configure). */
+  disk(id: NodeId): SimDisk {
+    return this.#slot(id).disk;
+  }
+
+  /** A copy of a node's data directory now (a volume backup). */
+  snapshotDisk(id: NodeId): DiskSnapshot {
+    this.#record(`t=${this.scheduler.nowMs} sim snapshot ${id}`);
+    return this.#slot(id).disk.snapshot();
+  }
+
+  /** Put an old backup back into a crashed node's data directory. */
+  async restoreDisk(id: NodeId, snap: DiskSnapshot): Promise<void> {
+    const slot = this.#slot(id);
+    assert(!slot.up, `${id} is running; crash it before restoring its disk`);
+    this.#record(`t=${this.scheduler.nowMs} sim restore ${id} to t=${snap.takenAtMs}`);
+    await slot.disk.restore(snap);
+  }
+
+  /** Count transcript lines containing `fragment` from now on (see watched()). */
+  watch(fragment: string): void {
+    if (!this.#watched.has(fragment)) this.#watched.set(fragment, 0);
+  }
+
+  /** How many transcript lines contained `fragment` since watch(fragment). */
+  watched(fragment: string): number {
+    return this.#watched.get(fragment) ?? 0;
   }
 
   /** Cut every link between the two groups of nodes. */
@@ -362,6 +443,7 @@ export class SimCluster {
   }
 
   #record(line: string): void {
+    for (const [fragment, n] of this.#watched) if (line.includes(fragment)) this.#watched.set(fragment, n + 1);
     this.#linesTotal++;
     this.#digest = fnv1aString(line + '\n', this.#digest);
     this.#lines.push(line);

@@ -38,6 +38,16 @@ export interface SimNetworkOptions {
   /** Probability that any one message (request or reply) is dropped. */
   lossRate?: number;
   /**
+   * Probability that a message of an idempotent kind (identify, read, write,
+   * and every reply) is delivered twice. Coordinate requests never are: they
+   * travel on one TCP stream, which does not duplicate, and applying one twice
+   * would mint two versions of one client write.
+   */
+  duplicationRate?: number;
+  /** Probability that a message is held back by an extra delay in (0, spikeMsMax] (reordering it past later ones). */
+  spikeRate?: number;
+  spikeMsMax?: number;
+  /**
    * How long a request to a down node takes to fail with UnavailableError.
    * Default: one worst-case round trip plus 1 ms — a refused connection is
    * noticed after a round trip, so replies from live replicas sent at the
@@ -56,6 +66,7 @@ export interface SimNetworkStats {
   delivered: number;
   dropped: number;
   refused: number;
+  duplicated: number;
 }
 
 function pairKey(a: Address, b: Address): string {
@@ -64,7 +75,7 @@ function pairKey(a: Address, b: Address): string {
 
 /** Seeded network: create once per simulation, then one `transportFor` per node. */
 export class SimNetwork {
-  readonly stats: SimNetworkStats = { sent: 0, delivered: 0, dropped: 0, refused: 0 };
+  readonly stats: SimNetworkStats = { sent: 0, delivered: 0, dropped: 0, refused: 0, duplicated: 0 };
   /** Handler rejections that were not DynamoErrors: bugs, surfaced by SimCluster. */
   readonly unexpectedErrors: unknown[] = [];
   readonly #scheduler: SimScheduler;
@@ -75,6 +86,13 @@ export class SimNetwork {
   readonly #refuseDelayMs: number;
   readonly #trace: (line: string) => void;
   #lossRate: number;
+  #duplicationRate = 0;
+  #spikeRate = 0;
+  #spikeMsMax = 0;
+  /** Extra one-way latency of messages to or from an address (a slow node). */
+  readonly #slowMs = new Map<Address, number>();
+  /** Directed cuts `${from}\n${to}` (one-way partitions). */
+  readonly #oneWay = new Set<string>();
   readonly #handlers = new Map<Address, PeerHandler>();
   readonly #down = new Set<Address>();
   /** Bumped each time an address goes down, so replies computed before a crash are not delivered. */
@@ -93,6 +111,8 @@ export class SimNetwork {
     this.#trace = opts.trace ?? (() => {});
     assert(this.#latencyMsMin >= 0 && this.#latencyMsMax >= this.#latencyMsMin, 'latency bounds must satisfy 0 <= min <= max');
     this.setLoss(this.#lossRate);
+    this.setDuplication(opts.duplicationRate ?? 0);
+    this.setSpikes(opts.spikeRate ?? 0, opts.spikeMsMax ?? 0);
   }
 
   /** Serve requests addressed to `address` with `handler` (one handler per address). */
@@ -121,19 +141,45 @@ export class SimNetwork {
     this.#trace(`t=${this.#scheduler.nowMs} net partition [${[...groupA].join(',')}] | [${[...groupB].join(',')}]`);
   }
 
-  /** Restore every cut link. */
+  /** Cut only the direction from each member of `from` to each member of `to` (replies the other way still flow). */
+  partitionOneWay(from: readonly Address[], to: readonly Address[]): void {
+    for (const a of from) for (const b of to) if (a !== b) this.#oneWay.add(`${a}\n${b}`);
+    this.#trace(`t=${this.#scheduler.nowMs} net one-way cut [${[...from].join(',')}] -> [${[...to].join(',')}]`);
+  }
+
+  /** Restore every cut link, both kinds. */
   heal(): void {
     this.#cut.clear();
+    this.#oneWay.clear();
     this.#trace(`t=${this.#scheduler.nowMs} net heal`);
   }
 
+  /** True when messages from `a` to `b` vanish. */
   isPartitioned(a: Address, b: Address): boolean {
-    return this.#cut.has(pairKey(a, b));
+    return this.#cut.has(pairKey(a, b)) || this.#oneWay.has(`${a}\n${b}`);
   }
 
   setLoss(rate: number): void {
     assert(rate >= 0 && rate <= 1, `loss rate must be in [0, 1], got ${rate}`);
     this.#lossRate = rate;
+  }
+
+  setDuplication(rate: number): void {
+    assert(rate >= 0 && rate <= 1, `duplication rate must be in [0, 1], got ${rate}`);
+    this.#duplicationRate = rate;
+  }
+
+  setSpikes(rate: number, maxMs: number): void {
+    assert(rate >= 0 && rate <= 1 && maxMs >= 0, 'spike rate in [0, 1] and a non-negative spike bound');
+    this.#spikeRate = rate;
+    this.#spikeMsMax = maxMs;
+  }
+
+  /** Messages to and from `address` take `extraMs` longer each way (0 restores it). */
+  setSlow(address: Address, extraMs: number): void {
+    if (extraMs > 0) this.#slowMs.set(address, extraMs);
+    else this.#slowMs.delete(address);
+    this.#trace(`t=${this.#scheduler.nowMs} net slow ${address} +${extraMs}ms`);
   }
 
   /** The Transport node `from` uses. */
@@ -178,9 +224,11 @@ export class SimNetwork {
 
   /**
    * @internal One hop of `bytes` from `from` to `to`: dropped when the link is
-   * cut (now or on arrival) or by random loss, otherwise `arrive` runs after latency.
+   * cut (now or on arrival) or by random loss, otherwise `arrive` runs after
+   * latency (plus a slow node's extra and a random spike); a `duplicable`
+   * message may arrive twice.
    */
-  hop(from: Address, to: Address, what: string, bytes: Uint8Array, arrive: () => void): void {
+  hop(from: Address, to: Address, what: string, bytes: Uint8Array, arrive: () => void, duplicable = false): void {
     this.stats.sent++;
     // The fingerprint puts message content into the transcript, so a replay compares bytes, not just shapes.
     const tag = `${from}->${to} ${what} ${bytes.length}B ${hex32(fnv1aBytes(bytes))}`;
@@ -190,7 +238,7 @@ export class SimNetwork {
       return;
     }
     this.trace(`net send ${tag}`);
-    this.#scheduler.schedule(this.latencyMs(), () => {
+    const deliver = (): void => {
       if (this.isPartitioned(from, to)) {
         this.stats.dropped++;
         this.trace(`net drop ${tag}`);
@@ -198,7 +246,19 @@ export class SimNetwork {
       }
       this.stats.delivered++;
       arrive();
-    });
+    };
+    this.#scheduler.schedule(this.#hopMs(from, to), deliver);
+    if (duplicable && this.#duplicationRate > 0 && this.#random.float() < this.#duplicationRate) {
+      this.stats.duplicated++;
+      this.trace(`net duplicate ${tag}`);
+      this.#scheduler.schedule(this.#hopMs(from, to), deliver);
+    }
+  }
+
+  #hopMs(from: Address, to: Address): number {
+    let ms = this.latencyMs() + (this.#slowMs.get(from) ?? 0) + (this.#slowMs.get(to) ?? 0);
+    if (this.#spikeRate > 0 && this.#random.float() < this.#spikeRate) ms += 1 + this.#random.int(Math.max(1, this.#spikeMsMax));
+    return ms;
   }
 }
 
@@ -240,14 +300,16 @@ export class SimTransport implements Transport {
       };
       const timer = net.scheduler.schedule(Math.max(0, timeoutMs), () => {
         net.trace(`net timeout ${from}->${to} #${id} ${req.type} after ${timeoutMs}ms`);
-        finish(err(new TimeoutError(`${to} did not answer ${req.type} within ${timeoutMs} ms`)));
+        // Like a real stream: the request may have been applied before its reply got lost.
+        finish(err(new TimeoutError(`${to} did not answer ${req.type} within ${timeoutMs} ms`, undefined, { maybeApplied: true })));
       });
       this.#pending.add(finish);
 
-      const refuse = (why: string): void => {
+      /** `sent`: the request left on a stream that then broke, so it may have been applied (transport contract). */
+      const refuse = (why: string, sent: boolean): void => {
         net.stats.refused++;
         net.trace(`net refused ${from}->${to} #${id} ${req.type}: ${why}`);
-        finish(err(new UnavailableError(`${to} is unavailable: ${why}`, { answered: 0, required: 1 })));
+        finish(err(new UnavailableError(`${to} is unavailable: ${why}`, { answered: 0, required: 1 }, { maybeApplied: sent })));
       };
       if (net.isPartitioned(from, to)) {
         net.stats.sent++;
@@ -256,7 +318,7 @@ export class SimTransport implements Transport {
         return;
       }
       if (net.isDown(to)) {
-        net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection refused'));
+        net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection refused', false));
         return;
       }
       // A connection belongs to one life of the target: a restart must not receive its predecessor's traffic.
@@ -264,7 +326,7 @@ export class SimTransport implements Transport {
       net.hop(from, to, `#${id} ${req.type}`, requestBytes, () => {
         const handler = net.handler(to);
         if (handler === undefined || net.isDown(to) || net.incarnation(to) !== incarnation) {
-          net.scheduler.schedule(net.refuseDelayMs, () => refuse(net.isDown(to) ? 'connection refused' : 'connection reset'));
+          net.scheduler.schedule(net.refuseDelayMs, () => refuse(net.isDown(to) ? 'connection refused' : 'connection reset', true));
           return;
         }
         const decoded = decodeRequest(requestBytes);
@@ -282,7 +344,7 @@ export class SimTransport implements Transport {
           .then((answer) => {
             if (net.incarnation(to) !== incarnation || net.isDown(to)) {
               // The node crashed while handling: the stream breaks instead of a reply.
-              net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection reset'));
+              net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection reset', true));
               return;
             }
             net.hop(to, from, `#${id} ${answer.ok ? 'reply' : 'error'}`, answer.bytes, () => {
@@ -296,9 +358,9 @@ export class SimTransport implements Transport {
                 return;
               }
               finish(ok(reply));
-            });
+            }, true);
           });
-      });
+      }, req.type !== 'coordinate');
     });
   }
 

@@ -1,18 +1,113 @@
 /**
- * A simulated data directory. The memory engine's data dies with the
- * instance and an instance opens once, so a restart could not find its data;
- * a SimDisk keeps one memory Storage open for the whole simulation and hands
- * each node life a session over it. Closing a session is a process exit (the
- * data stays); `wipe` is a lost disk (the next life starts empty).
+ * A simulated data directory with the failure modes of a real one. Each node
+ * life mounts a session (the Storage port) over one memory engine that
+ * outlives it, so data survives restarts; what a crash, a power loss, a bad
+ * disk or a restored backup do to that data is decided here, from a seeded
+ * generator, on the simulator's clock.
+ *
+ * The model (what LevelDB on Linux does, simplified):
+ * - A write takes virtual time to land (`writeLatencyMs*`); writes land in the
+ *   order they were submitted (group commit keeps call order). A landed write
+ *   is visible and survives a process crash: it sits in the OS page cache.
+ * - A landed write becomes durable after `writebackMs` (OS writeback), or at
+ *   once with `syncWrites`. A power loss drops a random suffix of the landed
+ *   writes that are not durable yet (the unsynced tail of the log).
+ * - A process crash drops a random suffix of the writes that had not landed
+ *   (the process died before or during the write syscall); their callers
+ *   never learn the outcome, like a killed process.
+ * - `failWrites` makes landing writes fail with EIO (a rate) or ENOSPC (all)
+ *   without applying them.
+ * - `snapshot`/`restore` copy the whole directory (a volume backup) and put it back.
+ * - `wipe` loses everything (a new, empty directory).
+ * Meta writes and set-asides are rare and treated as landed and durable at once.
  */
-import { assert, ClosedError } from '../runtime/index.ts';
+import { assert, ClosedError, StorageError, type SeededRandom } from '../runtime/index.ts';
 import { createStorage, type EngineKind, type RecordWrite, type Storage, type StoredRecord } from '../storage/index.ts';
+import type { SimScheduler } from './scheduler.ts';
+
+/** How a simulated disk behaves; every field can change during a run. */
+export interface SimDiskOptions {
+  /** Virtual time for a write to land, uniform in [min, max]. */
+  writeLatencyMsMin?: number;
+  writeLatencyMsMax?: number;
+  /** Virtual time after which a landed write survives power loss. */
+  writebackMs?: number;
+  /** Every landed write is durable at once (`--sync-writes`). */
+  syncWrites?: boolean;
+}
+
+/** Injected write failures: EIO fails each write with probability `rate`; ENOSPC fails them all. */
+export type WriteFailure = { kind: 'EIO'; rate: number } | { kind: 'ENOSPC' };
+
+/** A copy of a whole data directory. */
+export interface DiskSnapshot {
+  readonly takenAtMs: number;
+  readonly data: ReadonlyMap<string, { readonly partition: number; readonly key: Uint8Array; readonly record: Uint8Array }>;
+  readonly meta: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Counters of what the disk did (the swarm reports how often each rare path was hit). */
+export interface SimDiskStats {
+  writesLanded: number;
+  writesFailed: number;
+  /** Writes not landed when their process crashed, and dropped. */
+  writesDroppedByCrash: number;
+  /** Landed-but-unsynced writes undone by power loss. */
+  writesLostByPowerLoss: number;
+}
+
+interface PendingWrite {
+  readonly session: DiskSession;
+  readonly batch: readonly RecordWrite[];
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+  state: 'pending' | 'landed' | 'dropped';
+}
+
+/** One landed, not yet durable write and what it replaced (for power loss). */
+interface UnsyncedWrite {
+  readonly durableAtMs: number;
+  readonly undo: readonly { readonly mirrorKey: string; readonly partition: number; readonly key: Uint8Array; readonly previous: Uint8Array | undefined }[];
+}
+
+const latin1 = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+const dataMirrorKey = (partition: number, key: Uint8Array): string => `${partition}/${latin1(key)}`;
 
 /** One node's disk across its lives. */
 export class SimDisk {
+  readonly stats: SimDiskStats = { writesLanded: 0, writesFailed: 0, writesDroppedByCrash: 0, writesLostByPowerLoss: 0 };
+  readonly #scheduler: SimScheduler;
+  readonly #random: SeededRandom;
+  #opts: Required<SimDiskOptions>;
   #inner: Storage = createStorage({ engine: 'memory' });
   #opened: Promise<void> | undefined;
   #session: DiskSession | undefined;
+  /** Exactly what the engine holds, kept synchronously so undo and snapshots need no I/O. */
+  #data = new Map<string, { partition: number; key: Uint8Array; record: Uint8Array }>();
+  #meta = new Map<string, Uint8Array>();
+  #pending: PendingWrite[] = [];
+  #unsynced: UnsyncedWrite[] = [];
+  /** When the last submitted write lands; later ones land no earlier (call order). */
+  #lastLandAtMs = 0;
+  #failure: WriteFailure | undefined;
+
+  constructor(scheduler: SimScheduler, random: SeededRandom, opts: SimDiskOptions = {}) {
+    this.#scheduler = scheduler;
+    this.#random = random;
+    this.#opts = { writeLatencyMsMin: 0, writeLatencyMsMax: 1, writebackMs: 5000, syncWrites: false };
+    this.configure(opts);
+  }
+
+  /** Change how the disk behaves from now on (a disk that turns slow, say). */
+  configure(opts: SimDiskOptions): void {
+    this.#opts = { ...this.#opts, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
+    assert(this.#opts.writeLatencyMsMin >= 0 && this.#opts.writeLatencyMsMax >= this.#opts.writeLatencyMsMin, 'write latency bounds');
+  }
+
+  /** Start (or with undefined, stop) failing writes as they land. */
+  failWrites(failure: WriteFailure | undefined): void {
+    this.#failure = failure;
+  }
 
   /** A fresh, unopened Storage over this disk for the next node life. */
   mount(): Storage {
@@ -21,12 +116,72 @@ export class SimDisk {
     return this.#session;
   }
 
+  /**
+   * The process using the disk died: writes that had not landed are cut at a
+   * random point (those before it land, the rest are lost), and the session is
+   * closed without its callers hearing back.
+   */
+  crash(): void {
+    const session = this.#session;
+    if (session !== undefined) session.kill();
+    const pending = this.#pending.filter((p) => p.state === 'pending');
+    const landing = this.#random.int(pending.length + 1);
+    pending.forEach((p, i) => {
+      if (i < landing) this.#land(p, false);
+      else {
+        p.state = 'dropped';
+        this.stats.writesDroppedByCrash++;
+      }
+    });
+    this.#pending = [];
+  }
+
+  /** Power loss (after crash()): a random suffix of the landed writes not yet durable is undone. */
+  powerLoss(): void {
+    const now = this.#scheduler.nowMs;
+    this.#unsynced = this.#unsynced.filter((u) => u.durableAtMs > now);
+    const lost = this.#random.int(this.#unsynced.length + 1);
+    const undone = this.#unsynced.splice(this.#unsynced.length - lost, lost);
+    const restore: RecordWrite[] = [];
+    for (const u of undone.reverse()) {
+      for (const step of [...u.undo].reverse()) {
+        if (step.previous === undefined) this.#data.delete(step.mirrorKey);
+        else this.#data.set(step.mirrorKey, { partition: step.partition, key: step.key, record: step.previous });
+        restore.push({ partition: step.partition, key: step.key, record: step.previous });
+      }
+      this.stats.writesLostByPowerLoss++;
+    }
+    if (restore.length > 0) void this.#inner.write(restore);
+  }
+
+  /** A copy of the directory as it is now (landed writes, durable or not). */
+  snapshot(): DiskSnapshot {
+    return { takenAtMs: this.#scheduler.nowMs, data: new Map(this.#data), meta: new Map(this.#meta) };
+  }
+
+  /** Put back a snapshot (while no life has the disk mounted): everything written since is gone. */
+  async restore(snap: DiskSnapshot): Promise<void> {
+    assert(this.#session === undefined || this.#session.closed, 'cannot restore a mounted disk');
+    const batch: RecordWrite[] = [];
+    for (const [k, v] of this.#data) if (!snap.data.has(k)) batch.push({ partition: v.partition, key: v.key, record: undefined });
+    for (const v of snap.data.values()) batch.push({ partition: v.partition, key: v.key, record: v.record });
+    const inner = await this.backing();
+    if (batch.length > 0) await inner.write(batch);
+    for (const [name, value] of snap.meta) await inner.putMeta(name, value);
+    this.#data = new Map(snap.data);
+    this.#meta = new Map(snap.meta);
+    this.#unsynced = [];
+  }
+
   /** Lose every record and meta entry, as if the data directory were deleted. */
   async wipe(): Promise<void> {
     assert(this.#session === undefined || this.#session.closed, 'cannot wipe a mounted disk');
     await this.#inner.close();
     this.#inner = createStorage({ engine: 'memory' });
     this.#opened = undefined;
+    this.#data.clear();
+    this.#meta.clear();
+    this.#unsynced = [];
   }
 
   /** Release the memory at the end of a simulation. */
@@ -45,9 +200,57 @@ export class SimDisk {
   get inner(): Storage {
     return this.#inner;
   }
+
+  /** @internal A session's write: lands after the disk's latency, in call order. */
+  submit(session: DiskSession, batch: readonly RecordWrite[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const p: PendingWrite = { session, batch, resolve, reject, state: 'pending' };
+      this.#pending.push(p);
+      const { writeLatencyMsMin: min, writeLatencyMsMax: max } = this.#opts;
+      const now = this.#scheduler.nowMs;
+      const landAtMs = Math.max(this.#lastLandAtMs, now + min + this.#random.int(max - min + 1));
+      this.#lastLandAtMs = landAtMs;
+      this.#scheduler.schedule(landAtMs - now, () => {
+        if (p.state !== 'pending') return;
+        this.#pending.splice(this.#pending.indexOf(p), 1);
+        this.#land(p, true);
+      });
+    });
+  }
+
+  /** @internal Meta writes and set-asides: landed and durable at once. */
+  async immediate(op: 'putMeta' | 'setAside', fn: (inner: Storage) => Promise<void>, name: string, partition = 0, key?: Uint8Array): Promise<void> {
+    await fn(this.#inner);
+    if (op === 'putMeta') this.#meta.set(name, (await this.#inner.getMeta(name))!);
+    else this.#data.delete(dataMirrorKey(partition, key!));
+  }
+
+  #land(p: PendingWrite, answer: boolean): void {
+    const failure = this.#failure;
+    if (answer && failure !== undefined && (failure.kind === 'ENOSPC' || this.#random.float() < failure.rate)) {
+      p.state = 'dropped';
+      this.stats.writesFailed++;
+      p.reject(new StorageError(failure.kind === 'ENOSPC' ? 'ENOSPC: no space left on device' : 'EIO: i/o error'));
+      return;
+    }
+    p.state = 'landed';
+    this.stats.writesLanded++;
+    const undo: UnsyncedWrite['undo'][number][] = [];
+    for (const w of p.batch) {
+      const mirrorKey = dataMirrorKey(w.partition, w.key);
+      undo.push({ mirrorKey, partition: w.partition, key: w.key, previous: this.#data.get(mirrorKey)?.record });
+      if (w.record === undefined) this.#data.delete(mirrorKey);
+      else this.#data.set(mirrorKey, { partition: w.partition, key: Uint8Array.from(w.key), record: Uint8Array.from(w.record) });
+    }
+    const durableAtMs = this.#opts.syncWrites ? this.#scheduler.nowMs : this.#scheduler.nowMs + this.#opts.writebackMs;
+    if (durableAtMs > this.#scheduler.nowMs) this.#unsynced.push({ durableAtMs, undo });
+    const applied = this.#inner.write(p.batch);
+    if (answer) applied.then(p.resolve, p.reject);
+    else void applied.catch(() => undefined);
+  }
 }
 
-/** Storage seen by one node life: closes without losing the disk's data. */
+/** Storage seen by one node life: closes (or dies) without losing the disk's data. */
 class DiskSession implements Storage {
   readonly engine: EngineKind;
   readonly supports = { persistent: true } as const;
@@ -63,6 +266,13 @@ class DiskSession implements Storage {
 
   get closed(): boolean {
     return this.#state === 'closed';
+  }
+
+  /** The process died: nothing more is served, and nobody waits for what was in flight. */
+  kill(): void {
+    this.#state = 'closed';
+    this.#inflight = 0;
+    this.#idle = undefined;
   }
 
   async open(): Promise<void> {
@@ -81,7 +291,7 @@ class DiskSession implements Storage {
   }
 
   write(batch: readonly RecordWrite[]): Promise<void> {
-    return this.#op('write', (s) => s.write(batch));
+    return this.#op('write', () => this.#disk.submit(this, batch));
   }
 
   async *iteratePartition(partition: number): AsyncIterable<StoredRecord> {
@@ -93,7 +303,7 @@ class DiskSession implements Storage {
   }
 
   setAside(partition: number, key: Uint8Array): Promise<void> {
-    return this.#op('setAside', (s) => s.setAside(partition, key));
+    return this.#op('setAside', () => this.#disk.immediate('setAside', (s) => s.setAside(partition, key), '', partition, key));
   }
 
   getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -105,7 +315,7 @@ class DiskSession implements Storage {
   }
 
   putMeta(name: string, value: Uint8Array): Promise<void> {
-    return this.#op('putMeta', (s) => s.putMeta(name, value));
+    return this.#op('putMeta', () => this.#disk.immediate('putMeta', (s) => s.putMeta(name, value), name));
   }
 
   #check(op: string): void {
@@ -119,7 +329,7 @@ class DiskSession implements Storage {
     try {
       return await fn(this.#disk.inner);
     } finally {
-      if (--this.#inflight === 0 && this.#idle !== undefined) {
+      if (this.#inflight > 0 && --this.#inflight === 0 && this.#idle !== undefined) {
         const idle = this.#idle;
         this.#idle = undefined;
         idle();

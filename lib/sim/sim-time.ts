@@ -12,6 +12,9 @@ export const SIM_EPOCH_MS = 1_704_067_200_000;
 export class SimTime implements Time {
   readonly #scheduler: SimScheduler;
   readonly #skewMs: number;
+  /** Timers not yet fired or cancelled, so kill() can cancel them. */
+  readonly #armed = new Set<TimerHandle>();
+  #dead = false;
 
   constructor(scheduler: SimScheduler, opts: { skewMs?: number } = {}) {
     this.#scheduler = scheduler;
@@ -27,10 +30,27 @@ export class SimTime implements Time {
   }
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {
-    return this.#scheduler.schedule(Math.max(0, delayMs), fn);
+    if (this.#dead) return { id: 0 };
+    const handle: TimerHandle = this.#scheduler.schedule(Math.max(0, delayMs), () => {
+      this.#armed.delete(handle);
+      fn();
+    });
+    this.#armed.add(handle);
+    return handle;
   }
 
   cancelTimer(handle: TimerHandle): void {
+    this.#armed.delete(handle);
     this.#scheduler.cancel(handle);
+  }
+
+  /**
+   * The process this clock belongs to died: its timers never fire and new
+   * ones are never armed (a crashed node must not act after its crash).
+   */
+  kill(): void {
+    this.#dead = true;
+    for (const handle of this.#armed) this.#scheduler.cancel(handle);
+    this.#armed.clear();
   }
 }

@@ -10,10 +10,12 @@ import {
   sleep,
 } from '../../../lib/runtime/index.ts';
 import { LIMITS, type Consistency } from '../../../lib/protocol/index.ts';
-import { Dvv, decodeContext } from '../../../lib/vclock/index.ts';
+import { Dvv, decodeContext, encodeContext } from '../../../lib/vclock/index.ts';
+import { encodeRecord, type StoredValue } from '../../../lib/storage/index.ts';
+import { partitionOf } from '../../../lib/ring/index.ts';
 import { claim } from '../../../lib/ring/index.ts';
 import { Coordinator } from '../../../lib/replication/index.ts';
-import { startCluster, type TestCluster } from './cluster-fixture.ts';
+import { PARTITIONS, startCluster, type TestCluster } from './cluster-fixture.ts';
 import { bytes, CapturingLogger, CountingStorage, text } from './helpers.ts';
 
 const T = 2000;
@@ -508,5 +510,131 @@ describe('replication/coordinator', () => {
   it('keeps claim-built rings consistent with the fixture (sanity)', () => {
     const ring = claim(['n1', 'n2', 'n3', 'n4'], 16, { replicas: 3 });
     expect(ring.members).to.deep.equal(['n1', 'n2', 'n3', 'n4']);
+  });
+
+  describe('replicas that disagree, contexts and what a failed write may have done', () => {
+    let c: TestCluster;
+    beforeEach(async () => {
+      c = await startCluster(['n1', 'n2', 'n3']);
+    });
+    afterEach(async () => {
+      await c.close();
+    });
+    const kv = (id: string) => c.node(id).coordinator;
+    const value = (data: string, atMs = 1): StoredValue => ({ data: bytes(data), tombstone: false, writtenAtMs: atMs });
+    /** Store a sibling minted by `actor` straight into one node's storage (bypassing replication). */
+    async function plant(id: string, key: Uint8Array, actor: string, data: string): Promise<void> {
+      const obj = Dvv.update(Dvv.fresh<StoredValue>(), [], actor, value(data));
+      await c.node(id).storage.inner.write([{ partition: partitionOf(key, PARTITIONS), key, record: encodeRecord(obj) }]);
+    }
+
+    it('a read merges every replica it asked: different siblings on different replicas all come back', async () => {
+      const key = bytes('split');
+      await plant('n1', key, 'n1.x', 'a');
+      await plant('n2', key, 'n2.x', 'b');
+      await plant('n3', key, 'n3.x', 'c');
+      expect(sortedText((await kv('n1').get({ key, consistency: 'ALL', timeoutMs: T })).values)).to.deep.equal(['a', 'b', 'c']);
+      // QUORUM through n1 asks n1 first and one more replica: both of their siblings come back.
+      const quorum = await kv('n1').get({ key, consistency: 'QUORUM', timeoutMs: T });
+      expect(quorum.values).to.have.length(2);
+      expect(sortedText(quorum.values)[0]).to.equal('a');
+      // Writing back with the merged context of the ALL read resolves all three everywhere.
+      const all = await kv('n2').get({ key, consistency: 'ALL', timeoutMs: T });
+      await kv('n3').put({ key, value: bytes('abc'), context: all.context, consistency: 'ALL', timeoutMs: T });
+      for (const id of ['n1', 'n2', 'n3']) expect(Dvv.values((await c.stored(id, key))!).map((v) => text(v.data))).to.deep.equal(['abc']);
+    });
+
+    it('a context ahead of the coordinating replica is honoured after it catches up from the others (no false sibling)', async () => {
+      const key = bytes('lagging');
+      c.net.down.add('n1');
+      await kv('n2').put({ key, value: bytes('v1'), context: EMPTY, consistency: 'QUORUM', timeoutMs: T });
+      const seen = await kv('n2').get({ key, consistency: 'QUORUM', timeoutMs: T });
+      c.net.down.delete('n1');
+      expect(await c.stored('n1', key)).to.equal(undefined);
+      await kv('n1').put({ key, value: bytes('v2'), context: seen.context, consistency: 'ALL', timeoutMs: T });
+      expect(sortedText((await kv('n3').get({ key, consistency: 'ALL', timeoutMs: T })).values)).to.deep.equal(['v2']);
+      expect(kv('n1').stats()).to.include({ contextCatchUps: 1, contextClamps: 0 });
+    });
+
+    it('a context naming versions only silent replicas could hold is refused, not weakened (no write that replaces less than it saw)', async () => {
+      const key = bytes('unverifiable');
+      c.net.down.add('n1');
+      await kv('n2').put({ key, value: bytes('v1'), context: EMPTY, consistency: 'QUORUM', timeoutMs: T });
+      const seen = await kv('n2').get({ key, consistency: 'QUORUM', timeoutMs: T });
+      c.net.down.delete('n1');
+      c.net.down.add('n2');
+      c.net.down.add('n3');
+      const e = await rejection(kv('n1').put({ key, value: bytes('v2'), context: seen.context, consistency: 'ONE', timeoutMs: T }));
+      expect(e).to.be.instanceOf(UnavailableError);
+      expect(e.message).to.match(/context names versions that neither this replica nor the 0 of 2 other replicas that answered hold/);
+      expect((e as UnavailableError).maybeApplied).to.equal(false);
+      expect(await c.stored('n1', key)).to.equal(undefined);
+      c.net.down.clear();
+      await kv('n1').put({ key, value: bytes('v2'), context: seen.context, consistency: 'ONE', timeoutMs: T });
+      expect(sortedText((await kv('n3').get({ key, consistency: 'ALL', timeoutMs: T })).values)).to.deep.equal(['v2']);
+    });
+
+    it('a context read for another key is refused with INVALID_ARGUMENT and writes nothing', async () => {
+      const a = await kv('n1').put({ key: bytes('A'), value: bytes('x'), context: EMPTY, consistency: 'ALL', timeoutMs: T });
+      const e = await rejection(kv('n1').put({ key: bytes('B'), value: bytes('y'), context: a.context, consistency: 'ALL', timeoutMs: T }));
+      expect(e).to.be.instanceOf(InvalidArgumentError);
+      expect(e.message).to.match(/context was read for a different key/);
+      expect((e as InvalidArgumentError).maybeApplied).to.equal(false);
+      for (const id of ['n1', 'n2', 'n3']) expect(await c.stored(id, bytes('B'))).to.equal(undefined);
+    });
+
+    it('a forged context naming counters nobody issued cannot cover versions minted later', async () => {
+      const key = bytes('forged');
+      await kv('n1').put({ key, value: bytes('first'), context: EMPTY, consistency: 'ALL', timeoutMs: T });
+      const forged = encodeContext(
+        [
+          { actor: 'n1.e1', counter: 1 },
+          { actor: 'n2.e1', counter: Number.MAX_SAFE_INTEGER },
+        ],
+        key,
+      );
+      await kv('n1').put({ key, value: bytes('forger'), context: forged, consistency: 'ALL', timeoutMs: T });
+      expect(kv('n1').stats().contextClamps).to.equal(1);
+      // n2 then writes blind: its new version must survive next to the forger's.
+      await kv('n2').put({ key, value: bytes('later'), context: EMPTY, consistency: 'ALL', timeoutMs: T });
+      expect(sortedText((await kv('n3').get({ key, consistency: 'ALL', timeoutMs: T })).values)).to.deep.equal(['forger', 'later']);
+      // ...and the key stays writable through every node.
+      for (const id of ['n1', 'n2', 'n3']) await kv(id).put({ key, value: bytes(id), context: EMPTY, consistency: 'QUORUM', timeoutMs: T });
+    });
+
+    it('errors say whether the write may have been applied', async () => {
+      const key = bytes('applied?');
+      c.net.down.add('n3');
+      const all = await rejection(kv('n1').put({ key, value: bytes('v'), context: EMPTY, consistency: 'ALL', timeoutMs: T }));
+      expect(all).to.be.instanceOf(UnavailableError);
+      expect(all).to.include({ answered: 2, required: 3, maybeApplied: true });
+      c.net.down.delete('n3');
+      const tooBig = await rejection(kv('n1').put({ key, value: new Uint8Array(LIMITS.valueBytesMax + 1), context: EMPTY, timeoutMs: T }));
+      expect(tooBig).to.be.instanceOf(InvalidArgumentError);
+      expect((tooBig as InvalidArgumentError).maybeApplied).to.equal(false);
+    });
+  });
+
+  describe('four nodes, N=3: a forward that may have been applied is not retried', () => {
+    let c: TestCluster;
+    beforeEach(async () => {
+      c = await startCluster(['n1', 'n2', 'n3', 'n4']);
+    });
+    afterEach(async () => {
+      await c.close();
+    });
+
+    it('the stream to the coordinating replica breaks after delivery: the client gets maybeApplied, the write exists once', async () => {
+      const key = c.keyWhere((r) => !r.includes('n4'));
+      const [first] = c.replicasOf(key);
+      c.net.resetAfterDelivery.add(first!);
+      const e = await rejection(c.node('n4').coordinator.put({ key, value: bytes('once'), context: EMPTY, consistency: 'QUORUM', timeoutMs: T }));
+      expect(e).to.be.instanceOf(UnavailableError);
+      expect((e as UnavailableError).maybeApplied).to.equal(true);
+      expect(c.net.sent.filter((s) => s.type === 'coordinate')).to.have.length(1);
+      c.net.resetAfterDelivery.clear();
+      const got = await c.node('n4').coordinator.get({ key, consistency: 'ALL', timeoutMs: T });
+      expect(sortedText(got.values)).to.deep.equal(['once']);
+    });
   });
 });

@@ -12,6 +12,8 @@ export class FakeNetwork {
   readonly handlers = new Map<Address, PeerHandler>();
   readonly down = new Set<Address>();
   readonly hung = new Set<Address>();
+  /** Requests to these addresses are delivered and handled, but the stream breaks before the reply comes back. */
+  readonly resetAfterDelivery = new Set<Address>();
   readonly delayMs = new Map<Address, number>();
   /** Every request sent, in order (for assertions on fan-out). */
   readonly sent: { from: Address; to: Address; type: PeerRequest['type'] }[] = [];
@@ -40,7 +42,7 @@ export class FakeNetwork {
     });
     if (this.hung.has(to)) {
       await timedOut;
-      return err(new TimeoutError(`peer ${to} did not reply within ${timeoutMs} ms`));
+      return err(new TimeoutError(`peer ${to} did not reply within ${timeoutMs} ms`, undefined, { maybeApplied: true }));
     }
     const delay = this.delayMs.get(to) ?? 0;
     const delivered = (async () => {
@@ -53,7 +55,10 @@ export class FakeNetwork {
     })();
     const first = await Promise.race([delivered, timedOut]);
     this.#time.cancelTimer(timer!);
-    if (first === 'timeout') return err(new TimeoutError(`peer ${to} did not reply within ${timeoutMs} ms`));
+    if (first === 'timeout') return err(new TimeoutError(`peer ${to} did not reply within ${timeoutMs} ms`, undefined, { maybeApplied: true }));
+    if (this.resetAfterDelivery.has(to)) {
+      return err(new UnavailableError(`peer ${to} unreachable: stream reset`, { answered: 0, required: 1 }, { maybeApplied: true }));
+    }
     return first;
   }
 }
