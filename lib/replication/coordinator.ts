@@ -434,8 +434,12 @@ export class Coordinator implements KvHandler {
         }
       };
       const nowMs = this.#time.nowMs();
+      // Set when the client is told nothing was applied: a write still queued
+      // behind the key's lock must then never be minted.
+      let abandoned = false;
+      const isAbandoned = (): boolean => abandoned;
       const writeLocally = async (): Promise<ReplicaWrite> => {
-        const first = await this.#replica.update(partition, key, value, context, nowMs, 'report', fanOut);
+        const first = await this.#replica.update(partition, key, value, context, nowMs, { unverified: 'report', onComputed: fanOut, abandoned: isAbandoned });
         if (first !== undefined) return first;
         // The context names versions this copy lacks: learn them from the other
         // replicas (repairing this one), then write. What no replica holds
@@ -446,7 +450,11 @@ export class Coordinator implements KvHandler {
         const leftMs = timeoutMs - (this.#time.monotonicMs() - start);
         const answered = await this.#catchUp(nodes, self, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));
         const everyone = answered === nodes.length - 1;
-        const second = await this.#replica.update(partition, key, value, context, nowMs, everyone ? 'clamp' : 'report', fanOut);
+        const second = await this.#replica.update(partition, key, value, context, nowMs, {
+          unverified: everyone ? 'clamp' : 'report',
+          onComputed: fanOut,
+          abandoned: isAbandoned,
+        });
         if (second !== undefined) return second;
         throw new UnavailableError(
           `${level} write refused: its context names versions that neither this replica nor the ${answered} of ${nodes.length - 1} other replicas that answered hold; ` +
@@ -474,9 +482,11 @@ export class Coordinator implements KvHandler {
       const first = await Promise.race([refused, round.decided]);
       if (first instanceof Error) throw first;
       const decision = await round.decided;
-      if (decision !== 'won') throw round.error(decision, { maybeApplied: computed !== undefined });
-      const written = computed!;
-      return { context: encodeContext(Dvv.join(written.object), key) };
+      if (decision !== 'won') {
+        if (computed === undefined) abandoned = true;
+        throw round.error(decision, { maybeApplied: computed !== undefined });
+      }
+      return { context: encodeContext(computed!.seen, key) };
     } finally {
       round.finish();
     }

@@ -16,7 +16,7 @@
  *   here, so it stays writable and is rebuilt from the other replicas.
  */
 import { Buffer } from 'node:buffer';
-import { LimitExceededError, StorageCorruptionError, type Logger } from '../runtime/index.ts';
+import { LimitExceededError, StorageCorruptionError, TimeoutError, type Logger } from '../runtime/index.ts';
 import { LIMITS } from '../protocol/index.ts';
 import { Dvv, type Actor, type VersionVector } from '../vclock/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
@@ -27,6 +27,13 @@ import { KeyLock } from './key-lock.ts';
 export interface ReplicaWrite {
   readonly object: StoredObject;
   readonly record: Uint8Array;
+  /**
+   * What the client that made this write has seen: its (vouched) context plus
+   * the new version — and nothing it did not see. The object's own clock is
+   * NOT that: it also covers siblings written concurrently through this
+   * replica, and a next write made with it would replace them unseen.
+   */
+  readonly seen: VersionVector;
 }
 
 /** Bounds of the per-key write queues. */
@@ -84,8 +91,35 @@ export function unverifiedActors(context: VersionVector, known: VersionVector): 
   return context.filter((e) => e.counter > (held.get(e.actor) ?? 0)).map((e) => e.actor);
 }
 
+/**
+ * The context a writer may use next: its own context plus its new dot
+ * (actor, n). A DVV context naming (actor, n) also covers the actor's older
+ * dots, so the new dot is included only when it is the actor's one live value
+ * (older ones are superseded already); otherwise the writer gets its own
+ * context back, and its next write keeps this one as a sibling rather than
+ * replacing a concurrent value it never saw.
+ */
+function seenByWriter(object: StoredObject, context: VersionVector, actor: Actor): VersionVector {
+  const entry = object.entries.find((e) => e.actor === actor);
+  if (entry === undefined || entry.values.length !== 1) return context;
+  return Dvv.mergeVectors(context, [{ actor, counter: entry.counter }]);
+}
+
 /** What `update` was asked to do with a context the local copy cannot fully vouch for. */
 export type UnverifiedContext = 'report' | 'clamp';
+
+/** How an update runs; see LocalReplica.update. */
+export interface UpdateOptions {
+  readonly unverified: UnverifiedContext;
+  /** Gets the new object and record before they are persisted (the coordinator fans them out meanwhile). */
+  readonly onComputed?: (write: ReplicaWrite) => void;
+  /**
+   * Checked once the key's lock is held, before anything is minted: true when
+   * the client was already answered that nothing was applied (the write
+   * waited too long in the key's queue), so it must not happen later.
+   */
+  readonly abandoned?: () => boolean;
+}
 
 /** Reads and writes this node's replica of keys. */
 export class LocalReplica {
@@ -180,7 +214,8 @@ export class LocalReplica {
    * exceed the sibling or size limits. `onComputed` gets the new object and
    * record before they are persisted (the coordinator fans them out
    * meanwhile); the key stays locked until the local write is stored, and a
-   * failed local write retires the actor before the lock is released.
+   * failed local write retires the actor before the lock is released. An
+   * `abandoned` write rejects with TimeoutError, minting nothing.
    */
   async update(
     partition: number,
@@ -188,13 +223,14 @@ export class LocalReplica {
     value: Uint8Array | undefined,
     context: VersionVector,
     nowMs: number,
-    unverified: UnverifiedContext,
-    onComputed?: (write: ReplicaWrite) => void,
+    opts: UpdateOptions,
   ): Promise<ReplicaWrite | undefined> {
+    const { unverified, onComputed, abandoned } = opts;
     const stored: StoredValue =
       value === undefined ? { data: EMPTY, tombstone: true, writtenAtMs: nowMs } : { data: value, tombstone: false, writtenAtMs: nowMs };
     return this.#lock.run(lockKey(partition, key), async () => {
       const local = (await this.#readForWrite(partition, key)) ?? Dvv.fresh<StoredValue>();
+      if (abandoned?.() === true) throw new TimeoutError('the write was given up before a version was minted for it');
       let actor = this.#actors.current();
       let vouched = context;
       const known = Dvv.join(local);
@@ -225,7 +261,7 @@ export class LocalReplica {
             'resolve its siblings or write a smaller value',
         );
       }
-      const written = { object, record };
+      const written = { object, record, seen: seenByWriter(object, vouched, actor) };
       const persisted = this.#storage.write([{ partition, key, record }]);
       let fanOutFailure: unknown;
       try {

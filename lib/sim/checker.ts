@@ -21,6 +21,9 @@
  *   restore), which breaks quorum intersection until repair;
  * - no-refused-valid-write: a write with no context or a genuine one is never
  *   refused as INVALID_ARGUMENT;
+ * - foreign-context-refused: a write carrying a context read for another key
+ *   is refused as INVALID_ARGUMENT (it would claim versions of this key the
+ *   client never saw);
  * - no-dot-conflict: no replica ever met one version number naming two values.
  *
  * A put is *durable* when acknowledged and, in runs whose faults can make a
@@ -39,8 +42,11 @@ export interface Violation {
     | 'no-resurrection'
     | 'read-your-quorum'
     | 'no-refused-valid-write'
+    | 'foreign-context-refused'
     | 'no-dot-conflict'
-    | 'final-read-failed';
+    | 'final-read-failed'
+    /** The simulation itself broke: a deadlock (nothing left to run, work unfinished), a step bound, a failed assertion. */
+    | 'simulation-failed';
   readonly key: string;
   readonly message: string;
   /** Ids of the operations involved. */
@@ -132,7 +138,8 @@ export function checkHistory(input: CheckInput): Violation[] {
       for (const p of puts.values()) {
         if (!acknowledged(p) || p.endMs === undefined || p.endMs >= r.startMs || p.needed + r.needed <= replicas) continue;
         if (ids.has(p.id)) continue;
-        const successor = covered(p, (w) => w.startMs < (r.endMs ?? Infinity));
+        // Same-millisecond starts count: virtual time does not order events within a millisecond.
+        const successor = covered(p, (w) => w.startMs <= (r.endMs ?? Infinity));
         if (successor === undefined) {
           violations.push({
             rule: 'read-your-quorum',
@@ -145,11 +152,20 @@ export function checkHistory(input: CheckInput): Violation[] {
     }
 
     for (const w of writes) {
-      if (w.outcome.status === 'failed' && w.outcome.code === 'DYNAMO_INVALID_ARGUMENT' && (w.context.kind === 'none' || w.context.kind === 'read')) {
+      const refused = w.outcome.status === 'failed' && w.outcome.code === 'DYNAMO_INVALID_ARGUMENT';
+      if (w.context.kind === 'foreign' && !refused && w.outcome.status !== 'pending' && !(w.outcome.status === 'failed' && !w.outcome.maybeApplied)) {
+        violations.push({
+          rule: 'foreign-context-refused',
+          key,
+          message: `${w.kind} #${w.id} carried a context read for another key and was not refused (${describe(w)})`,
+          ops: [w.id],
+        });
+      }
+      if (refused && (w.context.kind === 'none' || w.context.kind === 'read')) {
         violations.push({
           rule: 'no-refused-valid-write',
           key,
-          message: `${w.kind} #${w.id} with ${w.context.kind === 'none' ? 'no context' : 'a genuine context'} was refused: ${w.outcome.message}`,
+          message: `${w.kind} #${w.id} with ${w.context.kind === 'none' ? 'no context' : 'a genuine context'} was refused: ${w.outcome.status === 'failed' ? w.outcome.message : ''}`,
           ops: [w.id],
         });
       }
@@ -175,7 +191,7 @@ export function checkHistory(input: CheckInput): Violation[] {
     }
     for (const id of present) {
       const p = puts.get(id)!;
-      const by = writes.find((w) => durable(w) && w.context.kind === 'read' && w.context.seen.has(id));
+      const by = writes.find((w) => durable(w) && w.context.kind === 'read' && w.context.sure.has(id));
       if (by !== undefined) {
         violations.push({
           rule: 'no-resurrection',
@@ -201,9 +217,10 @@ export function describe(op: Op): string {
         ? 'pending'
         : `failed ${op.outcome.code}${op.outcome.maybeApplied ? ' (maybe applied)' : ''}`;
   const span = `t=${op.startMs}..${op.endMs ?? '?'}`;
-  if (op.kind === 'get') return `get ${op.key} via ${op.via} ${op.level} ${span} ${out} -> [${(op.returned ?? []).join(', ')}]`;
+  if (op.kind === 'get') return `c${op.client} get ${op.key} via ${op.via} ${op.level} ${span} ${out} -> [${(op.returned ?? []).join(', ')}]`;
   const ctx = op.context.kind === 'read' ? `ctx saw {${[...op.context.seen].sort((a, b) => a - b).join(',')}}` : `ctx ${op.context.kind}`;
-  return `${op.kind} ${op.key}${op.value === undefined ? '' : `=${op.value}`} via ${op.via} ${op.level} ${ctx} ${span} ${out}`;
+  const bytes = op.contextBytes.length === 0 ? '' : ` [${Buffer.from(op.contextBytes).toString('hex')}]`;
+  return `c${op.client} ${op.kind} ${op.key}${op.value === undefined ? '' : `=${op.value}`} via ${op.via} ${op.level} ${ctx}${bytes} ${span} ${out}`;
 }
 
 /**

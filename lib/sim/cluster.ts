@@ -7,12 +7,15 @@
  */
 import {
   assert,
+  DynamoError,
   LineLogger,
   SeededRandom,
+  TimeoutError,
+  UnavailableError,
   type LogLevel,
   type Runtime,
 } from '../runtime/index.ts';
-import type { Address, Consistency, GetResult, NodeId, PutResult } from '../protocol/index.ts';
+import type { Address, Consistency, GetResult, KvHandler, NodeId, PutResult } from '../protocol/index.ts';
 import { Dvv } from '../vclock/index.ts';
 import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
@@ -81,6 +84,15 @@ interface Slot {
   node: DynamoNode;
   transport: SimTransport;
   up: boolean;
+  /** Settles when the current life crashes (a client's in-flight call to it then fails). */
+  died: Promise<void>;
+  die: () => void;
+}
+
+function lifeEnd(): { died: Promise<void>; die: () => void } {
+  let die!: () => void;
+  const died = new Promise<void>((resolve) => (die = resolve));
+  return { died, die };
 }
 
 const utf8 = new TextEncoder();
@@ -160,7 +172,7 @@ export class SimCluster {
         time: new SimTime(this.scheduler, { skewMs }),
         transport: this.network.transportFor(address),
       };
-      const slot: Slot = { ...parts, node: this.#buildNode(parts), up: false };
+      const slot: Slot = { ...parts, node: this.#buildNode(parts), up: false, ...lifeEnd() };
       this.#slots.set(id, slot);
       this.network.register(address, (req, timeoutMs) => slot.node.peer(req, timeoutMs));
       this.network.setDown(address, true);
@@ -257,6 +269,7 @@ export class SimCluster {
     this.#record(`t=${this.scheduler.nowMs} sim crash ${id}${opts.powerLoss === true ? ' (power loss)' : ''}`);
     this.network.setDown(slot.address, true);
     slot.time.kill();
+    slot.die();
     slot.disk.crash();
     if (opts.powerLoss === true) slot.disk.powerLoss();
     await slot.transport.close();
@@ -272,6 +285,7 @@ export class SimCluster {
     await slot.transport.close();
     await this.run(slot.node.stop());
     slot.time.kill();
+    slot.die();
   }
 
   /** Process restart on the same disk (what survived survives) and address; runs until it is ready. */
@@ -293,9 +307,47 @@ export class SimCluster {
     slot.storage = slot.disk.mount();
     slot.time = new SimTime(this.scheduler, { skewMs: slot.skewMs });
     slot.node = this.#buildNode(slot);
+    Object.assign(slot, lifeEnd());
     this.network.setDown(slot.address, false);
     slot.up = true;
     return slot.node.start();
+  }
+
+  /**
+   * A client's call to node `id`, as a remote client experiences it (does not
+   * drive the simulation): refused at once while the node is down
+   * (maybeApplied false: nothing reached it), failed if the node crashes while
+   * the call is in flight or it outlasts `timeoutMs` (maybeApplied true: it
+   * may have been applied). Never hangs on a dead node.
+   */
+  clientCall<T>(id: NodeId, timeoutMs: number, fn: (kv: KvHandler) => Promise<T>): Promise<T> {
+    const slot = this.#slot(id);
+    if (!slot.up) return Promise.reject(new UnavailableError(`${id} is down: connection refused`, { answered: 0, required: 0 }));
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const settle = (f: () => void): void => {
+        if (settled) return;
+        settled = true;
+        this.scheduler.cancel(timer);
+        f();
+      };
+      const timer = this.scheduler.schedule(timeoutMs, () =>
+        settle(() => reject(new TimeoutError(`client deadline of ${timeoutMs} ms passed`, undefined, { maybeApplied: true }))),
+      );
+      void slot.died.then(() =>
+        settle(() => reject(new UnavailableError(`${id} crashed with the request in flight: connection reset`, { answered: 0, required: 0 }, { maybeApplied: true }))),
+      );
+      let call: Promise<T>;
+      try {
+        call = fn(slot.node.kv);
+      } catch (e) {
+        call = Promise.reject(e);
+      }
+      call.then(
+        (v) => settle(() => resolve(v)),
+        (e: unknown) => settle(() => reject(e instanceof DynamoError ? e : new DynamoError('DYNAMO_INTERNAL', String(e)))),
+      );
+    });
   }
 
   /** The node's disk (fault knobs: failWrites, configure). */

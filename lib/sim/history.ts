@@ -17,8 +17,15 @@ import type { Consistency, NodeId } from '../protocol/index.ts';
 export type ContextOrigin =
   /** No context: supersedes nothing. */
   | { readonly kind: 'none' }
-  /** A get (or put) of the same key: supersedes what that read had seen (`seen`, closed under past). */
-  | { readonly kind: 'read'; readonly seen: ReadonlySet<number> }
+  /**
+   * A get (or put) of the same key. `seen`: the writes it may supersede (what
+   * the read returned and everything those had seen). `sure`: the ones it
+   * certainly supersedes — the same for a get's context; for a put's reply
+   * context the put itself may be missing (a context naming a replica's new
+   * dot also covers that replica's older concurrent dots, so the store leaves
+   * it out when such siblings exist).
+   */
+  | { readonly kind: 'read'; readonly seen: ReadonlySet<number>; readonly sure: ReadonlySet<number> }
   /** A real context of this key with bytes changed: may supersede at most what existed before it ended. */
   | { readonly kind: 'fuzzed' }
   /** A context read for another key, by mistake: must be refused; if not, supersedes nothing of this key. */
@@ -52,6 +59,8 @@ export interface WriteOp extends OpBase {
   /** The value written (`key#id`), undefined for a delete. */
   readonly value: string | undefined;
   readonly context: ContextOrigin;
+  /** The context bytes sent (for traces only: the checker never reads them). */
+  readonly contextBytes: Uint8Array;
 }
 
 /** A get. */

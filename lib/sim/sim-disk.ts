@@ -154,6 +154,23 @@ export class SimDisk {
     if (restore.length > 0) void this.#inner.write(restore);
   }
 
+  /**
+   * Bit rot: one random stored record's bytes are replaced by bytes that do
+   * not decode (in the engine and its mirror). Undecodable, not merely
+   * different: engines checksum their blocks, so rot surfaces as an error or
+   * garbage, not as another valid object. Returns false when the disk holds no record.
+   */
+  async corruptRandomRecord(): Promise<boolean> {
+    if (this.#data.size === 0) return false;
+    const keys = [...this.#data.keys()].sort();
+    const victim = this.#data.get(keys[this.#random.int(keys.length)]!)!;
+    const garbage = Uint8Array.from([0xee, ...this.#random.bytes(1 + this.#random.int(12))]);
+    this.#data.set(dataMirrorKey(victim.partition, victim.key), { ...victim, record: garbage });
+    const inner = await this.backing();
+    await inner.write([{ partition: victim.partition, key: victim.key, record: garbage }]);
+    return true;
+  }
+
   /** A copy of the directory as it is now (landed writes, durable or not). */
   snapshot(): DiskSnapshot {
     return { takenAtMs: this.#scheduler.nowMs, data: new Map(this.#data), meta: new Map(this.#meta) };

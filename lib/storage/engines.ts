@@ -1,8 +1,10 @@
 /**
  * The storage engines. They differ only in how their abstract-level database
  * is constructed (AbstractStorage does the rest); each engine package is
- * imported lazily, so a process only loads the native library it uses.
+ * imported lazily, so a process only loads the native library it uses
+ * (memory-level, pure JavaScript, is imported statically).
  */
+import { MemoryLevel } from 'memory-level';
 import { InvalidArgumentError } from '../runtime/index.ts';
 import { AbstractStorage, type EngineOptions, type LevelDatabase, type ReadMode } from './abstract-storage.ts';
 import type { EngineKind, Storage } from './storage.ts';
@@ -66,8 +68,10 @@ export class MemoryStorage extends AbstractStorage {
     // memory-level stores the caller's arrays themselves, so records are copied on the way in.
     super({ engine: 'memory', persistent: false, retainsInput: true, description: 'memory storage' }, options);
   }
+  // Imported statically (it is small, pure JavaScript): a dynamic import goes
+  // through the module loader, off-thread under tsx, and would make a
+  // simulated disk that is replaced mid-run wait on real time.
   protected override async createDatabase(): Promise<LevelDatabase> {
-    const { MemoryLevel } = await import('memory-level');
     return new MemoryLevel<Uint8Array, Uint8Array>(VIEW);
   }
 }

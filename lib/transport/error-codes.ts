@@ -12,6 +12,7 @@ import {
   StorageError,
   TimeoutError,
   UnavailableError,
+  type DynamoErrorOptions,
 } from '../runtime/index.ts';
 
 /** Replica counts an error carries (UNAVAILABLE / TIMEOUT), or zeros. */
@@ -24,7 +25,7 @@ export function countsOf(e: DynamoError): { answered: number; required: number }
  * The DynamoError subclass for `code`. A code this build does not know (a newer
  * peer) becomes a plain DYNAMO_INTERNAL error that still names the code.
  */
-export function errorFromCode(code: string, message: string, answered: number, required: number, options?: ErrorOptions): DynamoError {
+export function errorFromCode(code: string, message: string, answered: number, required: number, options?: DynamoErrorOptions): DynamoError {
   switch (code) {
     case 'DYNAMO_INVALID_ARGUMENT':
       return new InvalidArgumentError(message, options);

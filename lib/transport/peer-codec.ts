@@ -111,7 +111,8 @@ function bodyLength(kind: EnvelopeKind, body: EnvelopeBody): number {
   if (kind === KIND_ERROR || kind === KIND_MALFORMED) {
     const e = body as DynamoError;
     const c = errorCounts(e);
-    return stringFieldLength(e.code) + stringFieldLength(e.message) + uint32FieldLength(c.answered) + uint32FieldLength(c.required);
+    // maybe_applied (field 5, bool): tag + 1 byte when true, absent when false.
+    return stringFieldLength(e.code) + stringFieldLength(e.message) + uint32FieldLength(c.answered) + uint32FieldLength(c.required) + (e.maybeApplied ? 2 : 0);
   }
   if (kind === KIND_REQUEST) {
     const req = body as PeerRequest;
@@ -156,6 +157,7 @@ function writeBody(w: Writer, kind: EnvelopeKind, body: EnvelopeBody): void {
     writeStringField(w, 2, e.message);
     writeUint32Field(w, 3, c.answered);
     writeUint32Field(w, 4, c.required);
+    if (e.maybeApplied) w.uint32(T_VARINT(5)).bool(true);
     return;
   }
   if (kind === KIND_REQUEST) {
@@ -289,16 +291,18 @@ function readError(r: protobuf.Reader, end: number): DynamoError {
   let message = '';
   let answered = 0;
   let required = 0;
+  let maybeApplied = false;
   while (r.pos < end) {
     const t = r.uint32();
     if (t === T_LEN(1)) code = r.string();
     else if (t === T_LEN(2)) message = r.string();
     else if (t === T_VARINT(3)) answered = r.uint32();
     else if (t === T_VARINT(4)) required = r.uint32();
+    else if (t === T_VARINT(5)) maybeApplied = r.bool();
     else skipField(r, t);
     checkEnd(r, end);
   }
-  return errorFromCode(code, message, answered, required);
+  return errorFromCode(code, message, answered, required, { maybeApplied });
 }
 
 /** Skip every field of an empty message (tolerating fields a newer peer added). */

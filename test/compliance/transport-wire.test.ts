@@ -39,7 +39,7 @@ function protoBody(kind: EnvelopeKind, body: PeerRequest | PeerReply | DynamoErr
   if (kind === KIND_ERROR) {
     const e = body as DynamoError;
     const counts = e instanceof UnavailableError || e instanceof TimeoutError ? { answered: e.answered, required: e.required } : { answered: 0, required: 0 };
-    return ['error', { code: e.code, message: e.message, ...counts }];
+    return ['error', { code: e.code, message: e.message, ...counts, maybeApplied: e.maybeApplied }];
   }
   if (kind === KIND_REQUEST) {
     const r = body as PeerRequest;
@@ -79,7 +79,7 @@ const SAMPLES: [EnvelopeKind, PeerRequest | PeerReply | DynamoError][] = [
   ...ALL_REQUESTS.map((r): [EnvelopeKind, PeerRequest] => [KIND_REQUEST, r]),
   ...ALL_REPLIES.map((r): [EnvelopeKind, PeerReply] => [KIND_REPLY, r]),
   [KIND_ERROR, new UnavailableError('QUORUM write failed: 1 of 3 replicas answered, 2 needed', { answered: 1, required: 2 })],
-  [KIND_ERROR, new TimeoutError('t', { answered: 0, required: 3 })],
+  [KIND_ERROR, new TimeoutError('t', { answered: 0, required: 3 }, { maybeApplied: true })],
   [KIND_ERROR, new StorageError('disk')],
   [KIND_ERROR, new DynamoError('DYNAMO_INTERNAL', 'internal error: boom')],
 ];

@@ -22,7 +22,7 @@ function replicaOver(storage: CountingStorage, logger: Logger = silentLogger): L
 
 /** update() with clamping, which always writes. */
 async function put(r: LocalReplica, value: Uint8Array | undefined, context: VersionVector, nowMs: number, key = KEY): Promise<ReplicaWrite> {
-  const w = await r.update(P, key, value, context, nowMs, 'clamp');
+  const w = await r.update(P, key, value, context, nowMs, { unverified: 'clamp' });
   expect(w, 'a clamped update writes').to.not.equal(undefined);
   return w!;
 }
@@ -175,7 +175,7 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
       await put(replica, bytes('v1'), [], 1);
       storage.failures.push(new StorageError('EIO: i/o error'));
       let sent: ReplicaWrite | undefined;
-      const failed = await replica.update(P, KEY, bytes('v2-acked-elsewhere'), [], 2, 'clamp', (w) => (sent = w)).catch((e: unknown) => e);
+      const failed = await replica.update(P, KEY, bytes('v2-acked-elsewhere'), [], 2, { unverified: 'clamp', onComputed: (w) => (sent = w) }).catch((e: unknown) => e);
       expect(failed).to.be.instanceOf(StorageError);
       expect(sent, 'the record was fanned out before the local write failed').to.not.equal(undefined);
       expect(replica.actor).to.equal('n1.e2');
@@ -190,8 +190,11 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
 
     it('a fan-out that throws synchronously still awaits the local write, then fails; the key is unlocked', async () => {
       const boom = new Error('encode bug');
-      const e = await replica.update(P, KEY, bytes('v'), [], 1, 'clamp', () => {
-        throw boom;
+      const e = await replica.update(P, KEY, bytes('v'), [], 1, {
+        unverified: 'clamp',
+        onComputed: () => {
+          throw boom;
+        },
       }).catch((x: unknown) => x);
       expect(e).to.equal(boom);
       expect(live(await replica.read(P, KEY)), 'the local copy landed').to.deep.equal(['v']);
@@ -217,7 +220,7 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
     it("'report' writes nothing and resolves undefined when the context names versions this copy lacks", async () => {
       await put(replica, bytes('v1'), [], 1);
       const writes = storage.writes;
-      const out = await replica.update(P, KEY, bytes('v2'), [{ actor: 'n2.e7', counter: 3 }], 2, 'report');
+      const out = await replica.update(P, KEY, bytes('v2'), [{ actor: 'n2.e7', counter: 3 }], 2, { unverified: 'report' });
       expect(out).to.equal(undefined);
       expect(storage.writes).to.equal(writes);
       expect(replica.lockedKeys).to.equal(0);
@@ -243,7 +246,7 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
 
     it('a context claiming the largest counter for our own actor cannot lock the key', async () => {
       const huge = [{ actor: 'n1.e1', counter: Number.MAX_SAFE_INTEGER }];
-      const out = await replica.update(P, KEY, bytes('v1'), huge, 1, 'report');
+      const out = await replica.update(P, KEY, bytes('v1'), huge, 1, { unverified: 'report' });
       expect(out, "our own actor's excess is never issued: clamped without catching up").to.not.equal(undefined);
       for (let i = 2; i <= 4; i++) await put(replica, bytes(`v${i}`), [], i);
       expect(Dvv.join((await replica.read(P, KEY))!)).to.deep.equal([{ actor: 'n1.e1', counter: 4 }]);

@@ -1,0 +1,283 @@
+/**
+ * The fault injector of a simulated run: while the clients run it crashes
+ * and restarts nodes (kill -9, power loss with the unsynced tail lost, a lost
+ * disk, a restored old backup), makes disks fail writes (EIO, ENOSPC) or turn
+ * slow, and cuts, slows, drops, duplicates and reorders messages — each fault
+ * drawn from the run's seed, recorded in the History, and undone after a
+ * while. `heal()` ends every fault and brings every node back.
+ *
+ * Faults that make a replica forget acknowledged data (power loss, disk loss,
+ * restore, a rotten record) only ever hit one node per run, the "unlucky" one: every write
+ * acknowledged by W >= 2 replicas then survives on another replica, which is
+ * the promise the checker holds the store to (README "What an acknowledged
+ * write survives"). At most `downMax` nodes are down at once.
+ */
+import { assert, type SeededRandom } from '../runtime/index.ts';
+import type { NodeId } from '../protocol/index.ts';
+import type { SimCluster } from './cluster.ts';
+import type { History } from './history.ts';
+import type { DiskSnapshot } from './sim-disk.ts';
+
+/** Which faults a run may inject, and how hard. */
+export interface FaultOptions {
+  /** Process crash (kill -9) and restart. */
+  crash: boolean;
+  /** Crash with the unsynced tail of the log lost (unlucky node only). */
+  powerLoss: boolean;
+  /** Crash and lose the whole data directory (unlucky node only). */
+  diskLoss: boolean;
+  /** Crash and restore a backup taken earlier in the run (unlucky node only). */
+  restore: boolean;
+  /** A stored record's bytes rot (unlucky node only: that replica's copy is lost). */
+  corrupt: boolean;
+  /** A disk fails writes with EIO at a rate for a while. */
+  writeErrors: boolean;
+  /** A disk fails every write (ENOSPC) for a while. */
+  diskFull: boolean;
+  /** Symmetric partitions between two groups. */
+  partition: boolean;
+  /** One-way cuts. */
+  oneWay: boolean;
+  /** A node whose messages and disk turn slow for a while. */
+  slow: boolean;
+  /** Background message loss / duplication / delay-spike rates while faults run. */
+  lossRate: number;
+  duplicationRate: number;
+  spikeRate: number;
+  /** Mean virtual ms between two fault events. */
+  intervalMs: number;
+  /** Most nodes down at once (>= 1). */
+  downMax: number;
+}
+
+/** No faults at all. */
+export const NO_FAULTS: FaultOptions = {
+  crash: false,
+  powerLoss: false,
+  diskLoss: false,
+  restore: false,
+  corrupt: false,
+  writeErrors: false,
+  diskFull: false,
+  partition: false,
+  oneWay: false,
+  slow: false,
+  lossRate: 0,
+  duplicationRate: 0,
+  spikeRate: 0,
+  intervalMs: 300,
+  downMax: 1,
+};
+
+/** The names `--faults` accepts, each switching one boolean on. */
+export const FAULT_NAMES = ['crash', 'powerLoss', 'diskLoss', 'restore', 'corrupt', 'writeErrors', 'diskFull', 'partition', 'oneWay', 'slow'] as const;
+export type FaultName = (typeof FAULT_NAMES)[number];
+
+/** How many times each fault was injected (the swarm's rare-path report). */
+export type FaultCounts = Record<FaultName, number>;
+
+/** Injects faults into a running SimCluster until stopped. */
+export class FaultInjector {
+  readonly counts: FaultCounts = Object.fromEntries(FAULT_NAMES.map((n) => [n, 0])) as FaultCounts;
+  readonly #cluster: SimCluster;
+  readonly #history: History;
+  readonly #random: SeededRandom;
+  readonly #opts: FaultOptions;
+  readonly #unlucky: NodeId;
+  readonly #down = new Set<NodeId>();
+  /** Restarts under way (a life starting), awaited by heal(). */
+  readonly #starting = new Set<Promise<void>>();
+  #backup: DiskSnapshot | undefined;
+  #stopped = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(cluster: SimCluster, history: History, random: SeededRandom, opts: FaultOptions) {
+    assert(opts.downMax >= 1, 'downMax must be at least 1');
+    this.#cluster = cluster;
+    this.#history = history;
+    this.#random = random;
+    this.#opts = opts;
+    this.#unlucky = cluster.ids[random.int(cluster.ids.length)]!;
+  }
+
+  /** Begin injecting (returns at once; the faults happen as the simulation runs). */
+  start(): void {
+    const net = this.#cluster.network;
+    net.setLoss(this.#opts.lossRate);
+    net.setDuplication(this.#opts.duplicationRate);
+    net.setSpikes(this.#opts.spikeRate, 200);
+    this.#loop = this.#run();
+  }
+
+  /** Stop injecting, end every fault and restart every down node; resolves once all are running again. */
+  async heal(): Promise<void> {
+    this.#stopped = true;
+    await this.#loop;
+    const net = this.#cluster.network;
+    net.heal();
+    net.setLoss(0);
+    net.setDuplication(0);
+    net.setSpikes(0, 0);
+    for (const id of this.#cluster.ids) {
+      net.setSlow(this.#cluster.address(id), 0);
+      this.#cluster.disk(id).failWrites(undefined);
+      this.#cluster.disk(id).configure({ writeLatencyMsMin: 0, writeLatencyMsMax: 1 });
+    }
+    await Promise.all([...this.#starting]);
+    for (const id of [...this.#down]) this.#restartNow(id);
+    await Promise.all([...this.#starting]);
+    this.#note('heal: every fault ended, every node running');
+  }
+
+  async #run(): Promise<void> {
+    const kinds = FAULT_NAMES.filter((n) => this.#opts[n]);
+    if (kinds.length === 0) return;
+    if (this.#opts.restore) {
+      // A backup of the unlucky node, taken early, for a later restore to go back to.
+      await this.#sleep(this.#random.int(this.#opts.intervalMs * 2));
+      if (this.#stopped) return;
+      this.#backup = this.#cluster.snapshotDisk(this.#unlucky);
+      this.#note(`backup of ${this.#unlucky}'s disk taken`);
+    }
+    while (!this.#stopped) {
+      await this.#sleep(1 + this.#random.int(2 * this.#opts.intervalMs));
+      if (this.#stopped) return;
+      const kind = kinds[this.#random.int(kinds.length)]!;
+      await this.#inject(kind);
+    }
+  }
+
+  async #inject(kind: FaultName): Promise<void> {
+    const ids = this.#cluster.ids;
+    const any = (): NodeId => ids[this.#random.int(ids.length)]!;
+    const durationMs = 50 + this.#random.int(4 * this.#opts.intervalMs);
+    switch (kind) {
+      case 'crash': {
+        const id = any();
+        if (!this.#mayCrash(id)) return;
+        await this.#crash(id, false, durationMs);
+        break;
+      }
+      case 'powerLoss': {
+        if (!this.#mayCrash(this.#unlucky)) return;
+        await this.#crash(this.#unlucky, true, durationMs);
+        break;
+      }
+      case 'diskLoss': {
+        const id = this.#unlucky;
+        if (!this.#mayCrash(id)) return;
+        await this.#cluster.crash(id);
+        this.#down.add(id);
+        this.#note(`crash ${id} and lose its disk`, true);
+        await this.#cluster.disk(id).wipe();
+        await this.#cluster.disk(id).backing();
+        this.#later(durationMs, () => this.#restartNow(id));
+        break;
+      }
+      case 'restore': {
+        const id = this.#unlucky;
+        const backup = this.#backup;
+        if (backup === undefined || !this.#mayCrash(id)) return;
+        await this.#cluster.crash(id);
+        this.#down.add(id);
+        this.#note(`crash ${id} and restore its disk from the backup of t=${backup.takenAtMs}`, true);
+        await this.#cluster.restoreDisk(id, backup);
+        this.#later(durationMs, () => this.#restartNow(id));
+        break;
+      }
+      case 'corrupt': {
+        const id = this.#unlucky;
+        if (!(await this.#cluster.disk(id).corruptRandomRecord())) return;
+        this.#note(`a record on ${id}'s disk rots`, true);
+        break;
+      }
+      case 'writeErrors': {
+        const id = any();
+        const rate = 0.2 + this.#random.float() * 0.8;
+        this.#cluster.disk(id).failWrites({ kind: 'EIO', rate });
+        this.#note(`${id}'s disk fails ${Math.round(rate * 100)}% of writes (EIO) for ${durationMs} ms`);
+        this.#later(durationMs, () => this.#cluster.disk(id).failWrites(undefined));
+        break;
+      }
+      case 'diskFull': {
+        const id = any();
+        this.#cluster.disk(id).failWrites({ kind: 'ENOSPC' });
+        this.#note(`${id}'s disk is full (ENOSPC) for ${durationMs} ms`);
+        this.#later(durationMs, () => this.#cluster.disk(id).failWrites(undefined));
+        break;
+      }
+      case 'partition': {
+        const shuffled = [...ids];
+        for (let i = shuffled.length - 1; i > 0; i--) {
+          const j = this.#random.int(i + 1);
+          [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+        }
+        const cut = 1 + this.#random.int(Math.max(1, ids.length - 1));
+        const a = shuffled.slice(0, cut);
+        const b = shuffled.slice(cut);
+        if (b.length === 0) return;
+        this.#cluster.partition(a, b);
+        this.#note(`partition [${a.join(',')}] | [${b.join(',')}] for ${durationMs} ms`);
+        this.#later(durationMs, () => this.#cluster.heal());
+        break;
+      }
+      case 'oneWay': {
+        const from = any();
+        const to = ids.filter((id) => id !== from && this.#random.float() < 0.5);
+        if (to.length === 0) return;
+        const net = this.#cluster.network;
+        net.partitionOneWay([this.#cluster.address(from)], to.map((id) => this.#cluster.address(id)));
+        this.#note(`one-way cut ${from} -> [${to.join(',')}] for ${durationMs} ms`);
+        this.#later(durationMs, () => this.#cluster.heal());
+        break;
+      }
+      case 'slow': {
+        const id = any();
+        const extraMs = 20 + this.#random.int(300);
+        this.#cluster.network.setSlow(this.#cluster.address(id), extraMs);
+        this.#cluster.disk(id).configure({ writeLatencyMsMin: extraMs / 4, writeLatencyMsMax: extraMs });
+        this.#note(`${id} is slow (+${extraMs} ms per message, disk too) for ${durationMs} ms`);
+        this.#later(durationMs, () => {
+          this.#cluster.network.setSlow(this.#cluster.address(id), 0);
+          this.#cluster.disk(id).configure({ writeLatencyMsMin: 0, writeLatencyMsMax: 1 });
+        });
+        break;
+      }
+    }
+    this.counts[kind]++;
+  }
+
+  #mayCrash(id: NodeId): boolean {
+    return this.#cluster.isUp(id) && !this.#down.has(id) && this.#down.size < this.#opts.downMax;
+  }
+
+  async #crash(id: NodeId, powerLoss: boolean, downMs: number): Promise<void> {
+    await this.#cluster.crash(id, { powerLoss });
+    this.#down.add(id);
+    this.#note(`crash ${id}${powerLoss ? ' with power loss (unsynced tail lost)' : ''}, down for ${downMs} ms`, powerLoss);
+    this.#later(downMs, () => this.#restartNow(id));
+  }
+
+  #restartNow(id: NodeId): void {
+    if (!this.#down.delete(id)) return;
+    this.#note(`restart ${id}`);
+    const starting = this.#cluster.startLife(id).catch((e: unknown) => this.#note(`restart of ${id} failed: ${String(e)}`));
+    this.#starting.add(starting);
+    void starting.finally(() => this.#starting.delete(starting));
+  }
+
+  #later(ms: number, fn: () => void): void {
+    this.#cluster.scheduler.schedule(ms, () => {
+      if (!this.#stopped) fn();
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#cluster.scheduler.schedule(ms, resolve));
+  }
+
+  #note(line: string, regression = false): void {
+    const at = this.#cluster.scheduler.nowMs;
+    this.#history.fault(at, `t=${at} fault: ${line}`, regression);
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * One seeded run of the history checker (TigerBeetle's VOPR shape): a whole
+ * cluster of real nodes in one process, clients and faults together for a
+ * safety phase, then a heal phase (every fault ended, every node back, time
+ * to settle) and a read of every key at ALL, then the checker. The same
+ * options and seed give the same transcript byte for byte.
+ */
+import type { Consistency } from '../protocol/index.ts';
+import { SeededRandom } from '../runtime/index.ts';
+import { checkHistory, describe as describeOp, traceOf, type Violation } from './checker.ts';
+import { SimCluster } from './cluster.ts';
+import { FaultInjector, NO_FAULTS, type FaultCounts, type FaultOptions } from './faults.ts';
+import { History } from './history.ts';
+import { reproduceHint } from './seed.ts';
+import type { SimDiskOptions } from './sim-disk.ts';
+import { Workload, type WorkloadMix } from './workload.ts';
+
+/** Everything a run is made of; see defaultRunOptions(). */
+export interface SimRunOptions {
+  seed: number;
+  nodes: number;
+  replicas: number;
+  partitionCount: number;
+  clients: number;
+  opsPerClient: number;
+  keys: number;
+  mix: WorkloadMix;
+  levels: readonly Consistency[];
+  thinkMsMax: number;
+  requestTimeoutMs: number;
+  faults: FaultOptions;
+  disk: SimDiskOptions;
+  /** Virtual time the heal phase waits (background repair, restarts) before the final reads. */
+  settleMs: number;
+}
+
+/** What a run found and how often rare paths were taken. */
+export interface SimRunReport {
+  readonly seed: number;
+  readonly options: SimRunOptions;
+  readonly violations: readonly Violation[];
+  /** Per violation, the operations on its key and the faults, in time order. */
+  readonly traces: readonly (readonly string[])[];
+  readonly ops: number;
+  readonly acknowledgedWrites: number;
+  readonly virtualMs: number;
+  readonly faults: FaultCounts;
+  /** Rare paths of the store, counted from its log lines and the disks. */
+  readonly rare: RareCounts;
+  readonly transcript: { lines: number; digest: string };
+}
+
+/** Rare paths the swarm reports how often it hit. */
+export interface RareCounts {
+  localWriteFailures: number;
+  actorRetirements: number;
+  tailWritesLost: number;
+  dotConflicts: number;
+  siblingCap: number;
+  contextCatchUps: number;
+  contextRefusals: number;
+  setAside: number;
+  maybeAppliedErrors: number;
+}
+
+const LOG = {
+  retired: 'retired the minting actor',
+  conflict: 'one version number names two different values',
+  setAside: 'set aside, the key will be rebuilt',
+} as const;
+
+/** The workload every level and mistake in moderate proportions, no faults. */
+export function defaultRunOptions(seed: number): SimRunOptions {
+  return {
+    seed,
+    nodes: 3,
+    replicas: 3,
+    partitionCount: 16,
+    clients: 4,
+    opsPerClient: 25,
+    keys: 4,
+    mix: { get: 4, blindPut: 2, rmwPut: 4, delete: 1, foreignContext: 0.3, fuzzedContext: 0.3 },
+    levels: ['ONE', 'TWO', 'QUORUM', 'ALL'],
+    thinkMsMax: 40,
+    requestTimeoutMs: 400,
+    faults: NO_FAULTS,
+    disk: { writeLatencyMsMin: 0, writeLatencyMsMax: 2, writebackMs: 2000, syncWrites: false },
+    settleMs: 3000,
+  };
+}
+
+/** Run one simulation and check its history. Never throws for a store bug: violations are in the report. */
+export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> {
+  const cluster = SimCluster.create({
+    seed: opts.seed,
+    nodes: opts.nodes,
+    replicas: opts.replicas,
+    partitionCount: opts.partitionCount,
+    requestTimeoutMsDefault: opts.requestTimeoutMs,
+    disk: opts.disk,
+    logLevel: 'info',
+    transcriptLinesMax: 2000,
+    stepsMax: 5_000_000,
+  });
+  for (const fragment of Object.values(LOG)) cluster.watch(fragment);
+  // Workload and faults draw from their own generator, so the cluster's forks stay put.
+  const random = new SeededRandom((opts.seed ^ 0x5bd1e995) >>> 0);
+  const history = new History();
+  const workload = new Workload(cluster, history, random.fork(), {
+    clients: opts.clients,
+    opsPerClient: opts.opsPerClient,
+    keys: opts.keys,
+    mix: opts.mix,
+    levels: opts.levels,
+    thinkMsMax: opts.thinkMsMax,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    replicas: opts.replicas,
+  });
+  const faults = new FaultInjector(cluster, history, random.fork(), opts.faults);
+  const finalValues = new Map<string, readonly string[] | undefined>();
+  let broke: Violation | undefined;
+  try {
+    await cluster.start();
+    faults.start();
+    await cluster.run(workload.run());
+    await cluster.run(faults.heal());
+    await cluster.waitReady();
+    await cluster.runFor(opts.settleMs);
+    const via = cluster.ids[random.int(cluster.ids.length)]!;
+    for (let k = 0; k < opts.keys; k++) {
+      const key = `k${k}`;
+      finalValues.set(key, await finalRead(cluster, via, key, opts.requestTimeoutMs));
+    }
+  } catch (e) {
+    broke = { rule: 'simulation-failed', key: '*', message: e instanceof Error ? e.message.split('\n')[0]! : String(e), ops: [] };
+  } finally {
+    await cluster.stop().catch(() => undefined);
+  }
+  const dotConflicts = cluster.watched(LOG.conflict);
+  const violations = checkHistory({ history, replicas: opts.replicas, finalValues, dotConflicts });
+  if (broke !== undefined) violations.unshift(broke);
+  for (const bug of workload.internalErrors) violations.push({ rule: 'no-phantom', key: '*', message: `internal error: ${bug}`, ops: [] });
+  const writes = history.ops.filter((o) => o.kind !== 'get');
+  let tailWritesLost = 0;
+  for (const id of cluster.ids) tailWritesLost += cluster.disk(id).stats.writesLostByPowerLoss;
+  const traces = violations.map((v) =>
+    v.rule === 'simulation-failed'
+      ? [
+          ...history.ops.filter((o) => o.outcome.status === 'pending').map((o) => `still pending: #${o.id} ${describeOp(o)}`),
+          ...cluster.transcript.slice(-40),
+        ]
+      : traceOf(history, v),
+  );
+  return {
+    seed: opts.seed,
+    options: opts,
+    violations,
+    traces,
+    ops: history.ops.length,
+    acknowledgedWrites: writes.filter((w) => w.outcome.status === 'ok').length,
+    virtualMs: cluster.scheduler.nowMs,
+    faults: faults.counts,
+    rare: {
+      localWriteFailures: writes.length === 0 ? 0 : countFailedLocalWrites(cluster),
+      actorRetirements: cluster.watched(LOG.retired),
+      tailWritesLost,
+      dotConflicts,
+      siblingCap: writes.filter((w) => w.outcome.status === 'failed' && w.outcome.code === 'DYNAMO_LIMIT_EXCEEDED').length,
+      contextCatchUps: 0,
+      contextRefusals: writes.filter((w) => w.outcome.status === 'failed' && /context names versions/.test(w.outcome.message)).length,
+      setAside: cluster.watched(LOG.setAside),
+      maybeAppliedErrors: writes.filter((w) => w.outcome.status === 'failed' && w.outcome.maybeApplied).length,
+    },
+    transcript: cluster.transcriptDigest,
+  };
+}
+
+function countFailedLocalWrites(cluster: SimCluster): number {
+  let n = 0;
+  for (const id of cluster.ids) n += cluster.disk(id).stats.writesFailed;
+  return n;
+}
+
+/** A read at ALL, retried while the healed cluster settles; undefined if it never succeeds. */
+async function finalRead(cluster: SimCluster, via: string, key: string, timeoutMs: number): Promise<readonly string[] | undefined> {
+  const text = new TextDecoder();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const got = await cluster.get(via, key, { consistency: 'ALL', timeoutMs: timeoutMs * 4 });
+      return got.values.map((v) => text.decode(v));
+    } catch {
+      await cluster.runFor(timeoutMs);
+    }
+  }
+  return undefined;
+}
+
+/** A report as text: one summary line, then each violation with its trace and the reproduce line. */
+export function formatReport(r: SimRunReport): string {
+  const lines = [
+    `seed ${r.seed}: ${r.violations.length === 0 ? 'ok' : `${r.violations.length} violation(s)`} — ${r.ops} ops, ${r.acknowledgedWrites} acknowledged writes, ` +
+      `${r.options.nodes} nodes, N=${r.options.replicas}, ${r.virtualMs} virtual ms, transcript ${r.transcript.digest}`,
+  ];
+  r.violations.forEach((v, i) => {
+    lines.push(`  [${v.rule}] ${v.key}: ${v.message}`);
+    for (const t of r.traces[i] ?? []) lines.push(`    ${t}`);
+  });
+  if (r.violations.length > 0) lines.push(reproduceHint(r.seed));
+  return lines.join('\n');
+}

@@ -1,0 +1,67 @@
+/**
+ * Swarm testing (Groce et al.): instead of one configuration with every
+ * fault turned on, each seed draws its own — cluster size, N, workload mix,
+ * levels, which faults and how often, disk sync — so that rare combinations
+ * (a sibling cap under a partition, a power loss while a key is contended,
+ * forwarding through non-replicas) each get runs where they dominate. The
+ * options are a pure function of the seed, so a seed alone reproduces a run.
+ */
+import { CONSISTENCY_LEVELS, type Consistency } from '../protocol/index.ts';
+import { SeededRandom } from '../runtime/index.ts';
+import { FAULT_NAMES, type FaultOptions } from './faults.ts';
+import { defaultRunOptions, type SimRunOptions } from './run.ts';
+
+/** Levels that are valid for reads and writes with replication factor `replicas`. */
+export function levelsFor(replicas: number): Consistency[] {
+  const needs: Partial<Record<Consistency, number>> = { TWO: 2, THREE: 3 };
+  return CONSISTENCY_LEVELS.filter((l) => l !== 'ANY' && (needs[l] ?? 1) <= replicas);
+}
+
+/** The options of swarm seed `seed`. */
+export function swarmOptions(seed: number): SimRunOptions {
+  const r = new SeededRandom((seed ^ 0x2545f491) >>> 0);
+  const chance = (p: number): boolean => r.float() < p;
+  const between = (min: number, max: number): number => min + r.int(max - min + 1);
+  const base = defaultRunOptions(seed);
+  const nodes = between(3, 7);
+  const replicas = chance(0.75) ? 3 : between(1, 3);
+  const allLevels = levelsFor(replicas);
+  const levels = allLevels.filter(() => chance(0.6));
+  if (levels.length === 0) levels.push(allLevels[r.int(allLevels.length)]!);
+  // A few seeds pile blind writes on one key until the sibling cap refuses them.
+  const siblingStorm = chance(0.05);
+  const faults: FaultOptions = {
+    ...base.faults,
+    ...Object.fromEntries(FAULT_NAMES.map((n) => [n, chance(0.45)])),
+    lossRate: chance(0.3) ? r.float() * 0.05 : 0,
+    duplicationRate: chance(0.3) ? r.float() * 0.05 : 0,
+    spikeRate: chance(0.3) ? r.float() * 0.05 : 0,
+    intervalMs: between(80, 600),
+    downMax: between(1, Math.max(1, nodes - 1)),
+  };
+  return {
+    ...base,
+    seed,
+    nodes,
+    replicas,
+    partitionCount: [8, 16, 32, 64][r.int(4)]!,
+    clients: siblingStorm ? between(4, 8) : between(2, 8),
+    opsPerClient: siblingStorm ? between(40, 60) : between(10, 50),
+    keys: siblingStorm ? 1 : between(1, 10),
+    mix: siblingStorm
+      ? { get: 1, blindPut: 20, rmwPut: 0.2, delete: 0, foreignContext: 0.2, fuzzedContext: 0.2 }
+      : {
+          get: between(1, 6),
+          blindPut: between(0, 4),
+          rmwPut: between(1, 6),
+          delete: between(0, 2),
+          foreignContext: chance(0.5) ? r.float() : 0,
+          fuzzedContext: chance(0.5) ? r.float() : 0,
+        },
+    levels,
+    thinkMsMax: between(2, 80),
+    requestTimeoutMs: between(150, 1000),
+    faults,
+    disk: { writeLatencyMsMin: 0, writeLatencyMsMax: between(0, 6), writebackMs: between(300, 5000), syncWrites: chance(0.2) },
+  };
+}
