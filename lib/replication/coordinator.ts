@@ -328,16 +328,27 @@ export class Coordinator implements KvHandler {
     );
   }
 
-  /** Read repair (Dynamo §4.7): bring every replica that answered stale or empty up to the merged object. */
+  /**
+   * Read repair (Dynamo §4.7): bring every replica that answered stale or
+   * empty up to the merged object. A replica whose copy did not decode is
+   * repaired too — with an empty object if nobody else had one — so it sets
+   * the bad record aside and the key becomes readable there again.
+   */
   #repair(round: ReadRound): void {
-    const merged = mergeReplies(round);
-    if (merged === undefined) return;
+    let merged = mergeReplies(round);
+    if (merged === undefined) {
+      if (round.corrupt.size === 0) return;
+      merged = Dvv.fresh();
+    }
     const target = Dvv.join(merged);
+    const full = target.length > 0;
     let record: Uint8Array | undefined;
     for (let i = 0; i < round.nodes.length; i++) {
-      if (round.states[i] !== SLOT_OK && !round.corrupt.has(i)) continue;
-      const obj = round.values[i];
-      if (obj !== undefined && Dvv.descends(Dvv.join(obj), target)) continue;
+      if (!round.corrupt.has(i)) {
+        if (round.states[i] !== SLOT_OK) continue;
+        const obj = round.values[i];
+        if (obj === undefined ? !full : Dvv.descends(Dvv.join(obj), target)) continue;
+      }
       const node = round.nodes[i]!;
       if (node === round.view.self) {
         this.#inflight++;

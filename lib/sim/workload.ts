@@ -134,8 +134,7 @@ export class Workload {
       );
       op.returned = got.values.map((v) => text.decode(v));
       this.#end(op);
-      const seen = this.#seenBy(key, op.returned);
-      contexts.set(key, { bytes: got.context, seen, sure: seen });
+      contexts.set(key, { bytes: got.context, ...this.#seenBy(key, op.returned) });
     } catch (e) {
       this.#fail(op, e);
     }
@@ -182,17 +181,25 @@ export class Workload {
     }
   }
 
-  /** What a read that returned `values` has seen: those puts and everything their contexts had seen. */
-  #seenBy(key: string, values: readonly string[]): Set<number> {
+  /**
+   * What a read that returned `values` has seen: those puts and everything
+   * their contexts had seen (`seen`), and of that what their contexts
+   * certainly covered (`sure`; a put's own reply context may not cover it).
+   */
+  #seenBy(key: string, values: readonly string[]): { seen: Set<number>; sure: Set<number> } {
     const seen = new Set<number>();
+    const sure = new Set<number>();
     for (const v of values) {
       const id = idOf(key, v);
       if (id === undefined) continue;
       seen.add(id);
+      sure.add(id);
       const w = this.#history.ops[id - 1];
-      if (w !== undefined && w.kind !== 'get' && w.context.kind === 'read') for (const s of w.context.seen) seen.add(s);
+      if (w === undefined || w.kind === 'get' || w.context.kind !== 'read') continue;
+      for (const s of w.context.seen) seen.add(s);
+      for (const s of w.context.sure) sure.add(s);
     }
-    return seen;
+    return { seen, sure };
   }
 
   #end(op: Op): void {
