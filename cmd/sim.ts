@@ -112,7 +112,8 @@ program
   .description('run many seeds, each with its own randomized options (DYNAMO_SEED=<n> runs just that seed)')
   .option('--seeds <n>', 'how many seeds', integer(1, 10_000_000), 200)
   .option('--first <n>', 'first seed', integer(0, 2 ** 32 - 1), 1)
-  .action(async (flags: { seeds: number; first: number }) => {
+  .option('--until-violation', 'stop at the first seed with a violation (how many seeds a bug takes to find)')
+  .action(async (flags: { seeds: number; first: number; untilViolation?: boolean }) => {
     const single = process.env['DYNAMO_SEED'];
     const seeds = single !== undefined && single !== '' ? [seedFromEnv()] : Array.from({ length: flags.seeds }, (_, i) => flags.first + i);
     const started = Date.now();
@@ -124,6 +125,7 @@ program
       if (report.violations.length > 0) {
         failed.push(report);
         process.stdout.write(formatReport(report) + `\n(swarm options; rerun with: DYNAMO_SEED=${seed} npm run sim:swarm)\n`);
+        if (flags.untilViolation === true) break;
       }
       if (process.stderr.isTTY && reports.length % 50 === 0) process.stderr.write(`\r${reports.length}/${seeds.length} runs, ${failed.length} with violations`);
     }
