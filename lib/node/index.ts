@@ -9,4 +9,5 @@ export { parseSeeds, type SeedSpec } from './seeds.ts';
 export { checkPartitionCount, META_PARTITION_COUNT } from './epoch.ts';
 export { IDENTIFY_RETRY_MS, IDENTIFY_TIMEOUT_MS, PROBE_INTERVAL_MS_DEFAULT } from './membership.ts';
 export { startNodeProcess, type RunningNode } from './process.ts';
+export { installFatalHandlers, FATAL_EXIT_CODE, type FatalProcess } from './fatal.ts';
 export { LocalCluster, freePorts, READY_LINE_PREFIX, type LocalClusterOptions, type LocalMember } from './cluster-runner.ts';

@@ -10,6 +10,7 @@ import type { NodeConfig } from '../config/index.ts';
 import { createStorage } from '../storage/index.ts';
 import { GrpcTransport, startGrpcServer, type GrpcServer } from '../transport/index.ts';
 import { DynamoNode } from './node.ts';
+import { installFatalHandlers } from './fatal.ts';
 import { parseSeeds } from './seeds.ts';
 import { PROBE_INTERVAL_MS_DEFAULT } from './membership.ts';
 
@@ -30,6 +31,8 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     'node',
     { node: config.id },
   );
+  // An error nobody handled leaves the node in an unknown state: log it and exit for the supervisor to restart.
+  installFatalHandlers(process, logger, { node: config.id });
   const runtime: Runtime = { time, random: new RealRandom(), logger };
   const storage = createStorage({
     engine: config.engine,

@@ -16,9 +16,10 @@
  * - no-resurrection: no value present at the end was covered by an
  *   acknowledged, durable write (a deleted or replaced value never comes back);
  * - read-your-quorum: a read with R + W > N that started after an
- *   acknowledged put ended returns it or a possible successor — checked only
- *   before the first fault that can make replicas forget (tail loss, wipe,
- *   restore), which breaks quorum intersection until repair;
+ *   acknowledged put ended returns it or a possible successor — checked for
+ *   reads that ended before the first fault that can make a replica forget
+ *   (tail loss, disk loss, restore, rot), which breaks quorum intersection
+ *   until repair;
  * - no-refused-valid-write: a write with no context or a genuine one is never
  *   refused as INVALID_ARGUMENT;
  * - foreign-context-refused: a write carrying a context read for another key
@@ -133,7 +134,8 @@ export function checkHistory(input: CheckInput): Violation[] {
     for (const r of reads) {
       if (!acknowledged(r) || r.returned === undefined) continue;
       const ids = new Set(idsOf(r.returned, `get #${r.id}`, [r.id]));
-      const fresh = regressions ? r.startMs < history.firstRegressionMs! : true;
+      // A read that overlaps a fault that made a replica forget may miss what only that replica had.
+      const fresh = regressions ? (r.endMs ?? Infinity) < history.firstRegressionMs! : true;
       if (!fresh) continue;
       for (const p of puts.values()) {
         if (!acknowledged(p) || p.endMs === undefined || p.endMs >= r.startMs || p.needed + r.needed <= replicas) continue;

@@ -262,16 +262,17 @@ export class SimCluster {
    * flight completes. With `powerLoss`, the machine lost power too: a random
    * suffix of the landed but unsynced writes is gone (disk.powerLoss).
    */
-  async crash(id: NodeId, opts: { powerLoss?: boolean } = {}): Promise<void> {
+  async crash(id: NodeId, opts: { powerLoss?: boolean | 'all'; pendingWrites?: 'random' | 'land' | 'drop' } = {}): Promise<void> {
     const slot = this.#slot(id);
     assert(slot.up, `${id} is already down`);
     slot.up = false;
-    this.#record(`t=${this.scheduler.nowMs} sim crash ${id}${opts.powerLoss === true ? ' (power loss)' : ''}`);
+    const power = opts.powerLoss ?? false;
+    this.#record(`t=${this.scheduler.nowMs} sim crash ${id}${power === false ? '' : ' (power loss)'}`);
     this.network.setDown(slot.address, true);
     slot.time.kill();
     slot.die();
-    slot.disk.crash();
-    if (opts.powerLoss === true) slot.disk.powerLoss();
+    slot.disk.crash(opts.pendingWrites);
+    if (power !== false) slot.disk.powerLoss(power === 'all' ? 'all' : 'random');
     await slot.transport.close();
   }
 

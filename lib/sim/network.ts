@@ -98,6 +98,8 @@ export class SimNetwork {
   /** Bumped each time an address goes down, so replies computed before a crash are not delivered. */
   readonly #incarnation = new Map<Address, number>();
   readonly #cut = new Set<string>();
+  /** Per address, what to do for each request its current life is handling when it goes down (a reset stream). */
+  readonly #handling = new Map<Address, Set<() => void>>();
   #messageId = 0;
 
   constructor(opts: SimNetworkOptions) {
@@ -129,6 +131,20 @@ export class SimNetwork {
     if (down) this.#down.add(address);
     else this.#down.delete(address);
     this.#trace(`t=${this.#scheduler.nowMs} net ${down ? 'down' : 'up'} ${address}`);
+    if (down) {
+      // Its streams break: callers of requests it was handling see a reset, as with TCP.
+      const handling = this.#handling.get(address);
+      this.#handling.delete(address);
+      for (const reset of handling ?? []) reset();
+    }
+  }
+
+  /** @internal Track a request `address` is handling; returns the function that stops tracking it. */
+  handling(address: Address, reset: () => void): () => void {
+    let set = this.#handling.get(address);
+    if (set === undefined) this.#handling.set(address, (set = new Set()));
+    set.add(reset);
+    return () => set.delete(reset);
   }
 
   isDown(address: Address): boolean {
@@ -331,6 +347,7 @@ export class SimTransport implements Transport {
         }
         const decoded = decodeRequest(requestBytes);
         const leftMs = Math.max(0, timeoutMs - (net.scheduler.nowMs - sentAtMs));
+        const handled = net.handling(to, () => net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection reset', true)));
         Promise.resolve()
           .then(() => handler(decoded, leftMs))
           .then(
@@ -342,6 +359,7 @@ export class SimTransport implements Transport {
             },
           )
           .then((answer) => {
+            handled();
             if (net.incarnation(to) !== incarnation || net.isDown(to)) {
               // The node crashed while handling: the stream breaks instead of a reply.
               net.scheduler.schedule(net.refuseDelayMs, () => refuse('connection reset', true));

@@ -118,15 +118,17 @@ export class SimDisk {
 
   /**
    * The process using the disk died: writes that had not landed are cut at a
-   * random point (those before it land, the rest are lost), and the session is
-   * closed without its callers hearing back.
+   * random point (those before it land, the rest are lost; `land`/`drop` fix
+   * the outcome for scripted scenarios), and the session is closed without its
+   * callers hearing back.
    */
-  crash(): void {
+  crash(pending: 'random' | 'land' | 'drop' = 'random'): void {
     const session = this.#session;
     if (session !== undefined) session.kill();
-    const pending = this.#pending.filter((p) => p.state === 'pending');
-    const landing = this.#random.int(pending.length + 1);
-    pending.forEach((p, i) => {
+    const waiting = this.#pending.filter((p) => p.state === 'pending');
+    const landing = pending === 'land' ? waiting.length : pending === 'drop' ? 0 : this.#random.int(waiting.length + 1);
+    const pendingWrites = waiting;
+    pendingWrites.forEach((p, i) => {
       if (i < landing) this.#land(p, false);
       else {
         p.state = 'dropped';
@@ -136,11 +138,14 @@ export class SimDisk {
     this.#pending = [];
   }
 
-  /** Power loss (after crash()): a random suffix of the landed writes not yet durable is undone. */
-  powerLoss(): void {
+  /**
+   * Power loss (after crash()): a random suffix of the landed writes not yet
+   * durable is undone (`all`: every one of them, for scripted scenarios).
+   */
+  powerLoss(lose: 'random' | 'all' = 'random'): void {
     const now = this.#scheduler.nowMs;
     this.#unsynced = this.#unsynced.filter((u) => u.durableAtMs > now);
-    const lost = this.#random.int(this.#unsynced.length + 1);
+    const lost = lose === 'all' ? this.#unsynced.length : this.#random.int(this.#unsynced.length + 1);
     const undone = this.#unsynced.splice(this.#unsynced.length - lost, lost);
     const restore: RecordWrite[] = [];
     for (const u of undone.reverse()) {
