@@ -9,6 +9,7 @@
 import type { Consistency, NodeId } from '../protocol/index.ts';
 import { requiredReplies } from '../replication/index.ts';
 import { DynamoError, type SeededRandom } from '../runtime/index.ts';
+import { decodeContext, encodeContext } from '../vclock/index.ts';
 import type { SimCluster } from './cluster.ts';
 import { idOf, valueOf, type ContextOrigin, type History, type Op, type ReadOp, type WriteOp } from './history.ts';
 
@@ -108,7 +109,7 @@ export class Workload {
         }
         case 'fuzzedContext': {
           if (ctx === undefined || ctx.bytes.length === 0) break;
-          await this.#write(client, random, 'put', key, { kind: 'fuzzed' }, fuzz(ctx.bytes, random), contexts);
+          await this.#write(client, random, 'put', key, { kind: 'fuzzed' }, fuzz(ctx.bytes, utf8.encode(key), random), contexts);
           break;
         }
       }
@@ -247,29 +248,47 @@ export class Workload {
 }
 
 /**
- * A real context with bytes changed the ways a buggy or hostile client would:
- * a counter or actor byte altered, bytes cut off or appended. The key
- * fingerprint (bytes 1..8) is usually kept so the damage reaches the clock.
+ * A real context of `key` damaged the ways a buggy or hostile client would.
+ * Half the time the damage is semantic and keeps the context valid for its
+ * key: a counter raised (a little, a lot, or to 2^53 - 1: a claim of versions
+ * nobody issued) or an entry for an actor that never wrote the key added.
+ * Otherwise bytes are changed, cut off or appended.
  */
-export function fuzz(bytes: Uint8Array, random: SeededRandom): Uint8Array {
+export function fuzz(bytes: Uint8Array, key: Uint8Array, random: SeededRandom): Uint8Array {
+  if (random.float() < 0.5) {
+    const vv = decodeContext(bytes, key).map((e) => ({ ...e }));
+    const i = random.int(vv.length);
+    const e = vv[i]!;
+    switch (random.int(4)) {
+      case 0:
+        e.counter = Math.min(Number.MAX_SAFE_INTEGER, e.counter + 1 + random.int(3));
+        break;
+      case 1:
+        e.counter = Math.min(Number.MAX_SAFE_INTEGER, e.counter + 1 + random.int(1_000_000));
+        break;
+      case 2:
+        e.counter = Number.MAX_SAFE_INTEGER;
+        break;
+      default: {
+        const actor = `${e.actor}x`;
+        if (!vv.some((o) => o.actor === actor)) vv.splice(i + 1, 0, { actor, counter: 1 + random.int(5) });
+      }
+    }
+    vv.sort((a, b) => (a.actor < b.actor ? -1 : a.actor > b.actor ? 1 : 0));
+    return encodeContext(vv, key);
+  }
   const out = [...bytes];
   const body = Math.min(9, out.length - 1);
-  switch (random.int(5)) {
+  switch (random.int(4)) {
     case 0: {
-      // Raise the last counter (its last byte), the most dangerous change: a claim of versions nobody issued.
-      const i = out.length - 1;
-      out[i] = Math.min(0x7f, out[i]! + 1 + random.int(100));
-      break;
-    }
-    case 1: {
       const i = body + random.int(Math.max(1, out.length - body));
       out[i] = random.int(256);
       break;
     }
-    case 2:
+    case 1:
       out.length = Math.max(0, out.length - 1 - random.int(3));
       break;
-    case 3:
+    case 2:
       out.push(random.int(256));
       break;
     default: {
