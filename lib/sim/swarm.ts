@@ -56,7 +56,7 @@ export function swarmOptions(seed: number): SimRunOptions {
           rmwPut: between(1, 6),
           delete: between(0, 2),
           foreignContext: chance(0.5) ? r.float() : 0,
-          fuzzedContext: chance(0.5) ? r.float() : 0,
+          fuzzedContext: chance(0.5) ? 0.2 + r.float() * 2 : 0,
         },
     levels,
     thinkMsMax: between(2, 80),
