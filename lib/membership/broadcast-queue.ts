@@ -46,7 +46,7 @@ export class BroadcastQueue {
    */
   take(count: number, limit: number): MemberBroadcast[] {
     if (count <= 0 || this.#entries.size === 0) return [];
-    const chosen = [...this.#entries.values()].sort(fewestSentFirst).slice(0, count);
+    const chosen = smallest(this.#entries.values(), count);
     for (const entry of chosen) {
       entry.transmits++;
       if (entry.transmits >= limit) this.#entries.delete(entry.item.record.id);
@@ -60,11 +60,28 @@ export class BroadcastQueue {
   }
 
   #evict(): void {
-    const worst = [...this.#entries.values()].sort(fewestSentFirst).at(-1);
+    let worst: Entry | undefined;
+    for (const e of this.#entries.values()) if (worst === undefined || fewestSentFirst(e, worst) > 0) worst = e;
     if (worst === undefined) return;
     this.#entries.delete(worst.item.record.id);
     this.dropped++;
   }
+}
+
+/** The `count` first entries in fewestSentFirst order, in that order, without sorting them all. */
+function smallest(entries: Iterable<Entry>, count: number): Entry[] {
+  const out: Entry[] = [];
+  for (const e of entries) {
+    if (out.length === count && fewestSentFirst(e, out[count - 1] as Entry) >= 0) continue;
+    let i = Math.min(out.length, count - 1);
+    if (out.length < count) out.push(e);
+    while (i > 0 && fewestSentFirst(e, out[i - 1] as Entry) < 0) {
+      out[i] = out[i - 1] as Entry;
+      i--;
+    }
+    out[i] = e;
+  }
+  return out;
 }
 
 function fewestSentFirst(a: Entry, b: Entry): number {

@@ -64,12 +64,14 @@ export interface MembershipConfig {
   /** Ask to join the ring at start when not a member (false: wait for the `join` command). */
   autoJoin: boolean;
   /**
-   * First ring of a new cluster: created once this many nodes (self included)
-   * are known to be up and none holds a ring (Consul's bootstrap_expect).
-   * Set it to the initial cluster size (the StatefulSet replicas).
+   * First ring of a new cluster: founded as soon as this many nodes (self
+   * included) are known to be up and none holds a ring (Consul's
+   * bootstrap_expect). Set it to the initial cluster size (the StatefulSet
+   * replicas); 0: no expected size, rely on bootstrapWaitMs. Nodes that come
+   * later join the founded ring through a plan.
    */
   bootstrapExpectCount: number;
-  /** ...or once this long has passed since start with fewer known nodes (0: never; wait for bootstrapExpectCount). */
+  /** ...or once this long has passed since start, with whoever is known (0: never; wait for bootstrapExpectCount). A node without seeds founds at once. */
   bootstrapWaitMs: number;
   /** The claimant plans staged joins/leaves once they have been unchanged this long, so a burst of joins moves data once. */
   planSettleMs: number;
@@ -98,7 +100,7 @@ export function defaultMembershipConfig(): MembershipConfig {
     deadMemberReapMs: 3_600_000,
     departedMax: 256,
     autoJoin: true,
-    bootstrapExpectCount: 1,
+    bootstrapExpectCount: 0,
     bootstrapWaitMs: 5000,
     planSettleMs: 5000,
     removeRequestsMax: 16,
@@ -146,7 +148,7 @@ const RANGES: Record<IntField, readonly [number, number]> = {
   membersMax: [1, 100_000],
   deadMemberReapMs: [0, 2 ** 31],
   departedMax: [1, 100_000],
-  bootstrapExpectCount: [1, 100_000],
+  bootstrapExpectCount: [0, 100_000],
   bootstrapWaitMs: [0, 2 ** 31],
   planSettleMs: [0, 2 ** 31],
   removeRequestsMax: [1, 1024],

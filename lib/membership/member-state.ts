@@ -50,11 +50,27 @@ export function compareStamps(a: MemberDigest, b: MemberDigest): number {
 
 /** Orders two records about the same node: negative when `a` is older, 0 only when they are equal. */
 export function compareRecords(a: MemberRecord, b: MemberRecord): number {
+  if (a === b) return 0;
   const byStamp = compareStamps(a, b);
-  if (byStamp !== 0) return byStamp;
+  if (byStamp !== 0 || sameContent(a, b)) return byStamp;
   const ea = encodeRecord(a);
   const eb = encodeRecord(b);
   return ea < eb ? -1 : ea > eb ? 1 : 0;
+}
+
+/** Fields beyond the stamp are equal (the common case: the same record heard again). */
+function sameContent(a: MemberRecord, b: MemberRecord): boolean {
+  return (
+    a.id === b.id &&
+    a.address === b.address &&
+    a.zone === b.zone &&
+    a.intent === b.intent &&
+    a.ringVersion === b.ringVersion &&
+    a.ringChecksum === b.ringChecksum &&
+    a.donePlanId === b.donePlanId &&
+    a.donePartitions.length === b.donePartitions.length &&
+    a.donePartitions.every((p, i) => p === b.donePartitions[i])
+  );
 }
 
 /** The newer of two records about the same node (the join of the order). */
@@ -106,6 +122,7 @@ export type ApplyOutcome = 'added' | 'updated' | 'unchanged' | 'ignored';
 export class MemberTable {
   readonly #records = new Map<NodeId, MemberRecord>();
   readonly #membersMax: number;
+  #sorted: MemberRecord[] | undefined;
   #digest: MemberDigest[] | undefined;
   #checksum: number | undefined;
 
@@ -125,9 +142,10 @@ export class MemberTable {
     return this.#records.has(id);
   }
 
-  /** Records sorted by id. */
-  records(): MemberRecord[] {
-    return [...this.#records.values()].sort(byId);
+  /** Records sorted by id (cached; do not modify the array). */
+  records(): readonly MemberRecord[] {
+    this.#sorted ??= [...this.#records.values()].sort(byId);
+    return this.#sorted;
   }
 
   ids(): NodeId[] {
@@ -179,6 +197,7 @@ export class MemberTable {
   }
 
   #invalidate(): void {
+    this.#sorted = undefined;
     this.#digest = undefined;
     this.#checksum = undefined;
   }

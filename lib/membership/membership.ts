@@ -201,6 +201,7 @@ export class Membership {
   readonly #random: Random;
   readonly #seeds: readonly Address[];
   readonly #startMs: number;
+  #lastNowMs: number;
   readonly #table: MemberTable;
   readonly #queue: BroadcastQueue;
   readonly #detector: FailureDetector;
@@ -235,6 +236,7 @@ export class Membership {
     this.#random = opts.random;
     this.#seeds = [...new Set(opts.seeds)].filter((a) => a !== opts.self.address).sort();
     this.#startMs = opts.nowMs;
+    this.#lastNowMs = opts.nowMs;
     this.#table = new MemberTable(this.config.membersMax);
     this.#queue = new BroadcastQueue(this.config.broadcastQueueMax);
     const restored = opts.ringState;
@@ -278,6 +280,8 @@ export class Membership {
     this.#view = undefined;
     if (this.#stopped) return { packets: [], events: [], wakeAtMs: Number.POSITIVE_INFINITY };
     const now = input.nowMs;
+    assert(Number.isFinite(now) && now >= this.#lastNowMs, `nowMs must be monotonic: ${now} after ${this.#lastNowMs}`);
+    this.#lastNowMs = now;
     this.#runDue(now);
     switch (input.type) {
       case 'tick':
@@ -323,7 +327,7 @@ export class Membership {
   }
 
   /** Every member record, sorted by id (for tests and debugging). */
-  records(): MemberRecord[] {
+  records(): readonly MemberRecord[] {
     return this.#table.records();
   }
 
@@ -607,7 +611,12 @@ export class Membership {
     }
   }
 
-  /** First ring of a new cluster (see MembershipConfig.bootstrapExpectCount). */
+  /**
+   * First ring of a new cluster: founded by the lowest-id node among the up
+   * nodes asking to join, once bootstrapExpectCount of them are known, or
+   * bootstrapWaitMs after start, or at once without seeds (a cluster of one).
+   * Never while any known node holds a ring.
+   */
   #maybeGenesis(now: number): void {
     const me = this.selfRecord();
     if (me.intent !== 'join') return;
@@ -615,8 +624,9 @@ export class Membership {
     if (records.some((r) => r.ringVersion > 0)) return; // a ring exists: gossip brings it
     const founders = records.filter((r) => r.status === 'alive' && r.intent === 'join').map((r) => r.id);
     if (founders[0] !== me.id) return;
+    const expected = this.config.bootstrapExpectCount > 0 && founders.length >= this.config.bootstrapExpectCount;
     const waited = this.config.bootstrapWaitMs > 0 && now - this.#startMs >= this.config.bootstrapWaitMs;
-    if (founders.length < this.config.bootstrapExpectCount && !waited) return;
+    if (!expected && !waited && this.#seeds.length > 0) return;
     this.#adoptRing(genesisRing(founders, me.id, this.config.partitionCount, this.config.replicas));
   }
 

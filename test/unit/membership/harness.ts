@@ -79,6 +79,7 @@ export class Harness {
   #seq = 0;
   /** Group index per node while partitioned; packets between different groups are dropped. */
   #groups: Map<NodeId, number> | undefined;
+  readonly #cuts = new Set<string>();
   readonly #transfersScheduled = new Set<string>();
 
   constructor(opts: HarnessOptions) {
@@ -141,8 +142,15 @@ export class Harness {
     groups.forEach((g, i) => g.forEach((id) => this.#groups?.set(id, i)));
   }
 
+  /** Cut the link between two nodes only (both directions); they still reach everyone else. */
+  cut(a: NodeId, b: NodeId): void {
+    this.#cuts.add(linkKey(a, b));
+  }
+
+  /** End every partition and cut link. */
   heal(): void {
     this.#groups = undefined;
+    this.#cuts.clear();
   }
 
   /** Feed a command to a node now. */
@@ -295,6 +303,7 @@ export class Harness {
   }
 
   #blocked(a: NodeId, b: NodeId): boolean {
+    if (this.#cuts.has(linkKey(a, b))) return true;
     if (this.#groups === undefined) return false;
     const ga = this.#groups.get(a);
     return ga === undefined || ga !== this.#groups.get(b);
@@ -335,6 +344,10 @@ export class Harness {
     }
     heap[i] = last;
   }
+}
+
+function linkKey(a: NodeId, b: NodeId): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
 function before(a: Entry, b: Entry): boolean {
