@@ -32,7 +32,7 @@ import type {
 } from '../protocol/index.ts';
 import type { Random } from '../runtime/index.ts';
 import { compareStamps, type MemberTable } from './member-state.ts';
-import { compareRingStates, ringSummary } from './ring-changes.ts';
+import { compareRingStates, ringNodes, ringSummary } from './ring-changes.ts';
 
 /** Packet bodies without the envelope (sender, piggyback) the state machine adds. */
 export type SynBody = Omit<GossipSynPacket, 'from' | 'fromAddress' | 'piggyback'>;
@@ -101,7 +101,7 @@ function ringWins(mine: RingStateRecord | undefined, theirs: RingSummary | undef
 
 /**
  * Step 2, at the syn's receiver: our records the sender lacks (newer than its
- * digest entry, or absent from it and not dead), the ids whose records we
+ * digest entry, or absent from it and alive or a ring node), the ids whose records we
  * lack, our ring if it wins. Both lists are bounded by `recordsMax`.
  */
 export function answerSyn(table: MemberTable, ring: RingStateRecord | undefined, syn: SynBody, recordsMax: number): AckBody {
@@ -109,10 +109,13 @@ export function answerSyn(table: MemberTable, ring: RingStateRecord | undefined,
   const requests: NodeId[] = [];
   if (syn.tableChecksum !== table.checksum()) {
     const theirs = new Map(syn.digest.map((d) => [d.id, d]));
+    const inRing = ring === undefined ? new Set<NodeId>() : ringNodes(ring);
     for (const mine of table.records()) {
       if (records.length >= recordsMax) break;
       const other = theirs.get(mine.id);
-      if (other === undefined ? mine.status !== 'dead' : compareStamps(mine, other) > 0) records.push(mine);
+      // A dead stranger is news only if it is part of the ring (ring nodes are never forgotten).
+      const news = other === undefined ? mine.status !== 'dead' || inRing.has(mine.id) : compareStamps(mine, other) > 0;
+      if (news) records.push(mine);
     }
     for (const other of syn.digest) {
       if (requests.length >= recordsMax) break;

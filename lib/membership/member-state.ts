@@ -154,13 +154,13 @@ export class MemberTable {
 
   /**
    * Merge one record. A dead record about a node not in the table is ignored
-   * (memberlist: a reaped node is not brought back by stale gossip), and so is
-   * a new node once the table is full.
+   * unless `keepDead` (memberlist: a reaped node is not brought back by stale
+   * gossip; ring nodes are kept), and so is a new node once the table is full.
    */
-  apply(record: MemberRecord): ApplyOutcome {
+  apply(record: MemberRecord, keepDead = false): ApplyOutcome {
     const mine = this.#records.get(record.id);
     if (mine === undefined) {
-      if (record.status === 'dead' || this.#records.size >= this.#membersMax) return 'ignored';
+      if ((record.status === 'dead' && !keepDead) || this.#records.size >= this.#membersMax) return 'ignored';
       this.#set(record);
       return 'added';
     }

@@ -477,7 +477,7 @@ export class Membership {
       return;
     }
     const before = this.#table.get(record.id);
-    const outcome = this.#table.apply(record);
+    const outcome = this.#table.apply(record, this.#ring !== undefined && ringNodes(this.#ring).has(record.id));
     if (outcome === 'ignored') {
       if (record.status !== 'dead') this.#events.push({ type: 'table-full', id: record.id });
       return;

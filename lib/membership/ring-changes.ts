@@ -18,10 +18,10 @@
  *   moving(p) --every gainer reported p done--> switched(p): reads=writes=target replicas
  *   switched(p), whole cluster holds that ring --> old holders release p's data
  *
- * Who decides: the claimant, the lowest-id target member this node believes
- * alive (riak_core picks the first valid member likewise), and only while it
- * believes a majority of the ring's nodes alive, so in a split at most one
- * side keeps changing the ring. Every commit is version + 1 of the state it
+ * Who decides: the claimant, the lowest-id target member this node does not
+ * believe dead (riak_core picks the first valid member likewise), and only
+ * while it believes a majority of the ring's nodes alive, so in a split at
+ * most one side keeps changing the ring once the split is detected. Every commit is version + 1 of the state it
  * was derived from, names its claimant and its parent's checksum.
  *
  * How conflicts end: ring states are totally ordered by (version, then the
@@ -359,8 +359,9 @@ export function departureOf(s: RingDraft, id: NodeId): DepartedMember | undefine
 }
 
 /**
- * The claimant as this node sees it: the lowest-id target member believed
- * alive, else the lowest-id ring node believed alive.
+ * The claimant as this node sees it: the lowest-id target member for which
+ * `isAlive` holds (the state machine passes "not believed dead"), else the
+ * lowest-id such ring node.
  */
 export function electClaimant(s: RingDraft, isAlive: (id: NodeId) => boolean): NodeId | undefined {
   const first = s.members.find(isAlive);
@@ -407,7 +408,7 @@ export interface ClaimantOutput {
   /** The new ring version, when this step committed one. */
   readonly next: RingStateRecord | undefined;
   readonly staged: StagedChanges | undefined;
-  /** Remove requests that are settled (done, or refused because the node is alive or unknown) with why. */
+  /** Remove requests settled (done, or refused: not part of the ring, or alive) with why; requests about suspects stay pending. */
   readonly settled: ReadonlyArray<{ readonly node: NodeId; readonly outcome: 'removed' | 'not-a-member' | 'alive' }>;
 }
 
@@ -447,9 +448,11 @@ export function claimantStep(input: ClaimantInput): ClaimantOutput {
   const nodes = ringNodes(state);
   const removes: NodeId[] = [];
   for (const node of input.removeRequests) {
-    if (!nodes.has(node) || node === self) settled.push({ node, outcome: 'not-a-member' });
-    else if (input.record(node)?.status !== 'dead') settled.push({ node, outcome: 'alive' });
-    else removes.push(node);
+    const status = input.record(node)?.status;
+    if (!nodes.has(node)) settled.push({ node, outcome: 'not-a-member' });
+    else if (status === 'alive' || node === self) settled.push({ node, outcome: 'alive' });
+    else if (status === 'dead') removes.push(node);
+    // suspect or not heard of yet: keep the request until the detector decides
   }
   if (!hasMajority(state, isAlive, removes)) return { next: undefined, staged: input.staged, settled };
 

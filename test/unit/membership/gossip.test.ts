@@ -76,6 +76,15 @@ describe('gossip digest exchange', () => {
     expect(ack2?.ring).to.equal(undefined);
   });
 
+  it('shares a dead record with a peer that lacks it only when the node is part of the ring', () => {
+    const t = tableOf([record('a'), record('x', { status: 'dead' })]);
+    const empty = buildSyn(tableOf([record('a')]), undefined, 8, 2);
+    expect(answerSyn(t, genesisRing(['a'], 'a', 8, 2), empty, 10).records).to.deep.equal([]);
+    expect(answerSyn(t, genesisRing(['a', 'x'], 'a', 8, 2), empty, 10).records.map((r) => r.id)).to.deep.equal(['x']);
+    const keep = new MemberTable(10);
+    expect(keep.apply(record('x', { status: 'dead' }), true)).to.equal('added');
+  });
+
   it('asks for the ring when the syn carries a winning one', () => {
     const v1 = genesisRing(['a', 'b'], 'a', 8, 2);
     const t = tableOf([record('a')]);

@@ -59,6 +59,18 @@ describe('membership failure detection (simulation)', function () {
     });
   }
 
+  it('a node restarted while another ring node is dead learns of the dead one (ring nodes are never forgotten)', () => {
+    const { h, ids } = converged(8, 26, 0);
+    h.stop('n005');
+    expect(h.runUntilTrue(() => ids.filter((id) => id !== 'n005').every((id) => h.view(id).liveness('n005') === 'down'), 30_000)).to.not.equal(undefined);
+    h.stop('n002');
+    h.restart('n002');
+    const live = ids.filter((id) => id !== 'n005');
+    expect(h.runUntilTrue(() => h.agreed(live), 30_000)).to.not.equal(undefined);
+    expect(h.node('n002').records().find((r) => r.id === 'n005')?.status).to.equal('dead');
+    expect(h.view('n002').members().find((m) => m.id === 'n005')).to.include({ liveness: 'down', lifecycle: 'member', address: 'sim://n005' });
+  });
+
   it('a graceful shutdown is seen at once, without waiting for the detector', () => {
     const { h, ids } = converged(8, 23, 0);
     const t0 = h.nowMs;
