@@ -13,9 +13,10 @@ const allowed = {
   replication: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'transport'],
   transport: ['runtime', 'protocol'],
   config: ['runtime', 'protocol'],
+  membership: ['runtime', 'protocol', 'ring'],
   client: ['runtime', 'protocol', 'ring', 'transport', 'config'],
-  node: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config'],
-  sim: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'node'],
+  node: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'membership'],
+  sim: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'node', 'membership'],
 };
 
 const modules = Object.keys(allowed);

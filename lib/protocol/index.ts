@@ -8,3 +8,4 @@
 export * from './types.ts';
 export * from './consistency.ts';
 export * from './limits.ts';
+export * from './membership.ts';
