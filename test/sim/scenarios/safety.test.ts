@@ -212,3 +212,21 @@ function waitFor(c: SimCluster, done: () => boolean): Promise<void> {
     check();
   });
 }
+
+describe('sim/scenarios: rot', () => {
+  it(
+    "a key whose only copy rots (N=1) fails one read, is set aside, and is readable and writable again",
+    onCluster({ nodes: 3, replicas: 1, partitionCount: 16 }, async (c) => {
+      await c.put('n1', 'k', 'v', { consistency: 'ALL' });
+      let rotted = false;
+      for (const id of c.ids) if (!rotted && (await c.storedValues(id, 'k')).length > 0) rotted = await c.disk(id).corruptRandomRecord();
+      expect(rotted, 'the one replica holding k rots').to.equal(true);
+      const first = await rejectionOf(c.get('n2', 'k', { consistency: 'ALL' }));
+      expect((first as Error).message).to.match(/does not decode|corrupt|format tag/i);
+      await c.settle();
+      expect((await c.get('n2', 'k', { consistency: 'ALL' })).values).to.deep.equal([]);
+      await c.put('n3', 'k', 'again', { consistency: 'ALL' });
+      expect(await all(c, 'n1', 'k')).to.deep.equal(['again']);
+    }),
+  );
+});
