@@ -11,11 +11,11 @@
  * find. So declarations are rewritten too: `.ts` and `.js` have the same
  * length, so the declaration maps stay exact.
  *
- * The last thing written is dist/.built; test/support/build.ts compares its
- * time with the sources' to rebuild only when something changed.
+ * The last thing written is dist/.built: `isStale()` compares its time with
+ * the sources', so tests and pack:sdk rebuild only when something changed.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +42,28 @@ function* files(dir: string): Generator<string> {
   }
 }
 
+/** What the build reads: a change to any of these makes dist/ stale. */
+const SOURCES = ['lib', 'cmd', 'protos', 'tsconfig.json', 'tsconfig.build.json', path.join('scripts', 'build.ts')];
+
+function newestMs(p: string): number {
+  const stat = statSync(p);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(p)) newest = Math.max(newest, newestMs(path.join(p, entry)));
+  return newest;
+}
+
+/** True when dist/ was never built, or a source changed since. */
+export function isStale(): boolean {
+  let builtMs: number;
+  try {
+    builtMs = statSync(BUILD_STAMP).mtimeMs;
+  } catch {
+    return true;
+  }
+  return SOURCES.some((s) => newestMs(path.join(ROOT, s)) > builtMs);
+}
+
 /** Build dist/ from scratch; throws (with tsc's output on stdout) when compilation fails. */
 export function build(): void {
   rmSync(DIST, { recursive: true, force: true });
@@ -61,7 +83,8 @@ export function build(): void {
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     build();
-    process.stdout.write(`built ${path.relative(process.cwd(), DIST) || '.'}/\n`);
+    // stderr: `npm pack --json` (prepack builds) keeps stdout for its JSON.
+    process.stderr.write(`built ${path.relative(process.cwd(), DIST) || '.'}/\n`);
   } catch (e) {
     process.stderr.write(`build failed: ${(e as Error).message.split('\n')[0]}\n`);
     process.exit(1);
