@@ -12,9 +12,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { DynamoClient, DynamoError, provablyNotApplied, type Consistency, type RequestOptions } from '../lib/client/index.ts';
+import type { Consistency, DynamoClient, RequestOptions } from '../lib/client/index.ts';
 import { envName, flagName, NODE_FLAGS, resolveNodeConfig, validateHostPort, type NodeConfig } from '../lib/config/index.ts';
-import { RealTime } from '../lib/runtime/index.ts';
+import { DynamoError, RealTime } from '../lib/runtime/index.ts';
 import { EXIT, EXIT_CODES, UsageError, exitCodeOf } from './cli/exit-codes.ts';
 import { base64, errorJson, errorLine, jsonValues, table } from './cli/output.ts';
 
@@ -26,6 +26,12 @@ const time = new RealTime();
 const READ_LEVELS: readonly Consistency[] = ['ONE', 'TWO', 'THREE', 'QUORUM', 'ALL'];
 /** Levels a write can use today; ANY (sloppy quorum with hinted handoff) joins once nodes accept it. */
 const WRITE_LEVELS: readonly Consistency[] = READ_LEVELS;
+
+/**
+ * The SDK, loaded by the first command that talks to a cluster: help,
+ * --version and usage errors never pay for gRPC (nor `node` for the client).
+ */
+let sdk: typeof import('../lib/client/index.ts') | undefined;
 
 /** Set by a command that prints JSON: its failures go to stdout as JSON too. */
 let jsonMode = false;
@@ -193,7 +199,8 @@ function clientOptions(cmd: Command, levels: readonly Consistency[]): Command {
 async function withClient<T>(opts: ClientOpts, fn: (client: DynamoClient, call: RequestOptions) => Promise<T>): Promise<T> {
   const endpoints = endpointsOf(opts.endpoint);
   const timeoutMs = parseWhole('--timeout-ms', opts.timeoutMs ?? String(TIMEOUT_MS_DEFAULT), 1, 3_600_000);
-  const client = new DynamoClient({ endpoints, timeoutMs, routing: 'round-robin', discovery: false });
+  sdk ??= await import('../lib/client/index.ts');
+  const client = new sdk.DynamoClient({ endpoints, timeoutMs, routing: 'round-robin', discovery: false });
   try {
     return await fn(client, { deadline: time.nowMs() + timeoutMs });
   } finally {
@@ -349,7 +356,7 @@ function hex(checksum: number): string {
 function exit(e: unknown, prefix = step): never {
   const code = exitCodeOf(e);
   // A write that failed may still have been stored: the node says so, or a replica acknowledged it.
-  const maybeApplied = writing && e instanceof DynamoError && !provablyNotApplied(e);
+  const maybeApplied = writing && e instanceof DynamoError && sdk !== undefined && !sdk.provablyNotApplied(e);
   const line = `${prefix}${errorLine(e)}${maybeApplied && !/may have been applied/.test(errorLine(e)) ? ' (it may have been applied)' : ''}`;
   if (jsonMode) process.stdout.write(errorJson(e, code, line, maybeApplied));
   process.stderr.write(`dynamo: ${line}\n`);

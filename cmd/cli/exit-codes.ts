@@ -4,7 +4,7 @@
  * script can branch on them the way it would on nodetool's or etcdctl's.
  * Modelled on grep: 1 is the expected negative answer, 2 a usage error.
  */
-import { DynamoError } from '../../lib/client/index.ts';
+import { DynamoError } from '../../lib/runtime/index.ts';
 
 /** Exit code per outcome. */
 export const EXIT = {

@@ -3,7 +3,7 @@
  * survive JSON whatever their bytes, and failures as one line (plus a JSON
  * object on stdout with --json).
  */
-import { DynamoError } from '../../lib/client/index.ts';
+import { DynamoError } from '../../lib/runtime/index.ts';
 
 /** Rows under a header, each column as wide as its widest cell, two spaces apart; the last column is not padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

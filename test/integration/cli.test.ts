@@ -35,6 +35,20 @@ function dynamo(args: string[], env: Record<string, string> = {}): Promise<Run> 
   });
 }
 
+/** Run `dynamo` once per argument list, at most four at a time (the machine is shared); results in order. */
+async function dynamoAll(argLists: string[][]): Promise<Run[]> {
+  const runs: Run[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < argLists.length) {
+      const i = next++;
+      runs[i] = await dynamo(argLists[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  return runs;
+}
+
 /** One readable line on stderr, no stack trace, and the expected exit code. */
 function expectOneLineError(run: Run, code: number, pattern: RegExp): void {
   expect(run.code, run.stderr).to.equal(code);
@@ -191,7 +205,7 @@ describe('integration: dynamo CLI', function () {
       [['get'], EXIT.usage, /missing required argument/],
       [['get', 'k', '--endpoint', '127.0.0.1:1', '--timeout-ms', '2000'], EXIT.unavailable, /unreachable|no endpoint/],
     ];
-    const runs = await Promise.all(cases.map(([args]) => dynamo(args)));
+    const runs = await dynamoAll(cases.map(([args]) => args));
     cases.forEach(([args, code, pattern], i) => {
       try {
         expectOneLineError(runs[i]!, code, pattern);
@@ -199,7 +213,7 @@ describe('integration: dynamo CLI', function () {
         throw new Error(`dynamo ${args.join(' ').slice(0, 80)}: ${(e as Error).message}`);
       }
     });
-    const [version, help] = await Promise.all([dynamo(['--version']), dynamo(['--help'])]);
+    const [version, help] = (await dynamoAll([['--version'], ['--help']])) as [Run, Run];
     expect([version.code, version.stdout]).to.deep.equal([EXIT.ok, `${VERSION}\n`]);
     expect(help.code).to.equal(EXIT.ok);
     for (const e of EXIT_CODES) expect(help.stdout).to.match(new RegExp(`^  ${e.code}  `, 'm'));
@@ -207,7 +221,7 @@ describe('integration: dynamo CLI', function () {
 
   it('offers only the levels a command can use in its help', async () => {
     const commands = ['get', 'put', 'del'];
-    const helps = await Promise.all(commands.map((c) => dynamo([c, '--help'])));
+    const helps = await dynamoAll(commands.map((c) => [c, '--help']));
     helps.forEach((help, i) => {
       expect(help.code).to.equal(EXIT.ok);
       expect(help.stdout).to.match(/ONE \| TWO \| THREE \| QUORUM \| ALL/);
