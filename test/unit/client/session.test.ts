@@ -139,7 +139,8 @@ describe('client: Session protocol specifics', function () {
     servers.push(spare);
     const client = track(new FirstEndpointClient({ endpoints: [closing.address, spare.address] }));
     const inflight = client.put('a', '1');
-    await sleep(50);
+    // In flight at the node (not merely issued) before it starts shutting down.
+    while (closing.sessionStats().requestsReceived === 0) await sleep(5);
     const stopping = closing.shutdown(5_000);
     await sleep(50);
     const after = await client.put('b', '2'); // refused by the closing node (or never sent to it): served by the spare
