@@ -1,126 +1,118 @@
 /**
  * DynamoClient: the typed SDK over the KV and Admin gRPC services.
+ *
+ * Endpoints: the contact points the application configured, plus (with
+ * discovery) every member the cluster's Admin status names, re-read every
+ * `ringRefreshMs` and soon after an endpoint could not be reached. Each
+ * request gets a plan — the key's replicas first (token-aware routing,
+ * rotating among them), then every other endpoint — and walks it: a request
+ * that provably never reached a node moves on to the next endpoint; one
+ * that failed at a node moves on only when the RetryPolicy says so; the
+ * deadline and the caller's AbortSignal end the walk.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Consistency, NodeStatus } from '../protocol/index.ts';
 import { CONSISTENCY_LEVELS, isConsistency } from '../protocol/index.ts';
-import type { Time, TimerHandle } from '../runtime/index.ts';
-import { ClosedError, InvalidArgumentError, RealTime, assert, TimeoutError, UnavailableError } from '../runtime/index.ts';
+import type { DynamoError, Time, TimerHandle } from '../runtime/index.ts';
+import { ClosedError, InvalidArgumentError, RealTime, TimeoutError, UnavailableError } from '../runtime/index.ts';
 import { contextBytes, keyBytes, valueBytes } from './bytes.ts';
-import { toDynamoError } from './call-errors.ts';
-import { Endpoint, type Protocol } from './endpoint.ts';
+import { markMaybeApplied, toDynamoError } from './call-errors.ts';
+import { Endpoint } from './endpoint.ts';
+import type {
+  CallOptions,
+  DynamoClientOptions,
+  GetResult,
+  KeyLocation,
+  Protocol,
+  PutResult,
+  RequestOptions,
+  SiblingResolver,
+  WriteOptions,
+} from './options.ts';
+import { DefaultRetryPolicy, type RequestOp, type RetryPolicy } from './retry-policy.ts';
 import type { Schema, StatusResponseObj, UnaryMethod } from './schema.ts';
 import { schema } from './schema.ts';
-import { TokenRouter } from './token-router.ts';
+import { placementOf, TokenRouter } from './token-router.ts';
 
 /** How long a request may take end to end (all failover attempts included) unless overridden. */
 export const CLIENT_TIMEOUT_MS_DEFAULT = 5000;
-
-export interface DynamoClientOptions {
-  /** Nodes to talk to, as `host:port`. Any node serves any key. */
-  readonly endpoints: readonly string[];
-  /** Per-request deadline (ms) unless a call passes its own; default CLIENT_TIMEOUT_MS_DEFAULT. */
-  readonly timeoutMs?: number;
-  /** Consistency for calls that do not pass one; default: the node's configured default. */
-  readonly consistency?: Consistency;
-  /** Channel credentials; default insecure. The seam for TLS (`grpc.credentials.createSsl(...)`). */
-  readonly credentials?: grpc.ChannelCredentials;
-  /**
-   * How get/put/delete travel. 'session' (default): pipelined over one
-   * long-lived KV/Session stream per endpoint, many requests per HTTP/2
-   * message — several times cheaper per request than 'unary', one gRPC call
-   * per request (what any stock gRPC client does; kept for comparison).
-   */
-  readonly protocol?: Protocol;
-  /**
-   * How a key picks its endpoint. 'token' (default): the client learns the
-   * ring from a node's Admin status and sends each key to an endpoint that
-   * replicates it (round-robin among those), falling back to round-robin
-   * until the ring is known; 'round-robin': any endpoint.
-   */
-  readonly routing?: 'token' | 'round-robin';
-  /** How often token routing re-reads the ring; default RING_REFRESH_MS_DEFAULT. */
-  readonly ringRefreshMs?: number;
-}
-
-/** Default pause between ring refreshes of token routing. */
+/** Default pause between re-reads of the cluster's status (ring and members). */
 export const RING_REFRESH_MS_DEFAULT = 30_000;
-/** Pause before retrying a ring refresh that failed (no endpoint answered). */
+/** Most keys one getMany may ask for (split larger pages). */
+export const GET_MANY_KEYS_MAX = 1000;
+/** Shortest pause between two status re-reads (after a failed one, or one prompted by an unreachable endpoint). */
 const RING_RETRY_MS = 1_000;
+/** Deadline of the client's own status requests. */
+const STATUS_TIMEOUT_MS = 2_000;
 
-/** Options every KV call accepts. */
-export interface CallOptions {
-  readonly consistency?: Consistency;
-  /** Deadline for this call (ms), failover included. */
-  readonly timeoutMs?: number;
+const ZERO = { answered: 0, required: 0 };
+
+/** One request's deadline (wall clock) and cancellation. */
+interface RequestContext {
+  readonly deadlineMs: number;
+  readonly signal: AbortSignal | undefined;
 }
-
-/** Options of put and delete: the causal context from an earlier get/put of the same key. */
-export interface WriteOptions extends CallOptions {
-  /**
-   * Context from the last get/put of this key. With it, the write replaces
-   * exactly the versions that context saw; without it (or empty) the write
-   * becomes a sibling of whatever is stored.
-   */
-  readonly context?: Uint8Array;
-}
-
-export interface GetResult {
-  /** Live siblings; more than one means concurrent writes (resolve them with readModifyWrite). */
-  readonly values: Uint8Array[];
-  /** Opaque causal context covering every version seen; pass it to the next put/delete. */
-  readonly context: Uint8Array;
-  /** values.length > 0. A deleted key is not found but still has a context. */
-  readonly found: boolean;
-}
-
-export interface PutResult {
-  /** Context of the object after this write, usable for the next put of this key. */
-  readonly context: Uint8Array;
-}
-
-/** Computes the single value replacing all siblings (empty array when the key does not exist). */
-export type SiblingResolver = (siblings: Uint8Array[]) => string | Uint8Array | Promise<string | Uint8Array>;
 
 /**
- * Client of a dynamo cluster. Holds one long-lived gRPC channel per endpoint
- * and on it one Session stream that pipelines the KV requests (requests
- * issued in the same turn share one HTTP/2 message); create one client per
- * process and share it (it is safe for concurrent use), then `close()` it.
- * Requests are spread round-robin over the endpoints; when an endpoint
- * cannot be reached (or answers that it is shutting down) the request moves
- * on to the next one, within the request's deadline. A request that was sent
- * and then lost with its stream may have been applied: a get is retried on
- * the next endpoint, a put/delete rejects with UnavailableError. Errors the
- * cluster answered (too few replicas, invalid argument, ...) are not retried
- * elsewhere — they would fail the same way — and reject with the DynamoError
- * subclass the node raised.
+ * Client of a dynamo cluster. Create one per process and share it (it is
+ * safe for concurrent use), then `await close()`. It holds one long-lived
+ * gRPC channel per endpoint and on it one Session stream that pipelines the
+ * KV requests (requests issued in the same turn share one HTTP/2 message).
+ *
+ * Given one contact point it learns every member and sends each key to one
+ * of its replicas. A request that could not reach a node goes to the next
+ * endpoint; one that failed at a node is retried per the RetryPolicy — by
+ * default a read on another replica, a write only when the error proves it
+ * was not applied (`maybeApplied === false`). Every failure is a DynamoError
+ * subclass with a stable `code`; for a failed write, `maybeApplied` says
+ * whether it may have been stored anyway.
  *
  * Keys and values are `string` (sent as UTF-8) or `Uint8Array`; values come
  * back as `Uint8Array` (see `text()`/`texts()`).
  *
  * @example
- * const client = new DynamoClient({ endpoints: ['127.0.0.1:7001', '127.0.0.1:7002'] });
+ * const client = new DynamoClient({ endpoints: ['127.0.0.1:7001'] });
  * const { context } = await client.put('user:1', 'alice');
  * const got = await client.get('user:1', { consistency: 'QUORUM' });
  * console.log(texts(got.values));            // ['alice']
  * await client.delete('user:1', { context: got.context });
- * client.close();
+ * await client.close();
  */
 export class DynamoClient {
-  readonly #endpoints: readonly Endpoint[];
+  readonly #contactPoints: readonly string[];
+  /** Every endpoint by address: the contact points first, then discovered members. */
+  readonly #endpoints = new Map<string, Endpoint>();
+  /** #endpoints' values, in order (rebuilt when membership changes). */
+  #list: Endpoint[] = [];
+  /** Endpoints of members that left, draining; close() waits for them. */
+  readonly #retiring = new Set<Promise<void>>();
   readonly #timeoutMs: number;
   /** Undefined: not sent, so the node applies its default (CONSISTENCY_UNSPECIFIED). */
   readonly #consistencyCode: number | undefined;
   readonly #schema: Schema;
   readonly #credentials: grpc.ChannelCredentials;
+  readonly #protocol: Protocol;
+  readonly #retry: RetryPolicy;
   readonly #time: Time = new RealTime();
+  /** Public calls not settled yet (each entry never rejects); close() waits for them. */
+  readonly #inflight = new Set<Promise<void>>();
   #next = 0;
+  #turn = 0;
   #closed = false;
-  /** Token-aware routing; undefined when routing is round-robin or there is one endpoint. */
-  readonly #router: TokenRouter | undefined;
+  #closing: Promise<void> | undefined;
+  /** Aborts the client's own status requests on close. */
+  readonly #internal = new AbortController();
+  /** The last ring and members the cluster reported. */
+  readonly #router = new TokenRouter();
+  readonly #tokenRouting: boolean;
+  readonly #discovery: boolean;
   readonly #ringRefreshMs: number;
-  #ringTimer: TimerHandle | undefined;
+  #refreshTimer: TimerHandle | undefined;
+  #refreshAtMs = 0;
+  #refreshing = false;
+  #lastRefreshMs = Number.NEGATIVE_INFINITY;
+  /** The endpoint whose status was adopted last: asked first next time. */
+  #lastAnswered: string | undefined;
 
   constructor(opts: DynamoClientOptions) {
     const endpoints = opts?.endpoints;
@@ -136,69 +128,99 @@ export class DynamoClient {
     if (protocol !== 'session' && protocol !== 'unary') {
       throw new InvalidArgumentError(`protocol must be 'session' or 'unary', got ${String(protocol)}`);
     }
-    this.#endpoints = endpoints.map((address: string) => new Endpoint(address, this.#credentials, protocol, this.#time));
+    this.#protocol = protocol;
     const routing = opts.routing ?? 'token';
     if (routing !== 'token' && routing !== 'round-robin') {
       throw new InvalidArgumentError(`routing must be 'token' or 'round-robin', got ${String(routing)}`);
     }
+    this.#tokenRouting = routing === 'token';
+    this.#discovery = opts.discovery ?? true;
+    if (typeof this.#discovery !== 'boolean') throw new InvalidArgumentError(`discovery must be a boolean, got ${String(opts.discovery)}`);
+    const retry = opts.retryPolicy ?? new DefaultRetryPolicy();
+    if (typeof retry?.shouldRetry !== 'function') throw new InvalidArgumentError('retryPolicy must have a shouldRetry(input) method');
+    this.#retry = retry;
     this.#ringRefreshMs = checkTimeout(opts.ringRefreshMs, RING_REFRESH_MS_DEFAULT);
-    if (routing === 'token' && endpoints.length > 1) {
-      this.#router = new TokenRouter(endpoints);
-      this.#ringTimer = this.#time.setTimer(0, () => void this.#refreshRing());
-    }
+    this.#contactPoints = [...new Set(endpoints)];
+    for (const address of this.#contactPoints) this.#endpoints.set(address, this.#newEndpoint(address));
+    this.#list = [...this.#endpoints.values()];
+    if (this.#refreshes) this.#scheduleRefresh(0);
   }
 
   /** Ring checksum token routing uses (0 while it routes round-robin). */
   get routingRing(): number {
-    return this.#router?.checksum ?? 0;
+    return this.#tokenRouting ? this.#router.checksum : 0;
   }
 
-  /** Re-read the ring from the first endpoint that answers, then schedule the next refresh. */
-  async #refreshRing(): Promise<void> {
-    this.#ringTimer = undefined;
-    const router = this.#router!;
-    let learned = false;
-    for (const e of this.#endpoints) {
-      if (this.#closed) return;
-      try {
-        router.update(await this.status(e.address, { timeoutMs: 2000 }));
-        learned = true;
-        break;
-      } catch {
-        // try the next endpoint; routing stays as it was meanwhile
-      }
-    }
-    if (this.#closed) return;
-    this.#ringTimer = this.#time.setTimer(learned ? this.#ringRefreshMs : Math.min(RING_RETRY_MS, this.#ringRefreshMs), () => void this.#refreshRing());
-  }
-
-  /** The configured endpoints, in order (the indices `route` returns). */
+  /** Addresses of every endpoint the client uses now: the contact points, then the members it discovered. */
   get endpoints(): readonly string[] {
-    return this.#endpoints.map((e) => e.address);
+    return this.#list.map((e) => e.address);
   }
 
   /** Read every live sibling of `key` and one context covering them. */
-  async get(key: string | Uint8Array, opts?: CallOptions): Promise<GetResult> {
-    const deadlineMs = this.#deadline(opts?.timeoutMs);
-    return this.#get(keyBytes(key), this.#consistency(opts?.consistency), deadlineMs);
+  get(key: string | Uint8Array, opts?: CallOptions): Promise<GetResult> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      const k = keyBytes(key);
+      return this.#get(k, this.#consistency(opts?.consistency), ctx, this.plan(k));
+    });
+  }
+
+  /**
+   * Read many keys at once — a page of keys — in one round trip per replica
+   * set rather than one per key: keys are grouped by the replicas that hold
+   * them, each group goes to one of its replicas, and each endpoint's gets
+   * travel together on its Session stream. Results come in the order of
+   * `keys` (a key asked twice is read once). Rejects with the first failure
+   * (after that key's own failover and retries); at most GET_MANY_KEYS_MAX keys.
+   */
+  getMany(keys: readonly (string | Uint8Array)[], opts?: CallOptions): Promise<GetResult[]> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      if (!Array.isArray(keys)) throw new InvalidArgumentError('keys must be an array of strings or Uint8Arrays');
+      if (keys.length > GET_MANY_KEYS_MAX) throw new InvalidArgumentError(`getMany takes at most ${GET_MANY_KEYS_MAX} keys, got ${keys.length}`);
+      const consistency = this.#consistency(opts?.consistency);
+      const bytes = keys.map(keyBytes);
+      const plans = new Map<string, readonly string[]>();
+      const reads = new Map<string, Promise<GetResult>>();
+      const results = bytes.map((k) => {
+        const id = Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
+        let read = reads.get(id);
+        if (read === undefined) {
+          const group = this.#replicaSet(k);
+          let plan = plans.get(group);
+          if (plan === undefined) {
+            plan = this.plan(k);
+            plans.set(group, plan);
+          }
+          read = this.#get(k, consistency, ctx, plan);
+          reads.set(id, read);
+        }
+        return read;
+      });
+      return Promise.all(results);
+    });
   }
 
   /**
    * Write `value`. Pass the context of the get you based it on so it replaces
    * what you read; without a context it is added as a sibling.
    */
-  async put(key: string | Uint8Array, value: string | Uint8Array, opts?: WriteOptions): Promise<PutResult> {
-    const deadlineMs = this.#deadline(opts?.timeoutMs);
-    const k = keyBytes(key);
-    return this.#put(k, valueBytes(value), contextBytes(opts?.context), this.#consistency(opts?.consistency), deadlineMs);
+  put(key: string | Uint8Array, value: string | Uint8Array, opts?: WriteOptions): Promise<PutResult> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      const k = keyBytes(key);
+      return this.#put(k, valueBytes(value), contextBytes(opts?.context), this.#consistency(opts?.consistency), ctx);
+    });
   }
 
   /** Delete (writes a tombstone covering `opts.context`; concurrent writes it did not see survive as siblings). */
-  async delete(key: string | Uint8Array, opts?: WriteOptions): Promise<void> {
-    const deadlineMs = this.#deadline(opts?.timeoutMs);
-    const k = keyBytes(key);
-    const req = { key: k, context: contextBytes(opts?.context), consistency: this.#consistency(opts?.consistency) };
-    await this.#call(this.#schema.delete, req, k, deadlineMs);
+  delete(key: string | Uint8Array, opts?: WriteOptions): Promise<void> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      const k = keyBytes(key);
+      const req = { key: k, context: contextBytes(opts?.context), consistency: this.#consistency(opts?.consistency) };
+      await this.#call('delete', this.#schema.delete, req, this.plan(k), ctx);
+    });
   }
 
   /**
@@ -219,118 +241,266 @@ export class DynamoClient {
    *   return [...items].sort().join(',');
    * });
    */
-  async readModifyWrite(key: string | Uint8Array, update: SiblingResolver, opts?: CallOptions): Promise<PutResult> {
-    const deadlineMs = this.#deadline(opts?.timeoutMs);
-    const k = keyBytes(key);
-    const consistency = this.#consistency(opts?.consistency);
-    if (typeof update !== 'function') throw new InvalidArgumentError('update must be a function');
-    const read = await this.#get(k, consistency, deadlineMs);
-    const value = valueBytes(await update(read.values));
-    return this.#put(k, value, contextBytes(read.context), consistency, deadlineMs);
+  readModifyWrite(key: string | Uint8Array, update: SiblingResolver, opts?: CallOptions): Promise<PutResult> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      const k = keyBytes(key);
+      const consistency = this.#consistency(opts?.consistency);
+      if (typeof update !== 'function') throw new InvalidArgumentError('update must be a function');
+      const read = await this.#get(k, consistency, ctx, this.plan(k));
+      const value = valueBytes(await update(read.values));
+      return this.#put(k, value, contextBytes(read.context), consistency, ctx);
+    });
   }
 
   /**
    * A node's view of the cluster (Admin.Status). With `endpoint`, asks that
-   * node (it need not be one of the configured endpoints); otherwise any
-   * reachable configured endpoint.
+   * node (it need not be one the client uses); otherwise any endpoint that answers.
    */
-  async status(endpoint?: string, opts?: { readonly timeoutMs?: number }): Promise<NodeStatus> {
-    const deadlineMs = this.#deadline(opts?.timeoutMs);
-    const method = this.#schema.status;
-    if (endpoint === undefined) return toNodeStatus(await this.#call(method, {}, undefined, deadlineMs));
-    const known = this.#endpoints.find((e) => e.address === endpoint);
-    const target = known ?? new Endpoint(checkEndpoint(endpoint), this.#credentials, 'unary', this.#time);
-    try {
-      return toNodeStatus(await target.call(method, {}, deadlineMs));
-    } catch (e) {
-      throw this.#closed ? closedError() : toDynamoError(e, endpoint);
-    } finally {
-      if (known === undefined) target.close();
-    }
-  }
-
-  /** Close every Session and channel. Calls made afterwards, and calls cut off by the close, reject with ClosedError. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#ringTimer !== undefined) this.#time.cancelTimer(this.#ringTimer);
-    this.#ringTimer = undefined;
-    for (const e of this.#endpoints) e.close();
+  status(endpoint?: string, opts?: RequestOptions): Promise<NodeStatus> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      const method = this.#schema.status;
+      if (endpoint === undefined) return toNodeStatus(await this.#call('status', method, {}, this.plan(undefined), ctx));
+      const known = this.#endpoints.get(checkEndpoint(endpoint));
+      const target = known ?? new Endpoint(endpoint, this.#credentials, 'unary', this.#time);
+      try {
+        return toNodeStatus(await target.call(method, {}, ctx.deadlineMs, ctx.signal));
+      } catch (e) {
+        if (ctx.signal?.aborted) throw abortReason(ctx.signal);
+        throw this.#closed ? closedError() : toDynamoError(e, endpoint);
+      } finally {
+        if (known === undefined) target.close();
+      }
+    });
   }
 
   /**
-   * Index of the endpoint to try first for `key` (undefined for keyless calls);
-   * failover proceeds through the following indices, wrapping. Default:
-   * round-robin over the endpoints that are connected or idle. The seam for
-   * token-aware routing (send each key straight to one of its replicas).
+   * Where `key` lives: its partition and preference list (its N replicas),
+   * from the ring a node reports now — asked of `opts.endpoint`, or of any
+   * endpoint. Cassandra's `nodetool getendpoints`; `dynamo where KEY`.
    */
-  protected route(key: Uint8Array | undefined): number {
-    if (key !== undefined && this.#router !== undefined) {
-      for (const index of this.#router.replicasOf(key)) if (this.#endpoints[index]!.preferred()) return index;
-    }
-    const n = this.#endpoints.length;
-    const start = this.#next;
-    for (let i = 0; i < n; i++) {
-      const index = (start + i) % n;
-      if (this.#endpoints[index]!.preferred()) {
-        this.#next = (index + 1) % n;
-        return index;
+  locate(key: string | Uint8Array, opts?: RequestOptions & { readonly endpoint?: string }): Promise<KeyLocation> {
+    return this.#track(async () => {
+      const k = keyBytes(key);
+      const status = await this.status(opts?.endpoint, opts);
+      const placement = placementOf(status, k);
+      if (placement === undefined) {
+        throw new UnavailableError(`node ${status.nodeId} has no ring to place keys with (still joining, or a ring this client cannot check)`, ZERO);
       }
-    }
-    this.#next = (start + 1) % n;
-    return start;
+      return {
+        nodeId: status.nodeId,
+        partition: placement.partition,
+        partitionCount: status.partitionCount,
+        ringChecksum: status.ringChecksum,
+        replicas: placement.replicas,
+      };
+    });
   }
 
+  /**
+   * Stop taking calls (later ones reject with ClosedError), let the calls in
+   * flight finish or fail, then close every stream and channel. Resolves
+   * once all of that is done; calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    if (this.#refreshTimer !== undefined) this.#time.cancelTimer(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    this.#internal.abort();
+    this.#closing = (async () => {
+      while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+      await Promise.all([...this.#list.map((e) => e.drain()), ...this.#retiring]);
+    })();
+    return this.#closing;
+  }
 
-  async #get(key: Uint8Array, consistency: number | undefined, deadlineMs: number): Promise<GetResult> {
-    const res = await this.#call(this.#schema.get, { key, consistency }, key, deadlineMs);
+  /**
+   * The endpoints to try for `key` (keyless calls: undefined), in order,
+   * as addresses. Default: the key's replicas that are connected or idle
+   * (rotating among them), then the other usable endpoints round-robin,
+   * then the rest (connecting, or backing off after a failure). The seam
+   * tests use to pin the order.
+   */
+  protected plan(key: Uint8Array | undefined): string[] {
+    const first: Endpoint[] = [];
+    const last: Endpoint[] = [];
+    const taken = new Set<Endpoint>();
+    const take = (e: Endpoint): void => {
+      if (taken.has(e)) return;
+      taken.add(e);
+      (e.preferred() ? first : last).push(e);
+    };
+    if (key !== undefined && this.#tokenRouting) {
+      const replicas = this.#router.replicasOf(key);
+      const shift = replicas.length > 1 ? this.#turn++ % replicas.length : 0;
+      for (let i = 0; i < replicas.length; i++) {
+        const e = this.#endpoints.get(replicas[(shift + i) % replicas.length]!);
+        if (e !== undefined) take(e);
+      }
+    }
+    const list = this.#list;
+    const start = this.#next % list.length;
+    this.#next = start + 1;
+    for (let i = 0; i < list.length; i++) take(list[(start + i) % list.length]!);
+    return [...first, ...last].map((e) => e.address);
+  }
+
+  /** The replicas of `key` as one string: keys with equal ones form a getMany group. */
+  #replicaSet(key: Uint8Array): string {
+    return this.#tokenRouting ? this.#router.replicasOf(key).sort().join(',') : '';
+  }
+
+  async #get(key: Uint8Array, consistency: number | undefined, ctx: RequestContext, plan: readonly string[]): Promise<GetResult> {
+    const res = await this.#call('get', this.#schema.get, { key, consistency }, plan, ctx);
     // Absent fields decode as protobufjs's shared defaults: hand out our own array, and real bytes.
     const values = res.values.length > 0 ? res.values : [];
     return { values, context: bytesOrEmpty(res.context), found: values.length > 0 };
   }
 
-  async #put(
-    key: Uint8Array,
-    value: Uint8Array,
-    context: Uint8Array | undefined,
-    consistency: number | undefined,
-    deadlineMs: number,
-  ): Promise<PutResult> {
-    const res = await this.#call(this.#schema.put, { key, value, context, consistency }, key, deadlineMs);
+  async #put(key: Uint8Array, value: Uint8Array, context: Uint8Array | undefined, consistency: number | undefined, ctx: RequestContext): Promise<PutResult> {
+    const res = await this.#call('put', this.#schema.put, { key, value, context, consistency }, this.plan(key), ctx);
     return { context: bytesOrEmpty(res.context) };
   }
 
-  /** One request with failover on connection failures, bounded by `deadlineMs`. */
-  async #call<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, key: Uint8Array | undefined, deadlineMs: number): Promise<Res> {
+  /**
+   * One request, walking `plan`: past endpoints it provably never reached,
+   * and past failures the retry policy wants retried, within the deadline.
+   */
+  async #call<Req, Res>(op: RequestOp, method: UnaryMethod<Req, Res>, req: Req, plan: readonly string[], ctx: RequestContext): Promise<Res> {
     if (this.#closed) throw closedError();
-    const n = this.#endpoints.length;
-    const first = this.route(key);
-    assert(Number.isInteger(first) && first >= 0 && first < n, `route() returned ${first} for ${n} endpoints`);
-    let lastFailure: Error | undefined;
-    for (let i = 0; i < n; i++) {
-      const endpoint = this.#endpoints[(first + i) % n]!;
-      if (this.#time.nowMs() >= deadlineMs) break;
-      const attempt = await endpoint.attempt(method, req, deadlineMs);
+    let attempts = 0;
+    let reached: DynamoError | undefined;
+    let unreached: DynamoError | undefined;
+    let maybeApplied = false;
+    for (const address of plan) {
+      const endpoint = this.#endpoints.get(address);
+      if (endpoint === undefined) continue;
+      if (this.#time.nowMs() >= ctx.deadlineMs) break;
+      const attempt = await endpoint.attempt(method, req, ctx.deadlineMs, ctx.signal);
       if (attempt.ok) return attempt.value;
-      if (this.#closed) throw closedError();
-      if (!attempt.error.failOver) throw attempt.error.error;
-      lastFailure = attempt.error.error;
+      const failure = attempt.error;
+      if (ctx.signal?.aborted) throw abortReason(ctx.signal);
+      maybeApplied ||= failure.error.maybeApplied;
+      if (this.#closed) throw closedError(maybeApplied);
+      if (!failure.reached) {
+        unreached = failure.error;
+        this.#refreshSoon();
+        continue;
+      }
+      reached = failure.error;
+      attempts++;
+      if (!this.#retry.shouldRetry({ op, error: failure.error, attempts })) break;
     }
-    if (lastFailure === undefined || this.#time.nowMs() >= deadlineMs) {
-      throw new TimeoutError('deadline passed before any endpoint answered', { answered: 0, required: 0 }, { cause: lastFailure });
+    if (reached !== undefined) throw maybeApplied ? markMaybeApplied(reached) : reached;
+    const options = { cause: unreached, maybeApplied };
+    if (unreached === undefined || this.#time.nowMs() >= ctx.deadlineMs) {
+      throw new TimeoutError('deadline passed before any endpoint answered', ZERO, options);
     }
-    const tried = this.#endpoints.map((e) => e.address).join(', ');
-    const detail = lastFailure.message;
-    throw new UnavailableError(`no endpoint could serve the request (tried ${tried}): ${detail}`, { answered: 0, required: 0 }, { cause: lastFailure });
+    throw new UnavailableError(`no endpoint could serve the request (tried ${plan.join(', ')}): ${unreached.message}`, ZERO, options);
   }
 
-  #deadline(timeoutMs: number | undefined): number {
+  /** Run a public call, counted as in flight until it settles (close() waits for it). */
+  #track<T>(run: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError());
+    const call = run();
+    const settled: Promise<void> = call.then(
+      () => void this.#inflight.delete(settled),
+      () => void this.#inflight.delete(settled),
+    );
+    this.#inflight.add(settled);
+    return call;
+  }
+
+  #context(opts: RequestOptions | undefined): RequestContext {
     if (this.#closed) throw closedError();
-    return this.#time.nowMs() + checkTimeout(timeoutMs, this.#timeoutMs);
+    const signal = opts?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal');
+    if (signal?.aborted) throw abortReason(signal);
+    const nowMs = this.#time.nowMs();
+    const deadline = opts?.deadline;
+    if (deadline === undefined) return { deadlineMs: nowMs + checkTimeout(opts?.timeoutMs, this.#timeoutMs), signal };
+    const deadlineMs = checkDeadline(deadline);
+    return { deadlineMs: opts?.timeoutMs === undefined ? deadlineMs : Math.min(deadlineMs, nowMs + checkTimeout(opts.timeoutMs, this.#timeoutMs)), signal };
   }
 
   #consistency(name: Consistency | undefined): number | undefined {
     return name === undefined ? this.#consistencyCode : consistencyCode(this.#schema, name);
+  }
+
+  #newEndpoint(address: string): Endpoint {
+    return new Endpoint(address, this.#credentials, this.#protocol, this.#time);
+  }
+
+  // ------------------------------------------------------------ discovery
+
+  /** Whether the client reads the cluster's status at all. */
+  get #refreshes(): boolean {
+    return this.#tokenRouting || this.#discovery;
+  }
+
+  #scheduleRefresh(delayMs: number): void {
+    if (this.#closed) return;
+    const atMs = this.#time.monotonicMs() + delayMs;
+    if (this.#refreshTimer !== undefined) {
+      if (this.#refreshAtMs <= atMs) return;
+      this.#time.cancelTimer(this.#refreshTimer);
+    }
+    this.#refreshAtMs = atMs;
+    this.#refreshTimer = this.#time.setTimer(delayMs, () => void this.#refresh());
+  }
+
+  /** An endpoint could not be reached: membership may have changed, so re-read it soon (at most once per RING_RETRY_MS). */
+  #refreshSoon(): void {
+    if (!this.#refreshes || this.#refreshing) return;
+    const sinceMs = this.#time.monotonicMs() - this.#lastRefreshMs;
+    this.#scheduleRefresh(Math.max(0, RING_RETRY_MS - sinceMs));
+  }
+
+  /** Read the status of the first endpoint that answers (the last one that did first), adopt it, schedule the next read. */
+  async #refresh(): Promise<void> {
+    this.#refreshTimer = undefined;
+    if (this.#closed) return;
+    this.#refreshing = true;
+    this.#lastRefreshMs = this.#time.monotonicMs();
+    let learned = false;
+    try {
+      const candidates = new Set([...(this.#lastAnswered === undefined ? [] : [this.#lastAnswered]), ...this.#contactPoints, ...this.#endpoints.keys()]);
+      for (const address of candidates) {
+        const endpoint = this.#endpoints.get(address);
+        if (endpoint === undefined) continue;
+        if (this.#closed) return;
+        try {
+          const status = await endpoint.call(this.#schema.status, {}, this.#time.nowMs() + STATUS_TIMEOUT_MS, this.#internal.signal);
+          if (this.#closed) return;
+          this.#adopt(toNodeStatus(status));
+          this.#lastAnswered = address;
+          learned = true;
+          break;
+        } catch {
+          // the next endpoint; routing stays as it was meanwhile
+        }
+      }
+    } finally {
+      this.#refreshing = false;
+    }
+    this.#scheduleRefresh(learned ? this.#ringRefreshMs : Math.min(RING_RETRY_MS, this.#ringRefreshMs));
+  }
+
+  /** Take a status's ring for routing and, with discovery, its members as endpoints (draining those that left). */
+  #adopt(status: NodeStatus): void {
+    if (!this.#router.update(status) || !this.#discovery) return;
+    const members = this.#router.members;
+    const keep = new Set([...this.#contactPoints, ...members]);
+    for (const address of members) if (!this.#endpoints.has(address)) this.#endpoints.set(address, this.#newEndpoint(address));
+    for (const [address, endpoint] of this.#endpoints) {
+      if (keep.has(address)) continue;
+      this.#endpoints.delete(address);
+      const drained: Promise<void> = endpoint.drain().then(() => void this.#retiring.delete(drained));
+      this.#retiring.add(drained);
+    }
+    this.#list = [...this.#endpoints.values()];
   }
 }
 
@@ -363,8 +533,22 @@ function checkTimeout(timeoutMs: number | undefined, fallback: number): number {
   return timeoutMs;
 }
 
-function closedError(): ClosedError {
-  return new ClosedError('client is closed');
+/** Epoch milliseconds of a `deadline` option. */
+function checkDeadline(deadline: Date | number): number {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    throw new InvalidArgumentError(`deadline must be a Date or epoch milliseconds, got ${String(deadline)}`);
+  }
+  return ms;
+}
+
+function closedError(maybeApplied = false): ClosedError {
+  return new ClosedError('client is closed', { maybeApplied });
+}
+
+/** What an aborted call rejects with: the signal's reason, as fetch() does. */
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
 function toNodeStatus(s: StatusResponseObj): NodeStatus {

@@ -3,18 +3,17 @@
  * and reused by every request (never per request), and on it — with the
  * 'session' protocol — one pipelined Session stream carrying the KV
  * requests. Credentials are a parameter so TLS can be plugged in without
- * touching the call path.
+ * touching the call path. `drain()` ends it gracefully: nothing new is
+ * taken and the promise resolves once the requests in flight have settled.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Result, Time } from '../runtime/index.ts';
 import { DynamoError, err, ok } from '../runtime/index.ts';
 import { MESSAGE_BYTES_MAX } from '../transport/index.ts';
 import { sessionFailure, unaryFailure, type Failure } from './call-errors.ts';
+import type { Protocol } from './options.ts';
 import type { UnaryMethod } from './schema.ts';
 import { Session } from './session.ts';
-
-/** How KV requests travel: pipelined on one Session stream per endpoint, or one unary call each. */
-export type Protocol = 'session' | 'unary';
 
 /** Channel settings shared by every endpoint. */
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -37,6 +36,9 @@ export class Endpoint {
   readonly address: string;
   readonly #client: grpc.Client;
   readonly #session: Session | undefined;
+  /** Unary calls awaiting their callback (drain waits for them). */
+  readonly #unary = new Set<Promise<void>>();
+  #closed = false;
 
   /** `time` gives the Session its clock and deadline timers. */
   constructor(address: string, credentials: grpc.ChannelCredentials, protocol: Protocol, time: Time) {
@@ -65,56 +67,90 @@ export class Endpoint {
     return state === grpc.connectivityState.READY || state === grpc.connectivityState.IDLE;
   }
 
+  /** Requests sent through this endpoint and not settled yet. */
+  get inflight(): number {
+    return this.#unary.size + (this.#session?.inflight ?? 0);
+  }
+
   /**
-   * One attempt at this endpoint, by `deadlineMs` (wall clock): the response,
-   * or the DynamoError and whether the next endpoint may be tried. Never rejects.
+   * One attempt at this endpoint, by `deadlineMs` (wall clock) or until
+   * `signal` aborts: the response, or the failure classified (see
+   * call-errors.ts). Never rejects.
    */
-  async attempt<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number): Promise<Result<Res, Failure>> {
+  async attempt<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal?: AbortSignal): Promise<Result<Res, Failure>> {
     const session = this.#session;
     const op = method.sessionOp;
+    const write = op === 'put' || op === 'delete';
     if (session === undefined || op === undefined || session.unsupported) {
       try {
-        return ok(await this.call(method, req, deadlineMs));
+        return ok(await this.call(method, req, deadlineMs, signal));
       } catch (e) {
-        return err(unaryFailure(e, this.address));
+        return err(unaryFailure(e, this.address, write, signal?.aborted === true));
       }
     }
-    const outcome = await session.request(op, method.serialize(req), deadlineMs);
+    const outcome = await session.request(op, method.serialize(req), deadlineMs, signal);
     switch (outcome.kind) {
       case 'ok':
         try {
           return ok(method.deserialize(outcome.body as Buffer));
         } catch (e) {
-          const error = new DynamoError('DYNAMO_INTERNAL', `undecodable ${op} response from ${this.address}: ${(e as Error).message}`, { cause: e });
-          return err({ error, failOver: false });
+          const error = new DynamoError('DYNAMO_INTERNAL', `undecodable ${op} response from ${this.address}: ${(e as Error).message}`, { cause: e, maybeApplied: write });
+          return err({ error, reached: true, aborted: false });
         }
       case 'unsupported':
         // An older node without Session: nothing was applied; it still speaks unary.
-        return this.attempt(method, req, deadlineMs);
+        return this.attempt(method, req, deadlineMs, signal);
       default:
-        return err(sessionFailure(outcome, this.address, op === 'get'));
+        return err(sessionFailure(outcome, this.address, write));
     }
   }
 
-  /** One unary call; rejects with the grpc-js ServiceError as is (the caller classifies it). */
-  call<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number): Promise<Res> {
-    return new Promise<Res>((resolve, reject) => {
-      this.#client.makeUnaryRequest(
+  /**
+   * One unary call, cancelled when `signal` aborts; rejects with the grpc-js
+   * ServiceError as is (the caller classifies it).
+   */
+  call<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal?: AbortSignal): Promise<Res> {
+    let onAbort: (() => void) | undefined;
+    const done = new Promise<Res>((resolve, reject) => {
+      const call = this.#client.makeUnaryRequest(
         method.path,
         method.serialize,
         method.deserialize,
         req,
         { deadline: deadlineMs },
         (error: grpc.ServiceError | null, response?: Res) => {
+          if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
           if (error) reject(error);
           else resolve(response as Res);
         },
       );
+      if (signal !== undefined) {
+        onAbort = () => call.cancel();
+        if (signal.aborted) call.cancel();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
     });
+    const tracked: Promise<void> = done.then(
+      () => void this.#unary.delete(tracked),
+      () => void this.#unary.delete(tracked),
+    );
+    this.#unary.add(tracked);
+    return done;
   }
 
-  /** End the Session (its pending requests resolve 'closed') and close the channel. */
+  /**
+   * Take no new requests, wait until those in flight have settled
+   * (answered, failed or past their deadline), then close the channel.
+   */
+  async drain(): Promise<void> {
+    await Promise.all([this.#session?.drain(), ...this.#unary]);
+    this.close();
+  }
+
+  /** End the Session now (its pending requests resolve 'closed') and close the channel. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#session?.close();
     this.#client.close();
   }

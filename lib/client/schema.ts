@@ -68,7 +68,12 @@ export interface StatusResponseObj {
   partitionOwners: string[];
 }
 
-/** Both public protos; resolved relative to this file so the package works from any cwd. */
+/**
+ * Both public protos; resolved relative to this file so the package works
+ * from any cwd. Two levels up is protos/ from lib/client/ (source), from
+ * dist/lib/client/ (the build copies protos/ into dist/) and from the SDK
+ * package's dist/esm/ and dist/cjs/ bundles (scripts/pack-sdk.ts).
+ */
 export const PROTO_FILES: readonly string[] = [
   fileURLToPath(new URL('../../protos/dynamo/v1/kv.proto', import.meta.url)),
   fileURLToPath(new URL('../../protos/dynamo/v1/admin.proto', import.meta.url)),

@@ -10,7 +10,14 @@
  * so on accept), so a request that never left this process is known to have
  * never reached the node: those fail over freely. A request written to a
  * stream that then breaks may have been applied; the caller decides whether
- * it is safe to repeat. Each request carries its own deadline timer.
+ * it is safe to repeat. Each request carries its own deadline timer and may
+ * carry an AbortSignal; outcomes that end a request early say whether it had
+ * been written (`sent`), i.e. whether the node may have acted on it.
+ *
+ * `drain()` is the graceful end: nothing new is taken, requests not yet
+ * written end 'closed' (unsent), the stream is half-closed so the node
+ * answers what it has and ends it, and the promise resolves once every
+ * request in flight has settled.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Time, TimerHandle } from '../runtime/index.ts';
@@ -37,10 +44,12 @@ export type SessionOutcome =
   | { readonly kind: 'broken'; readonly reason: string }
   /** The node does not serve Session (an older node): nothing was applied; use unary calls. */
   | { readonly kind: 'unsupported' }
-  /** The deadline passed first. */
-  | { readonly kind: 'timeout' }
-  /** The session was closed by its owner. */
-  | { readonly kind: 'closed' };
+  /** The deadline passed first; `sent`: it had been written (the node may have acted on it). */
+  | { readonly kind: 'timeout'; readonly sent: boolean }
+  /** The caller's AbortSignal fired first. */
+  | { readonly kind: 'aborted'; readonly sent: boolean }
+  /** The session was closed (or is draining) before an answer came. */
+  | { readonly kind: 'closed'; readonly sent: boolean };
 
 /** Settings of a Session. */
 export interface SessionOptions {
@@ -69,6 +78,9 @@ interface Pending {
   readonly deadlineMs: number;
   readonly resolve: (o: SessionOutcome) => void;
   timer: TimerHandle | undefined;
+  /** The caller's signal and our listener on it (removed when the request settles). */
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
   /** The stream it was written to; undefined while it waits for one to connect. */
   sentOn: Stream | undefined;
 }
@@ -89,6 +101,9 @@ export class Session {
   #retryAtMs = 0;
   #lastReason = 'not connected yet';
   #closed = false;
+  /** drain() was called: no new requests; resolves #drained when #pending empties. */
+  #draining = false;
+  #drained: (() => void) | undefined;
   #unsupported = false;
 
   /** `client` is the endpoint's channel; the Session never closes it. */
@@ -109,27 +124,82 @@ export class Session {
     return this.#unsupported;
   }
 
-  /** Send `body` (an encoded GetRequest/PutRequest/DeleteRequest) as `op`; resolves by `deadlineMs` (wall clock) at the latest. */
-  request(op: SessionOp, body: Uint8Array, deadlineMs: number): Promise<SessionOutcome> {
-    if (this.#closed) return Promise.resolve(CLOSED);
+  /** Requests awaiting an answer. */
+  get inflight(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Send `body` (an encoded GetRequest/PutRequest/DeleteRequest) as `op`;
+   * resolves by `deadlineMs` (wall clock) at the latest, or as soon as
+   * `signal` aborts.
+   */
+  request(op: SessionOp, body: Uint8Array, deadlineMs: number, signal?: AbortSignal): Promise<SessionOutcome> {
+    if (this.#closed || this.#draining) return Promise.resolve(CLOSED_UNSENT);
+    if (signal?.aborted) return Promise.resolve(ABORTED_UNSENT);
     if (this.#unsupported) return Promise.resolve(UNSUPPORTED);
     if (this.#pending.size >= this.#opts.inflightMax) {
       return Promise.resolve({ kind: 'unsent', reason: `too many requests in flight to ${this.#opts.address} (limit ${this.#opts.inflightMax})` });
     }
     const remainingMs = deadlineMs - this.#opts.time.nowMs();
-    if (!(remainingMs > 0)) return Promise.resolve(TIMEOUT);
+    if (!(remainingMs > 0)) return Promise.resolve(TIMEOUT_UNSENT);
     const stream = this.#stream ?? this.#open();
     if (stream === undefined) return Promise.resolve({ kind: 'unsent', reason: this.#lastReason });
     return new Promise((resolve) => {
-      const p: Pending = { id: this.#ids.next(this.#pending), op, body, deadlineMs, resolve, timer: undefined, sentOn: undefined };
-      p.timer = this.#opts.time.setTimer(remainingMs, () => this.#settle(p, TIMEOUT));
+      const p: Pending = {
+        id: this.#ids.next(this.#pending),
+        op,
+        body,
+        deadlineMs,
+        resolve,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+        sentOn: undefined,
+      };
+      p.timer = this.#opts.time.setTimer(remainingMs, () => this.#settle(p, { kind: 'timeout', sent: p.sentOn !== undefined }));
+      if (signal !== undefined) {
+        p.onAbort = () => this.#settle(p, { kind: 'aborted', sent: p.sentOn !== undefined });
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
       this.#pending.set(p.id, p);
       if (stream.connected) this.#send(p, stream);
       else this.#waiting.push(p);
     });
   }
 
-  /** Cancel the streams; pending requests resolve 'closed'. */
+  /**
+   * Take no new requests, let the ones in flight finish (answered, failed
+   * or timed out), then close. Requests still waiting for the stream to
+   * connect were never written: they end 'closed' at once.
+   */
+  drain(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#draining = true;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const p of waiting) this.#settle(p, CLOSED_UNSENT);
+    const stream = this.#stream;
+    if (stream !== undefined && stream.connected) this.#retire(stream);
+    else if (stream !== undefined) {
+      // Still connecting: nothing was written on it.
+      this.#stream = undefined;
+      stream.over = true;
+      stream.call.cancel();
+    }
+    if (this.#pending.size === 0) {
+      this.close();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.#drained = () => {
+        this.close();
+        resolve();
+      };
+    });
+  }
+
+  /** Cancel the streams now; pending requests resolve 'closed'. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -138,7 +208,7 @@ export class Session {
     this.#retired.clear();
     this.#writer.discard();
     this.#waiting = [];
-    for (const p of [...this.#pending.values()]) this.#settle(p, CLOSED);
+    for (const p of [...this.#pending.values()]) this.#settle(p, { kind: 'closed', sent: p.sentOn !== undefined });
     for (const s of streams) s.call.cancel();
   }
 
@@ -239,10 +309,17 @@ export class Session {
     if (this.#pending.get(p.id) !== p) return;
     this.#pending.delete(p.id);
     if (p.timer !== undefined) this.#opts.time.cancelTimer(p.timer);
+    if (p.onAbort !== undefined) p.signal?.removeEventListener('abort', p.onAbort);
     p.resolve(outcome);
+    if (this.#pending.size === 0 && this.#drained !== undefined) {
+      const drained = this.#drained;
+      this.#drained = undefined;
+      drained();
+    }
   }
 }
 
-const CLOSED: SessionOutcome = { kind: 'closed' };
-const TIMEOUT: SessionOutcome = { kind: 'timeout' };
+const CLOSED_UNSENT: SessionOutcome = { kind: 'closed', sent: false };
+const ABORTED_UNSENT: SessionOutcome = { kind: 'aborted', sent: false };
+const TIMEOUT_UNSENT: SessionOutcome = { kind: 'timeout', sent: false };
 const UNSUPPORTED: SessionOutcome = { kind: 'unsupported' };

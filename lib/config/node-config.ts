@@ -80,6 +80,35 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   logLevel: 'log-level',
 };
 
+/** One `dynamo node` flag: its config field, argument placeholder and what it does. */
+export interface NodeFlag {
+  readonly field: keyof NodeConfig;
+  readonly arg: string;
+  readonly help: string;
+}
+
+/**
+ * Every `dynamo node` flag, in the order help lists them. The CLI's help is
+ * built from this list and a test checks that README documents each flag
+ * and its environment variable.
+ */
+export const NODE_FLAGS: readonly NodeFlag[] = [
+  { field: 'id', arg: '<id>', help: 'stable node id, 1-63 of [A-Za-z0-9._-] (e.g. the pod name); required' },
+  { field: 'listen', arg: '<host:port>', help: 'address the gRPC server binds (default 0.0.0.0:7001)' },
+  { field: 'advertise', arg: '<host:port>', help: 'address peers and clients dial (default: --listen); set it when --listen is 0.0.0.0' },
+  { field: 'dataDir', arg: '<dir>', help: 'data directory (default ./data; unused by --engine memory)' },
+  { field: 'seeds', arg: '<list>', help: 'cluster members, [id@]host:port comma-separated (may include this node)' },
+  { field: 'replicas', arg: '<n>', help: 'replication factor N, 1-9 (default 3; the same on every node)' },
+  { field: 'partitions', arg: '<n>', help: 'ring partitions (virtual nodes), 1-65536 (default 256; fixed when the cluster is created)' },
+  { field: 'engine', arg: '<engine>', help: 'storage engine: leveldb | rocksdb | memory (default leveldb)' },
+  { field: 'defaultConsistency', arg: '<level>', help: 'level for requests that name none: ONE | TWO | THREE | QUORUM | ALL (default QUORUM)' },
+  { field: 'requestTimeoutMs', arg: '<ms>', help: 'deadline of a request whose client sets none, and cap of those that do (default 5000)' },
+  { field: 'syncWrites', arg: '[bool]', help: 'fsync every storage batch (default false)' },
+  { field: 'readMode', arg: '<mode>', help: 'storage reads: sync (default; cheapest CPU) | batched (never blocks the event loop on a cold disk)' },
+  { field: 'shutdownGraceMs', arg: '<ms>', help: 'how long SIGTERM waits for requests in flight (default 10000)' },
+  { field: 'logLevel', arg: '<level>', help: 'error | warn | info | silent (default info)' },
+];
+
 /** The command-line flag for a config field (`dataDir` → `--data-dir`). */
 export function flagName(field: keyof NodeConfig): string {
   return FLAG_NAMES[field];

@@ -10,7 +10,18 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CLI_PATH = fileURLToPath(new URL('../../cmd/dynamo.ts', import.meta.url));
+/**
+ * The CLI the nodes run unless told otherwise: the one beside this module.
+ * Built (dist/lib/node/cluster-runner.js) that is dist/cmd/dynamo.js, run by
+ * plain `node`; from source under tsx (development) it is cmd/dynamo.ts,
+ * which the children load with tsx as well.
+ */
+const CLI_DEFAULT = fileURLToPath(new URL(`../../cmd/dynamo.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+
+/** Node.js flags a CLI entry point needs: a TypeScript one runs under tsx (a development dependency). */
+function loaderArgs(cli: string): string[] {
+  return cli.endsWith('.ts') ? ['--import=tsx'] : [];
+}
 
 /** Line a node prints on stdout once it serves; the runner waits for it. */
 export const READY_LINE_PREFIX = 'dynamo node ready';
@@ -33,6 +44,12 @@ export interface LocalClusterOptions {
   startTimeoutMs?: number;
   /** Extra Node.js flags for every node process (e.g. --cpu-prof). */
   execArgv?: string[];
+  /**
+   * Entry point of the `dynamo` CLI the nodes run (default: the one beside
+   * this module). Tests pass the built dist/cmd/dynamo.js; a `.ts` entry
+   * runs under tsx.
+   */
+  cli?: string;
   /** Runs once the members are known and before any starts (e.g. to bulk-load their data dirs). */
   prepare?: (members: readonly LocalMember[]) => Promise<void>;
 }
@@ -87,6 +104,7 @@ export class LocalCluster {
       startTimeoutMs: 30_000,
       env: {},
       execArgv: [],
+      cli: CLI_DEFAULT,
       prepare: async () => {},
       ...options,
     };
@@ -135,8 +153,8 @@ export class LocalCluster {
     mkdirSync(m.dataDir, { recursive: true });
     const args = [
       ...this.#opts.execArgv,
-      '--import=tsx',
-      CLI_PATH,
+      ...loaderArgs(this.#opts.cli),
+      this.#opts.cli,
       'node',
       '--id', m.id,
       '--listen', m.address,

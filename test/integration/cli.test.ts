@@ -1,32 +1,57 @@
-/** The `dynamo` CLI (through its bin shim) against a live cluster, as a user would type it. */
+/**
+ * The `dynamo` CLI as a user runs it — the built dist/cmd/dynamo.js on plain
+ * `node`, no TypeScript loader — against a live cluster: output, `--json` on
+ * every command, the documented exit codes, `where`, and writes with a node down.
+ */
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeRing, partitionOf, preferenceList } from '../../lib/ring/index.ts';
+import { EXIT, EXIT_CODES } from '../../cmd/cli/exit-codes.ts';
+import { builtCli } from '../support/build.ts';
 import { startTestCluster, type TestCluster } from './harness.ts';
 
-const BIN = fileURLToPath(new URL('../../cmd/dynamo.js', import.meta.url));
+const BIN = builtCli();
+const VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
 
 interface Run {
   code: number;
   stdout: string;
+  raw: Buffer;
   stderr: string;
 }
 
 function dynamo(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
+    // Plain node: no loader flags, none inherited through NODE_OPTIONS either.
+    const childEnv = { ...process.env, NODE_OPTIONS: '', ...env };
+    execFile(process.execPath, [BIN, ...args], { env: childEnv, timeout: 30_000, encoding: 'buffer' }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout: stdout.toString('utf8'), raw: stdout, stderr: stderr.toString('utf8') });
     });
   });
 }
 
-/** One readable line, no stack trace. */
-function expectOneLineError(run: Run, pattern: RegExp): void {
-  expect(run.code).to.not.equal(0);
+/** Run `dynamo` once per argument list, at most four at a time (the machine is shared); results in order. */
+async function dynamoAll(argLists: string[][]): Promise<Run[]> {
+  const runs: Run[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < argLists.length) {
+      const i = next++;
+      runs[i] = await dynamo(argLists[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  return runs;
+}
+
+/** One readable line on stderr, no stack trace, and the expected exit code. */
+function expectOneLineError(run: Run, code: number, pattern: RegExp): void {
+  expect(run.code, run.stderr).to.equal(code);
   const lines = run.stderr.trim().split('\n');
   expect(lines, run.stderr).to.have.length(1);
   expect(lines[0]).to.match(/^dynamo: /);
@@ -34,8 +59,22 @@ function expectOneLineError(run: Run, pattern: RegExp): void {
   expect(run.stderr).to.not.match(/\n\s+at /);
 }
 
+/** stdout of a --json run: exactly one JSON line. */
+function jsonOf(run: Run): any {
+  const lines = run.stdout.trim().split('\n');
+  expect(lines, run.stdout).to.have.length(1);
+  return JSON.parse(lines[0]!);
+}
+
+/** Start offsets of each column in a table line (runs of 2+ spaces separate columns). */
+function columnStarts(line: string): number[] {
+  const starts = [0];
+  for (const m of line.matchAll(/ {2,}(?=\S)/g)) starts.push(m.index! + m[0].length);
+  return starts;
+}
+
 describe('integration: dynamo CLI', function () {
-  this.timeout(90_000);
+  this.timeout(120_000);
   let t: TestCluster;
   let endpoint: string;
 
@@ -52,7 +91,7 @@ describe('integration: dynamo CLI', function () {
     expect((await dynamo(['get', 'greeting', '--endpoint', endpoint])).stdout).to.equal('hello\n');
     await dynamo(['put', 'greeting', 'bonjour', '--endpoint', endpoint, '--consistency', 'all']);
     const got = await dynamo(['get', 'greeting', '--endpoint', endpoint, '--consistency', 'ALL']);
-    expect(got.code).to.equal(0);
+    expect(got.code).to.equal(EXIT.ok);
     expect(got.stdout).to.equal('bonjour\n');
   });
 
@@ -60,54 +99,152 @@ describe('integration: dynamo CLI', function () {
     await dynamo(['put', 'twins', 'one', '--endpoint', endpoint, '--consistency', 'ALL']);
     await dynamo(['put', 'twins', 'two', '--blind', '--endpoint', endpoint, '--consistency', 'ALL']);
     const got = await dynamo(['get', 'twins', '--endpoint', endpoint, '--consistency', 'ALL', '--json']);
-    const parsed = JSON.parse(got.stdout) as { values: string[]; found: boolean };
+    const parsed = jsonOf(got) as { values: string[]; found: boolean; encoding: string };
     expect(parsed.found).to.equal(true);
+    expect(parsed.encoding).to.equal('utf8');
     expect(parsed.values.sort()).to.deep.equal(['one', 'two']);
   });
 
-  it('del removes the key; get of a missing key exits 1 with one line', async () => {
+  it('get of a missing or deleted key exits 1 in text and --json modes alike', async () => {
     await dynamo(['put', 'temp', 'x', '--endpoint', endpoint]);
-    expect((await dynamo(['del', 'temp', '--endpoint', endpoint])).code).to.equal(0);
-    const got = await dynamo(['get', 'temp', '--endpoint', endpoint]);
-    expect(got.stdout).to.equal('');
-    expectOneLineError(got, /not found/);
+    expect((await dynamo(['del', 'temp', '--endpoint', endpoint])).code).to.equal(EXIT.ok);
+    const text = await dynamo(['get', 'temp', '--endpoint', endpoint]);
+    expect(text.stdout).to.equal('');
+    expectOneLineError(text, EXIT.notFound, /not found/);
+    const json = await dynamo(['get', 'never-written', '--endpoint', endpoint, '--json']);
+    expect(json.code).to.equal(EXIT.notFound);
+    expect(jsonOf(json)).to.deep.include({ key: 'never-written', found: false, values: [] });
+  });
+
+  it('takes --json on every client command', async () => {
+    const put = await dynamo(['put', 'j', 'v1', '--endpoint', endpoint, '--json']);
+    expect(put.code).to.equal(EXIT.ok);
+    const putJson = jsonOf(put) as { ok: boolean; context: string };
+    expect(putJson.ok).to.equal(true);
+    expect(Buffer.from(putJson.context, 'base64').length).to.be.greaterThan(0);
+    const get = jsonOf(await dynamo(['get', 'j', '--endpoint', endpoint, '--json']));
+    expect(get).to.deep.include({ key: 'j', found: true, values: ['v1'], encoding: 'utf8' });
+    const status = jsonOf(await dynamo(['status', '--endpoint', endpoint, '--json']));
+    expect(status.members.map((m: { id: string }) => m.id).sort()).to.deep.equal(['n1', 'n2', 'n3']);
+    const where = jsonOf(await dynamo(['where', 'j', '--endpoint', endpoint, '--json']));
+    expect(where.replicas).to.have.length(3);
+    const del = await dynamo(['del', 'j', '--endpoint', endpoint, '--json']);
+    expect(del.code).to.equal(EXIT.ok);
+    expect(jsonOf(del)).to.deep.equal({ ok: true });
+    // A failure in --json mode: the same exit code, the error as JSON on stdout, one line on stderr.
+    const down = await dynamo(['get', 'j', '--endpoint', '127.0.0.1:1', '--timeout-ms', '2000', '--json']);
+    expectOneLineError(down, EXIT.unavailable, /unreachable|no endpoint/);
+    expect(jsonOf(down).error).to.deep.include({ code: 'DYNAMO_UNAVAILABLE', exitCode: EXIT.unavailable, maybeApplied: false });
+  });
+
+  it('prints binary values raw in text mode and as base64 in JSON, saying so', async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0xc3, 0x28, 0x0a, 0x80]);
+    const client = t.client();
+    await client.put('binary', bytes, { consistency: 'ALL' });
+    const json = jsonOf(await dynamo(['get', 'binary', '--endpoint', endpoint, '--json']));
+    expect(json.encoding).to.equal('base64');
+    expect(Buffer.from(json.values[0], 'base64').equals(bytes)).to.equal(true);
+    const raw = await dynamo(['get', 'binary', '--endpoint', endpoint]);
+    expect(raw.raw.equals(Buffer.concat([bytes, Buffer.from('\n')]))).to.equal(true);
   });
 
   it('takes the endpoint from DYNAMO_ENDPOINT', async () => {
     await dynamo(['put', 'env-key', 'env-value'], { DYNAMO_ENDPOINT: endpoint });
     expect((await dynamo(['get', 'env-key'], { DYNAMO_ENDPOINT: endpoint })).stdout).to.equal('env-value\n');
+    expectOneLineError(await dynamo(['get', 'env-key'], { DYNAMO_ENDPOINT: 'not-an-endpoint' }), EXIT.usage, /DYNAMO_ENDPOINT/);
   });
 
-  it('status shows every member and that it is reachable', async () => {
+  it('status shows every member in a table whose columns fit their content', async () => {
     const run = await dynamo(['status', '--endpoint', t.cluster.endpoints[0]!]);
-    expect(run.code).to.equal(0);
+    expect(run.code).to.equal(EXIT.ok);
     for (const m of t.cluster.members) expect(run.stdout).to.match(new RegExp(`${m.id}\\*?\\s+${m.address.replace(/\./g, '\\.')}\\s+yes`));
+    const lines = run.stdout.split('\n');
+    const header = lines.findIndex((l) => l.startsWith('ID'));
+    const starts = columnStarts(lines[header]!);
+    expect(starts).to.have.length(4);
+    for (const row of lines.slice(header + 1, header + 4)) expect(columnStarts(row)).to.deep.equal(starts);
   });
 
-  it('reports bad input and unreachable nodes as one line with a non-zero exit', async () => {
-    expectOneLineError(await dynamo(['get', 'k', '--endpoint', endpoint, '--consistency', 'MOST']), /consistency/);
-    expectOneLineError(await dynamo(['get', 'k', '--endpoint', '127.0.0.1:1', '--timeout-ms', '2000']), /unavailable|connect|UNAVAILABLE/i);
-    expectOneLineError(await dynamo(['put', 'k', 'x'.repeat(10), '--endpoint', endpoint, '--consistency', 'ANY']), /ANY/);
-    expectOneLineError(await dynamo(['node', '--id', 'x', '--partitions', 'lots']), /partitions/);
-    expectOneLineError(await dynamo(['frobnicate']), /unknown command/);
+  it('where prints the key’s partition and preference list', async () => {
+    const status = await t.client().status(t.cluster.endpoints[0]!);
+    const ring = makeRing(status.partitionCount, status.members.map((m) => m.id).sort(), status.partitionOwners);
+    for (const key of ['hello', 'user:42', 'z']) {
+      const partition = partitionOf(Buffer.from(key), status.partitionCount);
+      const replicas = preferenceList(ring, partition, status.replicas);
+      const json = jsonOf(await dynamo(['where', key, '--endpoint', endpoint, '--json']));
+      expect(json.partition).to.equal(partition);
+      expect(json.partitionCount).to.equal(status.partitionCount);
+      expect(json.ringChecksum).to.equal(status.ringChecksum);
+      expect(json.replicas.map((r: { id: string }) => r.id)).to.deep.equal(replicas);
+      const address = (id: string): string => t.cluster.member(id).address;
+      expect(json.replicas.map((r: { address: string }) => r.address)).to.deep.equal(replicas.map(address));
+      const text = await dynamo(['where', key, '--endpoint', endpoint]);
+      expect(text.code).to.equal(EXIT.ok);
+      expect(text.stdout).to.contain(`partition ${partition} of ${status.partitionCount}`);
+      const rows = text.stdout.trim().split('\n').slice(2);
+      expect(rows.map((r) => r.split(/\s+/)[1])).to.deep.equal(replicas);
+    }
   });
 
-  it('`dynamo cluster` starts a local cluster, serves, and stops cleanly on SIGINT', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'dynamo-cli-cluster-'));
-    const child = spawn(process.execPath, [BIN, 'cluster', '--nodes', '2', '--replicas', '2', '--base-port', '0', '--data-dir', dir, '--log-level', 'error'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+  it('exits 2 on every usage error, 3 when unavailable, 0 for --version and --help', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['get', 'k', '--endpoint', endpoint, '--consistency', 'MOST'], EXIT.usage, /consistency/],
+      [['get', 'k', '--endpoint', endpoint, '--consistency', 'ANY'], EXIT.usage, /ANY/],
+      [['put', 'k', 'x', '--endpoint', endpoint, '--consistency', 'ANY'], EXIT.usage, /ANY/],
+      [['get', 'k', '--endpoint', 'localhost'], EXIT.usage, /--endpoint/],
+      [['get', 'k', '--endpoint', '127.0.0.1:99999'], EXIT.usage, /--endpoint/],
+      [['status', '--endpoint', 'a b:1'], EXIT.usage, /--endpoint/],
+      [['where', 'k', '--endpoint', ':7001'], EXIT.usage, /--endpoint/],
+      [['get', 'k', '--endpoint', endpoint, '--timeout-ms', 'soon'], EXIT.usage, /timeout-ms/],
+      [['put', 'k', 'v', '--endpoint', endpoint, '--blind', '--context', 'AA=='], EXIT.usage, /blind/],
+      [['get', 'x'.repeat(1025), '--endpoint', endpoint], EXIT.usage, /key is 1025 bytes/],
+      [['node', '--id', 'x', '--partitions', 'lots'], EXIT.usage, /partitions/],
+      [['cluster', '--nodes', 'many'], EXIT.usage, /--nodes/],
+      [['frobnicate'], EXIT.usage, /unknown command/],
+      [['get', 'k', '--frobnicate'], EXIT.usage, /unknown option/],
+      [['get'], EXIT.usage, /missing required argument/],
+      [['get', 'k', '--endpoint', '127.0.0.1:1', '--timeout-ms', '2000'], EXIT.unavailable, /unreachable|no endpoint/],
+    ];
+    const runs = await dynamoAll(cases.map(([args]) => args));
+    cases.forEach(([args, code, pattern], i) => {
+      try {
+        expectOneLineError(runs[i]!, code, pattern);
+      } catch (e) {
+        throw new Error(`dynamo ${args.join(' ').slice(0, 80)}: ${(e as Error).message}`);
+      }
     });
+    const [version, help] = (await dynamoAll([['--version'], ['--help']])) as [Run, Run];
+    expect([version.code, version.stdout]).to.deep.equal([EXIT.ok, `${VERSION}\n`]);
+    expect(help.code).to.equal(EXIT.ok);
+    for (const e of EXIT_CODES) expect(help.stdout).to.match(new RegExp(`^  ${e.code}  `, 'm'));
+  });
+
+  it('offers only the levels a command can use in its help', async () => {
+    const commands = ['get', 'put', 'del'];
+    const helps = await dynamoAll(commands.map((c) => [c, '--help']));
+    helps.forEach((help, i) => {
+      expect(help.code).to.equal(EXIT.ok);
+      expect(help.stdout).to.match(/ONE \| TWO \| THREE \| QUORUM \| ALL/);
+      expect(help.stdout, `${commands[i]} --help`).to.not.match(/\bANY\b/);
+    });
+  });
+
+  it('`dynamo cluster --json` starts a local cluster, serves, and stops cleanly on SIGINT', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dynamo-cli-cluster-'));
+    const args = [BIN, 'cluster', '--nodes', '2', '--replicas', '2', '--base-port', '0', '--data-dir', dir, '--log-level', 'error', '--json'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
     try {
-      const endpoints = await new Promise<string>((resolve, reject) => {
+      const started = await new Promise<{ endpoints: string[]; members: { id: string; address: string }[] }>((resolve, reject) => {
         let out = '';
         child.stdout.on('data', (c: Buffer) => {
           out += c.toString();
-          const m = /endpoints: (\S+)/.exec(out);
-          if (m) resolve(m[1]!);
+          if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
         });
         child.once('exit', (code) => reject(new Error(`cluster exited early with ${code}: ${out}`)));
       });
-      expect(endpoints.split(',')).to.have.length(2);
+      expect(started.endpoints).to.have.length(2);
+      expect(started.members.map((m) => m.id)).to.deep.equal(['n1', 'n2']);
+      const endpoints = started.endpoints.join(',');
       await dynamo(['put', 'local', 'cluster', '--endpoint', endpoints]);
       expect((await dynamo(['get', 'local', '--endpoint', endpoints])).stdout).to.equal('cluster\n');
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -117,5 +254,34 @@ describe('integration: dynamo CLI', function () {
       if (child.exitCode === null) child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('with one of three nodes down', () => {
+    before(async () => {
+      await t.cluster.stopMember('n3', 'SIGKILL');
+    });
+    after(async () => {
+      await t.cluster.startMember('n3');
+      await t.settle();
+    });
+
+    it('put/del --consistency ALL fail as writes (exit 3), not as their context read', async () => {
+      await dynamo(['put', 'down', 'before', '--endpoint', endpoint]);
+      const put = await dynamo(['put', 'down', 'v', '--consistency', 'ALL', '--endpoint', endpoint]);
+      expectOneLineError(put, EXIT.unavailable, /put failed: ALL write failed: 2 of 3/);
+      expect(put.stderr).to.not.match(/read failed/);
+      expect(put.stderr).to.match(/may have been applied/);
+      const json = await dynamo(['put', 'down', 'v', '--consistency', 'ALL', '--endpoint', endpoint, '--json']);
+      expect(json.code).to.equal(EXIT.unavailable);
+      expect(jsonOf(json).error).to.deep.include({ code: 'DYNAMO_UNAVAILABLE', exitCode: EXIT.unavailable, maybeApplied: true });
+      expectOneLineError(await dynamo(['del', 'down', '--consistency', 'ALL', '--endpoint', endpoint]), EXIT.unavailable, /del failed: ALL write failed/);
+    });
+
+    it('put at the default level and at QUORUM still succeed', async () => {
+      expect((await dynamo(['put', 'down', 'quorum', '--endpoint', endpoint])).code).to.equal(EXIT.ok);
+      expect((await dynamo(['put', 'down', 'two', '--consistency', 'TWO', '--endpoint', endpoint])).code).to.equal(EXIT.ok);
+      const got = await dynamo(['get', 'down', '--consistency', 'QUORUM', '--endpoint', endpoint]);
+      expect([got.code, got.stdout]).to.deep.equal([EXIT.ok, 'two\n']);
+    });
   });
 });

@@ -1,17 +1,20 @@
 /**
  * Integration harness: a real cluster of node processes on 127.0.0.1 with
  * classic-level data in a temp dir, torn down (every pid killed, dir removed)
- * even when a test fails.
+ * even when a test fails. The nodes run the built CLI (dist/cmd/dynamo.js)
+ * on plain `node`, as they do in production.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalCluster, type LocalClusterOptions } from '../../lib/node/index.ts';
 import { DynamoClient } from '../../lib/client/index.ts';
+import { builtCli } from '../support/build.ts';
 
 export interface TestCluster {
   cluster: LocalCluster;
   dir: string;
+  /** A client of every member, or only through the named members (no discovery then: they coordinate). */
   client(...ids: string[]): DynamoClient;
   /** After restarts: wait until every member reaches every replica again (an ALL read through each). */
   settle(): Promise<void>;
@@ -32,6 +35,7 @@ export async function startTestCluster(opts: Partial<LocalClusterOptions> = {}):
     partitions: 64,
     logLevel: 'error',
     stderr: process.env['DYNAMO_IT_LOGS'] ? 'inherit' : 'ignore',
+    cli: builtCli(),
     ...opts,
   });
   live.add(cluster);
@@ -41,19 +45,20 @@ export async function startTestCluster(opts: Partial<LocalClusterOptions> = {}):
     dir,
     client(...ids: string[]): DynamoClient {
       const members = ids.length ? ids.map((id) => cluster.member(id)) : cluster.members;
-      const c = new DynamoClient({ endpoints: members.map((m) => m.address), timeoutMs: 5000 });
+      // Named nodes mean "through these coordinators": no discovery of the others.
+      const c = new DynamoClient({ endpoints: members.map((m) => m.address), timeoutMs: 5000, discovery: ids.length === 0 });
       clients.push(c);
       return c;
     },
     async settle(): Promise<void> {
       for (const m of cluster.members) {
-        const c = new DynamoClient({ endpoints: [m.address], timeoutMs: 2000 });
+        const c = new DynamoClient({ endpoints: [m.address], timeoutMs: 2000, discovery: false });
         clients.push(c);
         await eventually(() => c.get('settle-probe', { consistency: 'ALL' }));
       }
     },
     async teardown(): Promise<void> {
-      for (const c of clients) c.close();
+      await Promise.all(clients.map((c) => c.close()));
       await cluster.stop('SIGKILL');
       live.delete(cluster);
       rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import {
 } from '../../../lib/client/index.ts';
 import { FakeNode } from './fake-node.ts';
 import type { DeleteReq, GetReq, PutReq } from './fake-node.ts';
-import { PROTOCOLS, rejection } from './support.ts';
+import { PROTOCOLS, QUIET, rejection } from './support.ts';
 
 for (const protocol of PROTOCOLS) {
   describe(`client: DynamoClient against a fake node (${protocol})`, () => {
@@ -21,7 +21,7 @@ for (const protocol of PROTOCOLS) {
 
     beforeEach(async () => {
       node = await FakeNode.start();
-      client = new DynamoClient({ endpoints: [node.address], protocol });
+      client = new DynamoClient({ endpoints: [node.address], protocol, ...QUIET });
     });
     afterEach(() => {
       client.close();
@@ -72,7 +72,7 @@ for (const protocol of PROTOCOLS) {
       await client.get('k', { consistency: 'ONE' });
       await client.put('k', 'v', { consistency: 'ALL' });
       await client.delete('k', { consistency: 'TWO' });
-      const withDefault = new DynamoClient({ endpoints: [node.address], consistency: 'QUORUM', protocol });
+      const withDefault = new DynamoClient({ endpoints: [node.address], consistency: 'QUORUM', protocol, ...QUIET });
       try {
         await withDefault.get('k');
         await withDefault.put('k', 'v', { consistency: 'THREE' });
@@ -167,7 +167,7 @@ for (const protocol of PROTOCOLS) {
       expect((e as DynamoError).code).to.equal('DYNAMO_TIMEOUT');
       expect(Date.now() - start).to.be.lessThan(2000);
       // Client-wide default applies when the call passes none.
-      const quick = new DynamoClient({ endpoints: [node.address], timeoutMs: 100, protocol });
+      const quick = new DynamoClient({ endpoints: [node.address], timeoutMs: 100, protocol, ...QUIET });
       try {
         expect(await rejection(quick.get('k'))).to.be.instanceOf(TimeoutError);
       } finally {

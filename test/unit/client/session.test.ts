@@ -4,7 +4,7 @@ import type { KvHandler } from '../../../lib/protocol/index.ts';
 import { RealTime, silentLogger } from '../../../lib/runtime/index.ts';
 import { startGrpcServer, type GrpcServer } from '../../../lib/transport/index.ts';
 import { FakeNode } from './fake-node.ts';
-import { FirstEndpointClient, rejection } from './support.ts';
+import { FirstEndpointClient, QUIET, rejection } from './support.ts';
 
 const time = new RealTime();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => time.setTimer(ms, resolve));
@@ -100,6 +100,7 @@ describe('client: Session protocol specifics', function () {
     const e = await rejection(pending);
     expect(e).to.be.instanceOf(UnavailableError);
     expect((e as Error).message).to.contain('may have been applied');
+    expect((e as UnavailableError).maybeApplied).to.equal(true);
     expect([(e as UnavailableError).answered, (e as UnavailableError).required]).to.deep.equal([0, 0]);
     expect(spare.count('Put')).to.equal(0);
   });
@@ -138,7 +139,8 @@ describe('client: Session protocol specifics', function () {
     servers.push(spare);
     const client = track(new FirstEndpointClient({ endpoints: [closing.address, spare.address] }));
     const inflight = client.put('a', '1');
-    await sleep(50);
+    // In flight at the node (not merely issued) before it starts shutting down.
+    while (closing.sessionStats().requestsReceived === 0) await sleep(5);
     const stopping = closing.shutdown(5_000);
     await sleep(50);
     const after = await client.put('b', '2'); // refused by the closing node (or never sent to it): served by the spare
@@ -152,7 +154,7 @@ describe('client: Session protocol specifics', function () {
 
   it('falls back to unary calls on a node without Session (an older node)', async () => {
     const old = await startNode({ session: false });
-    const client = track(new DynamoClient({ endpoints: [old.address] }));
+    const client = track(new DynamoClient({ endpoints: [old.address], ...QUIET }));
     await client.put('k', 'v');
     expect(texts((await client.get('k')).values)).to.deep.equal(['v']);
     expect(old.received.map((r) => [r.method, r.via])).to.deep.equal([
