@@ -326,6 +326,13 @@ endpointOption(program.command('status'))
       const rows = s.members.map((m) => [m.self ? `${m.id}*` : m.id, m.address, m.reachable ? 'yes' : 'NO', String(m.partitionsOwned)]);
       process.stdout.write(table(['ID', 'ADDRESS', 'REACHABLE', 'PARTITIONS'], rows));
       process.stdout.write(`gets ${s.gets}, puts ${s.puts}, deletes ${s.deletes}, read repairs ${s.readRepairs}\n`);
+      const f = s.safety;
+      if (f !== undefined) {
+        process.stdout.write(
+          `actor ${f.actor}; records set aside ${f.recordsSetAside}, local write failures ${f.localWriteFailures}, actors retired ${f.actorsRetired}, ` +
+            `dot conflicts ${f.dotConflicts}, contexts clamped ${f.contextClamps}, context catch-ups ${f.contextCatchUps}, sibling-cap refusals ${f.siblingCapRefusals}\n`,
+        );
+      }
     });
   });
 

@@ -571,5 +571,6 @@ function toNodeStatus(s: StatusResponseObj): NodeStatus {
     deletes: s.deletes,
     ringChecksum: s.ringChecksum,
     partitionOwners: s.partitionOwners ?? [],
+    ...(s.safety === undefined || s.safety === null ? {} : { safety: { ...s.safety } }),
   };
 }

@@ -66,6 +66,17 @@ export interface StatusResponseObj {
   deletes: number;
   ringChecksum: number;
   partitionOwners: string[];
+  /** Absent from nodes that predate it (proto3 message field). */
+  safety?: {
+    actor: string;
+    actorsRetired: number;
+    recordsSetAside: number;
+    dotConflicts: number;
+    localWriteFailures: number;
+    contextClamps: number;
+    contextCatchUps: number;
+    siblingCapRefusals: number;
+  } | null;
 }
 
 /**
