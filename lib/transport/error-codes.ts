@@ -1,7 +1,8 @@
 /**
  * Rebuilding a DynamoError from its stable code after it crossed the wire
  * (peer error envelopes, gRPC trailing metadata), so callers can branch on the
- * subclass exactly as if the error had been thrown locally.
+ * subclass exactly as if the error had been thrown locally — maybeApplied
+ * included.
  */
 import {
   ClosedError,
@@ -12,6 +13,7 @@ import {
   StorageError,
   TimeoutError,
   UnavailableError,
+  type DynamoErrorOptions,
 } from '../runtime/index.ts';
 
 /** Replica counts an error carries (UNAVAILABLE / TIMEOUT), or zeros. */
@@ -23,8 +25,9 @@ export function countsOf(e: DynamoError): { answered: number; required: number }
 /**
  * The DynamoError subclass for `code`. A code this build does not know (a newer
  * peer) becomes a plain DYNAMO_INTERNAL error that still names the code.
+ * `options` carries `cause` and the sender's `maybeApplied`.
  */
-export function errorFromCode(code: string, message: string, answered: number, required: number, options?: ErrorOptions): DynamoError {
+export function errorFromCode(code: string, message: string, answered: number, required: number, options?: DynamoErrorOptions): DynamoError {
   switch (code) {
     case 'DYNAMO_INVALID_ARGUMENT':
       return new InvalidArgumentError(message, options);
