@@ -23,6 +23,7 @@ export {
   type ErrorStatus,
 } from './grpc-status.ts';
 export type { SessionStats } from './session-service.ts';
+export type { PeerStreamStats } from './peer-service.ts';
 export {
   SESSION_PATH,
   SessionRequestWriter,
