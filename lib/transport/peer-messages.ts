@@ -125,26 +125,43 @@ const identifyReply: MessageRow<IdentifyReply> = {
   },
 };
 
-// ReadRequest = 5, ReadReply = 6.
-const readRequest: MessageRow<ReadRequest> = {
-  field: 5,
-  protoType: 'ReadRequest',
-  kind: KIND_REQUEST,
-  type: 'read',
-  length: (m) => bytesFieldLength(1, m.key),
-  write: (w, m) => writeBytesField(w, 1, m.key),
-  read: (r, end) => ({ type: 'read', key: readSingleBytes(r, end) ?? EMPTY }),
-};
+/** What every row declares about itself besides its body codec. */
+type RowHead<M extends { readonly type: string }> = Pick<MessageRow<M>, 'field' | 'protoType' | 'kind' | 'type'>;
 
-const readReply: MessageRow<ReadReply> = {
-  field: 6,
-  protoType: 'ReadReply',
-  kind: KIND_REPLY,
-  type: 'read',
-  length: (m) => optionalBytesFieldLength(1, m.record),
-  write: (w, m) => writeOptionalBytesField(w, 1, m.record),
-  read: (r, end) => ({ type: 'read', record: readSingleBytes(r, end) }),
-};
+/**
+ * A row whose message has one bytes field, number 1: `get` takes it from the
+ * protocol value, `make` builds the value from it (undefined when absent).
+ * `optional`: a proto3 `optional bytes` (present even when empty) rather than
+ * plain bytes (absent when empty).
+ */
+function singleBytesMessage<M extends { readonly type: string }>(
+  head: RowHead<M>,
+  optional: boolean,
+  get: (m: M) => Uint8Array | undefined,
+  make: (b: Uint8Array | undefined) => M,
+): MessageRow<M> {
+  return {
+    ...head,
+    length: optional ? (m) => optionalBytesFieldLength(1, get(m)) : (m) => bytesFieldLength(1, get(m)!),
+    write: optional ? (w, m) => writeOptionalBytesField(w, 1, get(m)) : (w, m) => writeBytesField(w, 1, get(m)!),
+    read: (r, end) => make(readSingleBytes(r, end)),
+  };
+}
+
+// ReadRequest = 5, ReadReply = 6.
+const readRequest = singleBytesMessage<ReadRequest>(
+  { field: 5, protoType: 'ReadRequest', kind: KIND_REQUEST, type: 'read' },
+  false,
+  (m) => m.key,
+  (key) => ({ type: 'read', key: key ?? EMPTY }),
+);
+
+const readReply = singleBytesMessage<ReadReply>(
+  { field: 6, protoType: 'ReadReply', kind: KIND_REPLY, type: 'read' },
+  true,
+  (m) => m.record,
+  (record) => ({ type: 'read', record }),
+);
 
 // WriteRequest = 7, WriteReply = 8.
 const writeRequest: MessageRow<WriteRequest> = {
@@ -206,15 +223,12 @@ const coordinateRequest: MessageRow<CoordinateRequest> = {
   },
 };
 
-const coordinateReply: MessageRow<CoordinateReply> = {
-  field: 10,
-  protoType: 'CoordinateReply',
-  kind: KIND_REPLY,
-  type: 'coordinate',
-  length: (m) => bytesFieldLength(1, m.context),
-  write: (w, m) => writeBytesField(w, 1, m.context),
-  read: (r, end) => ({ type: 'coordinate', context: readSingleBytes(r, end) ?? EMPTY }),
-};
+const coordinateReply = singleBytesMessage<CoordinateReply>(
+  { field: 10, protoType: 'CoordinateReply', kind: KIND_REPLY, type: 'coordinate' },
+  false,
+  (m) => m.context,
+  (context) => ({ type: 'coordinate', context: context ?? EMPTY }),
+);
 
 /** A DynamoError's PeerError fields, clamped for the wire. */
 function errorCounts(e: DynamoError): { answered: number; required: number } {
