@@ -16,7 +16,9 @@
  * those waiting for the accept and the frame being built, are bounded by
  * `queuedBytesMax`; beyond it new requests fail fast (UnavailableError,
  * maybeApplied false). A stream that takes none of our frames for
- * `stallMsMax` is cancelled, like a broken one.
+ * `stallMsMax` is cancelled, like a broken one, and so is one the peer has
+ * not accepted within `stallMsMax` (its held requests were never written).
+ * One timer per stream for the accept, none per request for any of this.
  */
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -87,6 +89,8 @@ interface Stream {
   entriesWritten: number;
   /** Its end has been handled. */
   over: boolean;
+  /** Cancels the stream if the peer has not accepted it in time. */
+  acceptTimer: TimerHandle | undefined;
 }
 
 interface Pending {
@@ -221,7 +225,9 @@ export class PeerConnection {
       entriesAdded: 0,
       entriesWritten: 0,
       over: false,
+      acceptTimer: undefined,
     };
+    s.acceptTimer = this.#opts.time.setTimer(this.#opts.stallMsMax, () => this.#notAccepted(s));
     this.#stream = s;
     this.#opts.stats.streamsOpened++;
     // The callee sends headers as soon as it accepts the stream: only then is anything written.
@@ -236,6 +242,7 @@ export class PeerConnection {
   #accepted(s: Stream): void {
     if (this.#stream !== s || s.accepted) return;
     s.accepted = true;
+    this.#cancelAcceptTimer(s);
     this.#connected();
     for (let i = 0; i < s.held.length; i++) this.#write(s, s.held[i]!, s.heldEntries[i]!);
     s.held.length = 0;
@@ -268,6 +275,20 @@ export class PeerConnection {
     }
   }
 
+  #cancelAcceptTimer(s: Stream): void {
+    if (s.acceptTimer !== undefined) this.#opts.time.cancelTimer(s.acceptTimer);
+    s.acceptTimer = undefined;
+  }
+
+  /** The peer has not accepted the stream in time: give up on it (nothing was written on it). */
+  #notAccepted(s: Stream): void {
+    s.acceptTimer = undefined;
+    if (s.accepted || s.over) return;
+    const details = `peer did not accept the stream within ${this.#opts.stallMsMax} ms`;
+    this.#ended(s, { code: grpc.status.UNAVAILABLE, details, metadata: new grpc.Metadata() });
+    s.call.cancel();
+  }
+
   /** The peer took none of our frames for stallMsMax: treat the stream as broken. */
   #stalled(s: Stream, heldBytes: number, stalledMs: number): void {
     this.#opts.logger.warn('cancelling a peer stream that takes no requests', { peer: this.#opts.address, heldBytes, stalledMs });
@@ -296,6 +317,7 @@ export class PeerConnection {
   #end(s: Stream, reason: string): void {
     s.over = true;
     s.out.close();
+    this.#cancelAcceptTimer(s);
     if (this.#stream === s) {
       this.#stream = undefined;
       this.#writer.discard();

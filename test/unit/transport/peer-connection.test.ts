@@ -61,6 +61,20 @@ describe('transport PeerConnection: never written before accept, maybeApplied, c
     expect(t.stats().framesSent).to.equal(0);
   });
 
+  it('a peer that never accepts the stream: its requests fail as not applied after stallMsMax, none written', async () => {
+    let frames = 0;
+    const address = await res.peerStreamServer((call) => call.on('data', () => frames++)); // never accepts, never fails
+    const t = res.transport({ stallMsMax: 200, backoffMsMin: 5_000 });
+    const start = realTime.monotonicMs();
+    const e = failure(await t.request(address, write(1), 5_000));
+    expect(realTime.monotonicMs() - start).to.be.below(4_000); // long before its own timeout
+    expect(e).to.be.instanceOf(UnavailableError);
+    expect(e.maybeApplied).to.equal(false);
+    expect(e.message).to.equal(`peer ${address} unreachable: peer did not accept the stream within 200 ms`);
+    expect(t.reachable(address)).to.equal(false);
+    expect(frames).to.equal(0);
+  });
+
   it('requests issued before the accept go out, in order, as soon as the peer accepts', async () => {
     const seen: number[] = [];
     let acceptedAt = Infinity;
