@@ -33,8 +33,8 @@ export interface GrpcServerOptions {
   sessionInflightMax?: number;
   /**
    * Reply bytes a Session or peer stream may hold that its caller has not
-   * read: reading pauses at half, replies beyond it become errors
-   * (served-stream.ts). Default 16 MiB.
+   * read: requests start only while their replies fit in half of it, replies
+   * beyond it become errors (served-stream.ts). Default 16 MiB.
    */
   streamQueuedBytesMax?: number;
   /** How long such a stream may take no reply at all while holding half that before it is cut off. Default 20 s. */

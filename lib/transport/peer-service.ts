@@ -36,12 +36,22 @@ export interface PeerStreamStats {
   streamsCutOff: number;
 }
 
+/** A request kept until its stream has room to serve it. */
+interface DeferredRequest {
+  readonly id: number;
+  readonly req: PeerRequest;
+  readonly timeoutMs: number;
+}
+
 /** One accepted peer stream. */
-class ServedPeerStream extends ServedStream<BatchWriter> {
+class ServedPeerStream extends ServedStream<BatchWriter, DeferredRequest> {
   readonly #handler: PeerHandler;
   readonly #stats: PeerStreamStats;
   readonly #onEnvelope: EnvelopeVisitor = (id, timeoutMs, kind, body) => {
-    if (kind === KIND_REQUEST) this.#serve(id, body as PeerRequest, timeoutMs);
+    if (kind === KIND_REQUEST) {
+      if (this.admit()) this.#serve(id, body as PeerRequest, timeoutMs);
+      else this.defer({ id, req: body as PeerRequest, timeoutMs });
+    }
     else if (kind === KIND_MALFORMED) this.#send(id, KIND_ERROR, body);
     else this.#send(id, KIND_ERROR, new InvalidArgumentError('malformed peer message (expected a request envelope)'));
   };
@@ -69,8 +79,11 @@ class ServedPeerStream extends ServedStream<BatchWriter> {
     }
   }
 
+  protected serveDeferred(d: DeferredRequest): void {
+    this.#serve(d.id, d.req, d.timeoutMs);
+  }
+
   #serve(id: number, req: PeerRequest, timeoutMs: number): void {
-    this.started();
     let reply: Promise<PeerReply>;
     try {
       reply = this.#handler(req, timeoutMs);

@@ -7,17 +7,19 @@
  * what is in them.
  *
  * Flow control — a caller that stops reading must not make the node buffer
- * its replies without bound (grpc-js queues whatever is written):
- * - A request holds its in-flight slot until the frame carrying its reply
- *   has been taken by HTTP/2 (the write callback), so the subclass's
- *   in-flight bound also bounds the replies waiting to be sent.
- * - Reply bytes held unsent (written to grpc-js and not yet taken, plus the
- *   frame being built) are counted. From half of `queuedBytesMax` the stream
- *   stops reading requests, so HTTP/2 flow control stops the caller too; it
- *   reads again below a quarter.
- * - At `queuedBytesMax` a reply that becomes ready is dropped and replaced by
- *   a small error (the subclass decides which): what a stream holds stays
- *   within the bound plus one reply.
+ * its replies without bound (grpc-js queues whatever is written), and one
+ * that reads slower than the node answers must be slowed down, not failed:
+ * - A request holds its in-flight slot from arrival until the frame carrying
+ *   its reply has been taken by HTTP/2 (the write callback), so the
+ *   subclass's in-flight bound also bounds the replies waiting to be sent.
+ * - Requests start only while the reply bytes held (written to grpc-js and
+ *   not yet taken, plus the frame being built) and those expected from the
+ *   requests running fit in half of `queuedBytesMax` (reply-admission.ts);
+ *   the others wait in arrival order, and while any wait the stream reads
+ *   nothing more, so HTTP/2 flow control holds the caller back too.
+ * - Should replies still reach `queuedBytesMax` (larger than estimated), a
+ *   reply that becomes ready is replaced by a small error (the subclass
+ *   decides which): what a stream holds stays within the bound plus one reply.
  * - A stream with replies waiting while none is taken for `stallMsMax`
  *   (detected within twice that) is reset with ENHANCE_YOUR_CALM — grpc-js
  *   callers see RESOURCE_EXHAUSTED — and a warning names it.
@@ -28,6 +30,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger, Time } from '../runtime/index.ts';
 import type { FrameBatcher } from './batch-writer.ts';
 import { OutboundQueue } from './outbound-queue.ts';
+import { ReplyAdmission } from './reply-admission.ts';
 
 /** A server-side bidi stream of frames (pass-through serializers). */
 export type FrameStream = grpc.ServerDuplexStream<Buffer, Buffer>;
@@ -65,16 +68,17 @@ function resetStream(call: FrameStream): void {
   call.destroy();
 }
 
-/** One accepted stream; see the module comment. */
-export abstract class ServedStream<W extends FrameBatcher> {
+/** One accepted stream; see the module comment. `E` is what a deferred request is kept as. */
+export abstract class ServedStream<W extends FrameBatcher, E> {
   protected readonly call: FrameStream;
   protected readonly logger: Logger;
   /** Replies are added here; frames are dropped once the stream has ended. */
   protected readonly writer: W;
   readonly #opts: ServedStreamOptions;
   readonly #out: OutboundQueue;
+  readonly #admission: ReplyAdmission<E>;
   readonly #onGone: (s: object) => void;
-  /** Requests started whose reply has not been taken by HTTP/2 yet. */
+  /** Requests received (waiting, running, or answered) whose reply has not been taken by HTTP/2 yet. */
   #inflight = 0;
   /** Replies of started requests added since the last frame went out: their slots go with the next frame. */
   #settledUnsent = 0;
@@ -82,8 +86,10 @@ export abstract class ServedStream<W extends FrameBatcher> {
   #ended = false;
   /** End our side once nothing is in flight (caller half-closed, or server draining). */
   #finishing = false;
-  /** Not reading requests until the replies held drain. */
+  /** Not reading requests while some wait to start. */
   #paused = false;
+  /** Inside #startWaiting (a request may settle synchronously and come back here). */
+  #starting = false;
 
   /** `makeWriter` gets the function that sends a finished frame with its entry count. */
   constructor(call: FrameStream, opts: ServedStreamOptions, makeWriter: (send: (frame: Buffer, entries: number) => void) => W, onGone: (s: object) => void) {
@@ -91,6 +97,7 @@ export abstract class ServedStream<W extends FrameBatcher> {
     this.logger = opts.logger;
     this.#opts = opts;
     this.#onGone = onGone;
+    this.#admission = new ReplyAdmission<E>(opts.queuedBytesMax / 2);
     this.#out = new OutboundQueue(call, {
       time: opts.time,
       stallMsMax: opts.stallMsMax,
@@ -102,11 +109,8 @@ export abstract class ServedStream<W extends FrameBatcher> {
       const slots = this.#settledUnsent;
       this.#settledUnsent = 0;
       this.#out.write(frame, slots);
+      this.#admission.observe(frame.length, entries);
       this.sent(entries);
-      if (!this.#paused && this.queuedBytes >= this.#opts.queuedBytesMax / 2) {
-        this.#paused = true;
-        call.pause();
-      }
     });
     // Headers now, so the caller learns the stream is up before any reply.
     call.sendMetadata(new grpc.Metadata());
@@ -121,7 +125,7 @@ export abstract class ServedStream<W extends FrameBatcher> {
     });
   }
 
-  /** Requests being served, or answered with their reply not yet taken by HTTP/2. */
+  /** Requests received whose reply has not been taken by HTTP/2 yet (waiting, running or answered). */
   protected get inflight(): number {
     return this.#inflight;
   }
@@ -155,6 +159,9 @@ export abstract class ServedStream<W extends FrameBatcher> {
   /** Decode one received frame and serve what is in it. */
   protected abstract onFrame(frame: Buffer): void;
 
+  /** Serve a request `defer` kept, now that there is room (it counts as running). */
+  protected abstract serveDeferred(entry: E): void;
+
   /** The stream is over (ended, aborted, cancelled or failed): release what it holds. */
   protected over(): void {}
 
@@ -164,9 +171,23 @@ export abstract class ServedStream<W extends FrameBatcher> {
   /** The stream was cut off for not reading (for counters). */
   protected cutOff(): void {}
 
-  /** A request started being served: it holds a slot until its reply is taken by HTTP/2. */
-  protected started(): void {
+  /**
+   * A request arrived and will be served: it is in flight from now until its
+   * reply is taken by HTTP/2. True: serve it now. False: hand it to `defer`
+   * at once (the replies held and expected leave no room for it yet).
+   */
+  protected admit(): boolean {
     this.#inflight++;
+    return this.#admission.tryStart(this.queuedBytes);
+  }
+
+  /** Keep a request `admit` refused until there is room; the stream reads nothing more meanwhile. */
+  protected defer(entry: E): void {
+    this.#admission.wait(entry);
+    if (!this.#paused) {
+      this.#paused = true;
+      this.call.pause();
+    }
   }
 
   /**
@@ -175,6 +196,7 @@ export abstract class ServedStream<W extends FrameBatcher> {
    */
   protected settled(): void {
     this.#settledUnsent++;
+    this.#admission.finished();
   }
 
   /** The stream can no longer be trusted (a malformed frame): end it with INVALID_ARGUMENT. */
@@ -188,11 +210,23 @@ export abstract class ServedStream<W extends FrameBatcher> {
 
   #flushed(slots: number): void {
     this.#inflight -= slots;
-    if (this.#paused && this.queuedBytes < this.#opts.queuedBytesMax / 4) {
+    this.#startWaiting();
+    if (this.#finishing) this.finish();
+  }
+
+  /** Start the waiting requests there is room for; read again once none waits. */
+  #startWaiting(): void {
+    if (this.#starting || this.#ended) return;
+    this.#starting = true;
+    try {
+      for (let e = this.#admission.next(this.queuedBytes); e !== undefined; e = this.#admission.next(this.queuedBytes)) this.serveDeferred(e);
+    } finally {
+      this.#starting = false;
+    }
+    if (this.#paused && this.#admission.waiting === 0 && !this.#ended) {
       this.#paused = false;
       this.call.resume();
     }
-    if (this.#finishing) this.finish();
   }
 
   #stalled(heldBytes: number, stalledMs: number): void {
@@ -210,6 +244,7 @@ export abstract class ServedStream<W extends FrameBatcher> {
 
   #gone(): void {
     this.#out.close();
+    this.#admission.clear();
     if (this.#ended) return;
     this.#ended = true;
     this.writer.discard();

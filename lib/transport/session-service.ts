@@ -54,7 +54,7 @@ export interface SessionServerOptions extends ServedStreamOptions {
 const SHUTTING_DOWN = errorStatusOf(new ClosedError('node is shutting down; send the request to another node'));
 
 /** One accepted Session stream. */
-class ServedSession extends ServedStream<SessionResponseWriter> {
+class ServedSession extends ServedStream<SessionResponseWriter, SessionRequestEntry> {
   readonly #opts: SessionServerOptions;
   readonly #stats: SessionStats;
   /** The server is shutting down: new requests are refused. */
@@ -122,8 +122,16 @@ class ServedSession extends ServedStream<SessionResponseWriter> {
         required: 0,
       });
     }
+    if (this.admit()) this.#run(r, op);
+    else this.defer(r);
+  }
+
+  protected serveDeferred(r: SessionRequestEntry): void {
+    this.#run(r, this.#opts.ops[r.op!]);
+  }
+
+  #run(r: SessionRequestEntry, op: KvOperation): void {
     const limitMs = this.#opts.requestTimeoutMsDefault;
-    this.started();
     op.run(op.decode(r.body as Buffer), r.timeoutMs === 0 ? limitMs : Math.min(r.timeoutMs, limitMs)).then(
       (value) => this.#done(r, op, value),
       (e: unknown) => this.#failed(r.id, op, e),

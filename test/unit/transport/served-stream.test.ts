@@ -136,25 +136,27 @@ describe('transport served streams: flow control (scripted call)', () => {
     expect(server.stats().requestsRefused).to.equal(1);
   });
 
-  it('stops reading at half the unread-bytes bound and reads again below a quarter', async () => {
-    const { call } = serve({ ops: ops(1_000), queuedBytesMax: 4_000 });
-    call.send([get(1)]);
+  it('starts requests only while their replies fit the budget; the rest wait in order and the stream stops reading', async () => {
+    const hold = gate();
+    // Budget 4,000 bytes, first estimate 1,000 per reply: four run at once.
+    const { call } = serve({ ops: ops(1_000, hold.promise), queuedBytesMax: 8_000 });
+    call.send([1, 2, 3, 4, 5, 6].map(get));
     await settle();
-    expect(call.paused).to.equal(false); // ~1 KB held
-    call.send([get(2), get(3)]);
+    expect(call.paused).to.equal(true); // 5 and 6 wait
+    hold.open();
     await settle();
-    expect(call.paused).to.equal(true); // ~3 KB held >= 2 KB
-    call.take(1); // still ~2 KB held: not below 1 KB
-    expect(call.paused).to.equal(true);
-    call.take();
+    expect(call.responses().map((r) => r.id)).to.deep.equal([1, 2, 3, 4]);
+    call.take(); // room again: 5 and 6 start
+    await settle();
+    expect(call.responses().map((r) => r.id)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    expect(call.responses().every((r) => r.op === 'get')).to.equal(true);
     expect(call.paused).to.equal(false);
   });
 
-  it('at the bound, drops a ready response for a small RESOURCE_EXHAUSTED error (maybeApplied for writes)', async () => {
+  it('should replies outgrow the estimate up to the bound, a ready response becomes a small RESOURCE_EXHAUSTED error (maybeApplied for writes)', async () => {
+    // Budget 1,250 bytes, first estimate ~312: all three start, but each reply is 3,000 bytes.
     const { server, call } = serve({ ops: ops(3_000), queuedBytesMax: 2_500 });
-    call.send([get(1)]);
-    await settle();
-    call.send([get(2), { id: 3, put: { key: Buffer.from('k'), value: Buffer.from('v') } }]);
+    call.send([get(1), get(2), { id: 3, put: { key: Buffer.from('k'), value: Buffer.from('v') } }]);
     await settle();
     const [one, two, three] = [1, 2, 3].map((id) => call.responses().find((r) => r.id === id)!);
     expect(one!.body).to.have.length(3_000);
