@@ -4,21 +4,22 @@
  * send), in one process and one run, through
  *   - `table`: lib/transport/peer-codec.ts (the table-driven EnvelopeCodec);
  *   - `hand-written`: the peer codec as it was before the table (its files
- *     read from git at BASELINE_COMMIT into a temporary directory, so no copy
- *     of the old code lives in the tree);
+ *     read from git at BASELINE_COMMIT into bench/out, so no copy of the old
+ *     code lives in the tree);
  *   - `protobufjs`: protobufjs's reflection codec loaded from peer.proto (its
  *     encoders/decoders are generated at load time, the same code `pbjs
  *     --target static` would emit), plus the conversion to and from protocol
  *     values the transport would still need.
- * Each codec runs in its own child process (so no call site or JIT feedback
- * is shared between codecs), and the processes alternate — A, B, C, A, B, C
- * … — so drift on a shared machine hits all alike. Reported per codec: the
- * median and the minimum of all rounds, in ns per envelope (the minimum is
- * the steadier figure on a loaded machine).
+ * The codecs take turns in short slices (rotating who goes first), so drift
+ * and bursts of load on a shared machine hit them alike; every codec gets its
+ * own copy of the timing loop (no call site shared between codecs). Reported
+ * per codec: the minimum and the median slice in ns per envelope, and the
+ * median of the per-turn ratios to the table codec (the paired figure is the
+ * steadiest on a loaded machine).
  *
- *   node --import=tsx bench/peer-codec.ts [--processes 5] [--rounds 7] [--batches 2000]
+ *   node --import=tsx bench/peer-codec.ts [--turns 200] [--batches 100] [--record-bytes 1024]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,16 +44,15 @@ const option = (name: string, fallback: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
-const PROCESSES = option('processes', 5);
-const ROUNDS = option('rounds', 7);
-const BATCHES = option('batches', 2000);
-const CODEC = args[args.indexOf('--codec') + 1];
+const TURNS = option('turns', 200);
+const BATCHES = option('batches', 100);
+const RECORD_BYTES = option('record-bytes', 1024);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** One batch as the hot path sees it: 16 each of write/read requests and replies, 1 KiB records, 16-byte keys. */
+/** One batch as the hot path sees it: 16 each of write/read requests and replies, RECORD_BYTES records, 16-byte keys. */
 function sampleBatch(): Envelope[] {
-  const record = Buffer.alloc(1024, 7);
+  const record = Buffer.alloc(RECORD_BYTES, 7);
   const out: Envelope[] = [];
   for (let i = 0; i < 16; i++) {
     const key = Buffer.from(`user:${String(i).padStart(11, '0')}`);
@@ -66,21 +66,23 @@ function sampleBatch(): Envelope[] {
 
 /** A codec with the peer-codec.ts API (writeEnvelope + decodeBatch). */
 function envelopeCodec(name: string, mod: { writeEnvelope: typeof table.writeEnvelope; decodeBatch: typeof table.decodeBatch }): Codec {
-  const w = protobuf.Writer.create();
-  let sink = 0;
-  const visit = (id: number): void => {
-    sink += id;
-  };
-  return {
-    name,
-    encode(batch) {
-      for (const [id, t, kind, body] of batch) mod.writeEnvelope(w, id, t, kind, body, true);
-      const frame = w.finish();
-      w.reset();
-      return frame;
-    },
-    decode: (frame) => mod.decodeBatch(frame, visit) + (sink & 0),
-  };
+  // Compiled apart for each codec, so no call site in the loop sees two codecs.
+  const make = new Function(
+    'mod',
+    'w',
+    `let sink = 0;
+     const visit = (id) => { sink += id; };
+     return {
+       encode(batch) {
+         for (const e of batch) mod.writeEnvelope(w, e[0], e[1], e[2], e[3], true);
+         const frame = w.finish();
+         w.reset();
+         return frame;
+       },
+       decode: (frame) => mod.decodeBatch(frame, visit) + (sink & 0),
+     };`,
+  ) as (m: typeof mod, w: protobuf.Writer) => Omit<Codec, 'name'>;
+  return { name, ...make(mod, protobuf.Writer.create()) };
 }
 
 /** The hand-written codec of BASELINE_COMMIT, or undefined (with the reason printed) when git cannot provide it. */
@@ -144,8 +146,8 @@ function reflection(): Codec {
   };
 }
 
-/** ns per envelope for `batches` encode+decode round trips of `batch`. */
-function round(codec: Codec, batch: readonly Envelope[], batches: number): number {
+/** Wall-clock ns per envelope for `batches` encode+decode round trips of `batch` (a short slice). */
+function slice(codec: Codec, batch: readonly Envelope[], batches: number): number {
   let decoded = 0;
   const start = process.hrtime.bigint();
   for (let i = 0; i < batches; i++) decoded += codec.decode(codec.encode(batch));
@@ -156,55 +158,33 @@ function round(codec: Codec, batch: readonly Envelope[], batches: number): numbe
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** The codecs by the name a child is given. */
-const CODECS: Record<string, () => Codec | undefined | Promise<Codec | undefined>> = {
-  table: () => envelopeCodec('table (peer-codec.ts)', table),
-  'hand-written': handWritten,
-  protobufjs: reflection,
-};
-
 const batch = sampleBatch();
+const codecs = [envelopeCodec('table (peer-codec.ts)', table), await handWritten(), reflection()].filter((c): c is Codec => c !== undefined);
 
-if (CODEC !== undefined && args.includes('--codec')) {
-  // Child: measure one codec, print its rounds as JSON.
-  const codec = await CODECS[CODEC]!();
-  if (codec === undefined) {
-    console.log(JSON.stringify({ name: CODEC, samples: [] }));
-  } else {
-    // Same bytes as the table codec, so every codec measures the same work.
-    const w = protobuf.Writer.create();
-    for (const [id, t, kind, body] of batch) table.writeEnvelope(w, id, t, kind, body, true);
-    if (Buffer.from(codec.encode(batch)).compare(Buffer.from(w.finish())) !== 0) throw new Error(`${codec.name} encodes the batch differently`);
-    round(codec, batch, BATCHES); // warm-up
-    const samples = Array.from({ length: ROUNDS }, () => round(codec, batch, BATCHES));
-    console.log(JSON.stringify({ name: codec.name, samples }));
+// Same bytes from every codec, so every codec does the same work.
+const reference = Buffer.from(codecs[0]!.encode(batch));
+for (const c of codecs) if (Buffer.from(c.encode(batch)).compare(reference) !== 0) throw new Error(`${c.name} encodes the batch differently`);
+
+for (const c of codecs) for (let i = 0; i < 20; i++) slice(c, batch, BATCHES); // warm-up
+const times = codecs.map(() => [] as number[]);
+const ratios = codecs.map(() => [] as number[]);
+for (let t = 0; t < TURNS; t++) {
+  const turn: number[] = [];
+  for (let i = 0; i < codecs.length; i++) {
+    const k = (t + i) % codecs.length;
+    turn[k] = slice(codecs[k]!, batch, BATCHES);
   }
-} else {
-  const samples = new Map<string, { name: string; xs: number[] }>();
-  for (let p = 0; p < PROCESSES; p++) {
-    for (const key of Object.keys(CODECS)) {
-      const child = spawnSync(
-        process.execPath,
-        ['--import=tsx', fileURLToPath(import.meta.url), '--codec', key, '--rounds', String(ROUNDS), '--batches', String(BATCHES)],
-        { cwd: root, encoding: 'utf8' },
-      );
-      if (child.status !== 0) throw new Error(`${key}: ${child.stderr}`);
-      const lines = child.stdout.trim().split('\n');
-      for (const line of lines.slice(0, -1)) console.log(line);
-      const result = JSON.parse(lines[lines.length - 1]!) as { name: string; samples: number[] };
-      const entry = samples.get(key) ?? { name: result.name, xs: [] };
-      entry.xs.push(...result.samples);
-      samples.set(key, entry);
-    }
-  }
-  console.log(`peer codec: encode + decode of a ${batch.length}-envelope PeerBatch (16 each of write/read requests and replies, 1 KiB records)`);
-  console.log(`${PROCESSES} alternating processes per codec x ${ROUNDS} rounds of ${BATCHES} batches; ns per envelope`);
-  const base = samples.get('table')!.xs;
-  for (const { name, xs } of samples.values()) {
-    if (xs.length === 0) continue;
-    console.log(
-      `${name.padEnd(28)} median ${median(xs).toFixed(1).padStart(7)}  min ${Math.min(...xs).toFixed(1).padStart(7)}  ` +
-        `(vs table: median ${(median(xs) / median(base)).toFixed(2)}x, min ${(Math.min(...xs) / Math.min(...base)).toFixed(2)}x)`,
-    );
-  }
+  turn.forEach((ns, k) => {
+    times[k]!.push(ns);
+    ratios[k]!.push(ns / turn[0]!);
+  });
 }
+
+console.log(`peer codec: encode + decode of a ${batch.length}-envelope PeerBatch (16 each of write/read requests and replies, ${RECORD_BYTES}-byte records)`);
+console.log(`${TURNS} turns of ${BATCHES} batches per codec; ns per envelope`);
+codecs.forEach((c, k) => {
+  console.log(
+    `${c.name.padEnd(28)} min ${Math.min(...times[k]!).toFixed(1).padStart(7)}  median ${median(times[k]!).toFixed(1).padStart(7)}  ` +
+      `median ratio to table ${median(ratios[k]!).toFixed(3)}`,
+  );
+});
