@@ -181,7 +181,11 @@ export abstract class ServedStream<W extends FrameBatcher, E> {
     return this.#admission.tryStart(this.queuedBytes);
   }
 
-  /** Keep a request `admit` refused until there is room; the stream reads nothing more meanwhile. */
+  /**
+   * Keep a request `admit` refused until there is room; the stream reads
+   * nothing more meanwhile. (Its timeout counts from when it starts: a caller
+   * that gave up meanwhile only costs the node a reply nobody reads.)
+   */
   protected defer(entry: E): void {
     this.#admission.wait(entry);
     if (!this.#paused) {
