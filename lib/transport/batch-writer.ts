@@ -46,6 +46,11 @@ export abstract class FrameBatcher {
     return this.#count;
   }
 
+  /** Bytes of the frame under construction (not yet handed to `send`). */
+  get pendingBytes(): number {
+    return this.writer.len;
+  }
+
   /** Send what is pending now (no-op when empty). */
   flush(): void {
     if (this.#count === 0) return;

@@ -1,7 +1,8 @@
 /**
  * Rebuilding a DynamoError from its stable code after it crossed the wire
  * (peer error envelopes, gRPC trailing metadata), so callers can branch on the
- * subclass exactly as if the error had been thrown locally.
+ * subclass exactly as if the error had been thrown locally — maybeApplied
+ * included.
  */
 import {
   ClosedError,
@@ -24,6 +25,7 @@ export function countsOf(e: DynamoError): { answered: number; required: number }
 /**
  * The DynamoError subclass for `code`. A code this build does not know (a newer
  * peer) becomes a plain DYNAMO_INTERNAL error that still names the code.
+ * `options` carries `cause` and the sender's `maybeApplied`.
  */
 export function errorFromCode(code: string, message: string, answered: number, required: number, options?: DynamoErrorOptions): DynamoError {
   switch (code) {

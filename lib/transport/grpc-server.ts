@@ -12,7 +12,9 @@ import type { Logger, Time } from '../runtime/index.ts';
 import type { AdminHandler, KvHandler, PeerHandler } from '../protocol/index.ts';
 import { SERVER_OPTIONS } from './grpc-options.ts';
 import { kvServices } from './kv-service.ts';
-import { PEER_SERVICE, PeerStreamServer } from './peer-service.ts';
+import { PEER_SERVICE, PeerStreamServer, type PeerStreamStats } from './peer-service.ts';
+import { QUEUED_BYTES_MAX_DEFAULT, STALL_MS_MAX_DEFAULT } from './outbound-queue.ts';
+import type { ServedStreamOptions } from './served-stream.ts';
 import type { SessionStats } from './session-service.ts';
 import { ADMIN_PROTO, KV_PROTO } from './proto-files.ts';
 
@@ -29,6 +31,14 @@ export interface GrpcServerOptions {
   requestTimeoutMsDefault: number;
   /** Requests in flight per KV Session stream; beyond it they are refused with RESOURCE_EXHAUSTED. Default 10,000. */
   sessionInflightMax?: number;
+  /**
+   * Reply bytes a Session or peer stream may hold that its caller has not
+   * read: requests start only while their replies fit in half of it, replies
+   * beyond it become errors (served-stream.ts). Default 16 MiB.
+   */
+  streamQueuedBytesMax?: number;
+  /** How long such a stream may take no reply at all while holding half that before it is cut off. Default 20 s. */
+  streamStallMsMax?: number;
 }
 
 /** Default of GrpcServerOptions.sessionInflightMax. */
@@ -42,6 +52,8 @@ export interface GrpcServer {
   setServing(serving: boolean): void;
   /** Counters of the KV Session streams (how well requests are being batched). */
   sessionStats(): SessionStats;
+  /** Counters of the peer streams this server accepted. */
+  peerStats(): PeerStreamStats;
   /**
    * Stop accepting, let in-flight calls and Session requests finish (up to
    * graceMs; Sessions refuse new requests meanwhile), then force.
@@ -60,9 +72,20 @@ function hostOf(listen: string): string {
 /** Bind and start serving; rejects if the address cannot be bound. */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
-  const kv = kvServices({ ...opts, sessionInflightMax: opts.sessionInflightMax ?? SESSION_INFLIGHT_MAX_DEFAULT });
+  const streams: ServedStreamOptions = {
+    logger: opts.logger,
+    time: opts.time,
+    queuedBytesMax: opts.streamQueuedBytesMax ?? QUEUED_BYTES_MAX_DEFAULT,
+    stallMsMax: opts.streamStallMsMax ?? STALL_MS_MAX_DEFAULT,
+  };
+  const kv = kvServices({
+    ...opts,
+    sessionInflightMax: opts.sessionInflightMax ?? SESSION_INFLIGHT_MAX_DEFAULT,
+    streamQueuedBytesMax: streams.queuedBytesMax,
+    streamStallMsMax: streams.stallMsMax,
+  });
   for (const { service, implementation } of kv.services) server.addService(service, implementation);
-  const peers = new PeerStreamServer(opts.peer, opts.logger);
+  const peers = new PeerStreamServer(opts.peer, streams);
   server.addService(PEER_SERVICE, peers.implementation());
 
   const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'SERVING' as ServingStatus])));
@@ -82,6 +105,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   return {
     address,
     sessionStats: () => kv.sessions.stats(),
+    peerStats: () => peers.stats(),
     setServing(serving: boolean): void {
       for (const s of HEALTH_SERVICES) health.setStatus(s, serving ? 'SERVING' : 'NOT_SERVING');
     },

@@ -6,6 +6,7 @@
 import type { DynamoError, Logger, Result, Time } from '../runtime/index.ts';
 import type { Address, PeerRequest, ReplyFor } from '../protocol/index.ts';
 import { PeerConnection, type TransportStats } from './peer-connection.ts';
+import { QUEUED_BYTES_MAX_DEFAULT, STALL_MS_MAX_DEFAULT } from './outbound-queue.ts';
 import type { Transport } from './transport.ts';
 
 /** Construction options of GrpcTransport. */
@@ -14,6 +15,14 @@ export interface GrpcTransportOptions {
   logger: Logger;
   /** Requests awaiting a reply per peer; beyond it requests fail fast with UnavailableError. Default 10,000. */
   inflightMax?: number;
+  /**
+   * Request bytes queued per peer — waiting for the stream's accept, being
+   * batched, or written and not yet taken by HTTP/2 (the peer reads slower
+   * than we send); beyond it requests fail fast with UnavailableError. Default 16 MiB.
+   */
+  queuedBytesMax?: number;
+  /** How long a peer may take none of our frames before its stream is cancelled (pending requests fail). Default 20 s. */
+  stallMsMax?: number;
   /** Wait after a stream failure before the next attempt, doubled per consecutive failure. Default 100 ms. */
   backoffMsMin?: number;
   /** Cap of that wait. Default 2,000 ms. */
@@ -24,11 +33,26 @@ export interface GrpcTransportOptions {
 export class GrpcTransport implements Transport {
   readonly #opts: Required<GrpcTransportOptions>;
   readonly #peers = new Map<Address, PeerConnection>();
-  readonly #stats: TransportStats = { framesSent: 0, envelopesSent: 0, framesReceived: 0, envelopesReceived: 0, streamsOpened: 0 };
+  readonly #stats: TransportStats = {
+    framesSent: 0,
+    envelopesSent: 0,
+    framesReceived: 0,
+    envelopesReceived: 0,
+    streamsOpened: 0,
+    requestsRefusedQueueFull: 0,
+    streamsStalled: 0,
+  };
   #closed = false;
 
   constructor(opts: GrpcTransportOptions) {
-    this.#opts = { inflightMax: 10_000, backoffMsMin: 100, backoffMsMax: 2_000, ...opts };
+    this.#opts = {
+      inflightMax: 10_000,
+      queuedBytesMax: QUEUED_BYTES_MAX_DEFAULT,
+      stallMsMax: STALL_MS_MAX_DEFAULT,
+      backoffMsMin: 100,
+      backoffMsMax: 2_000,
+      ...opts,
+    };
   }
 
   request<R extends PeerRequest>(to: Address, req: R, timeoutMs: number): Promise<Result<ReplyFor<R['type']>, DynamoError>> {
@@ -57,6 +81,8 @@ export class GrpcTransport implements Transport {
         time: this.#opts.time,
         logger: this.#opts.logger,
         inflightMax: this.#opts.inflightMax,
+        queuedBytesMax: this.#opts.queuedBytesMax,
+        stallMsMax: this.#opts.stallMsMax,
         backoffMsMin: this.#opts.backoffMsMin,
         backoffMsMax: this.#opts.backoffMsMax,
         stats: this.#stats,

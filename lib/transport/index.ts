@@ -1,8 +1,8 @@
 /**
  * transport: how nodes talk to each other and how the world talks to a node.
  * Owns the node-to-node wire format (protos/dynamo/v1/peer.proto, a
- * hand-written protobuf codec the simulator also uses), the gRPC Transport
- * (one long-lived, batching bidi stream per peer), the node's gRPC server
+ * table-driven protobuf codec the simulator also uses), the gRPC Transport
+ * (one long-lived, batching, flow-controlled bidi stream per peer), the node's gRPC server
  * (KV with its batching Session streams, Admin, Peer, health, reflection) with
  * its edge validation, and what the SDK shares with it: the DynamoError <->
  * gRPC status mapping and the Session envelope codec.
@@ -23,6 +23,7 @@ export {
   type ErrorStatus,
 } from './grpc-status.ts';
 export type { SessionStats } from './session-service.ts';
+export type { PeerStreamStats } from './peer-service.ts';
 export {
   SESSION_PATH,
   SessionRequestWriter,

@@ -47,6 +47,10 @@ export interface KvServiceOptions {
   readonly requestTimeoutMsDefault: number;
   /** Requests in flight per Session stream; beyond it they are refused (RESOURCE_EXHAUSTED). */
   readonly sessionInflightMax: number;
+  /** Response bytes a Session stream may hold unread (served-stream.ts). */
+  readonly streamQueuedBytesMax: number;
+  /** How long a Session may read nothing while responses pile up before it is cut off. */
+  readonly streamStallMsMax: number;
 }
 
 /** Consistency per proto enum number (index), built from kv.proto; undefined = UNSPECIFIED. */
@@ -222,6 +226,8 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     inflightMax: opts.sessionInflightMax,
     time: opts.time,
     lingerMs: SESSION_LINGER_MS,
+    queuedBytesMax: opts.streamQueuedBytesMax,
+    stallMsMax: opts.streamStallMsMax,
   });
   const build = (methods: Method[]) => ({
     service: Object.fromEntries(methods.map(([n, d]) => [n, d])) as grpc.ServiceDefinition,

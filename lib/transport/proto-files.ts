@@ -7,5 +7,5 @@ export const PROTO_ROOT = fileURLToPath(new URL('../../protos', import.meta.url)
 export const KV_PROTO = fileURLToPath(new URL('../../protos/dynamo/v1/kv.proto', import.meta.url));
 /** The operator API. */
 export const ADMIN_PROTO = fileURLToPath(new URL('../../protos/dynamo/v1/admin.proto', import.meta.url));
-/** The node-to-node protocol (documentation and compliance tests; the codec is hand-written). */
+/** The node-to-node protocol (documentation and compliance tests; the codec is table-driven, peer-codec.ts). */
 export const PEER_PROTO = fileURLToPath(new URL('../../protos/dynamo/v1/peer.proto', import.meta.url));

@@ -17,6 +17,7 @@ import { InvalidArgumentError } from '../runtime/index.ts';
 import { FrameBatcher } from './batch-writer.ts';
 import type { ErrorStatus } from './grpc-status.ts';
 import {
+  boolFieldLength,
   bytesLength,
   checkEnd,
   EMPTY,
@@ -28,6 +29,7 @@ import {
   uint32FieldLength,
   VARINT,
   wireUint32,
+  writeBoolField,
   writeStringField,
   writeUint32Field,
 } from './wire.ts';
@@ -41,7 +43,8 @@ export const SESSION_PATH = '/dynamo.v1.KV/Session';
 // SessionRequests.requests = 1 and SessionResponses.responses = 1: the entries of a frame.
 const TAG_ENTRY = tag(1, LEN);
 // Fields of SessionRequest / SessionResponse.
-const T_ID = tag(1, VARINT);
+const F_ID = 1;
+const T_ID = tag(F_ID, VARINT);
 const T_TIMEOUT = tag(2, VARINT);
 const F_TIMEOUT = 2;
 /** SessionRequest.op members. */
@@ -80,11 +83,11 @@ abstract class SessionFrameWriter extends FrameBatcher {
    * tag. The caller writes the member's length and payload.
    */
   protected beginEntry(id: number, timeout: number, field: number, memberBytes: number): void {
-    const len = uint32FieldLength(id) + uint32FieldLength(timeout) + lenFieldLength(memberBytes);
-    this.makeRoom(lenFieldLength(len));
+    const len = uint32FieldLength(F_ID, id) + uint32FieldLength(F_TIMEOUT, timeout) + lenFieldLength(field, memberBytes);
+    this.makeRoom(lenFieldLength(1, len));
     const w = this.writer;
     w.uint32(TAG_ENTRY).uint32(len);
-    writeUint32Field(w, 1, id);
+    writeUint32Field(w, F_ID, id);
     writeUint32Field(w, F_TIMEOUT, timeout);
     w.uint32(tag(field, LEN));
   }
@@ -115,12 +118,14 @@ export class SessionResponseWriter extends SessionFrameWriter {
     const dynamoCode = s.dynamoCode ?? '';
     const answered = wireUint32(s.answered);
     const required = wireUint32(s.required);
+    const maybeApplied = s.maybeApplied === true;
     const len =
-      uint32FieldLength(code) +
-      stringFieldLength(s.details) +
-      stringFieldLength(dynamoCode) +
-      uint32FieldLength(answered) +
-      uint32FieldLength(required);
+      uint32FieldLength(1, code) +
+      stringFieldLength(2, s.details) +
+      stringFieldLength(3, dynamoCode) +
+      uint32FieldLength(4, answered) +
+      uint32FieldLength(5, required) +
+      boolFieldLength(6, maybeApplied);
     this.beginEntry(id, 0, F_RESPONSE_ERROR, len);
     const w = this.writer.uint32(len);
     writeUint32Field(w, 1, code);
@@ -128,6 +133,7 @@ export class SessionResponseWriter extends SessionFrameWriter {
     writeStringField(w, 3, dynamoCode);
     writeUint32Field(w, 4, answered);
     writeUint32Field(w, 5, required);
+    writeBoolField(w, 6, maybeApplied);
     this.added();
   }
 }
@@ -186,6 +192,7 @@ function readError(r: protobuf.Reader, end: number): ErrorStatus {
   let dynamoCode = '';
   let answered = 0;
   let required = 0;
+  let maybeApplied = false;
   while (r.pos < end) {
     const t = r.uint32();
     if (t === tag(1, VARINT)) code = r.uint32();
@@ -193,10 +200,11 @@ function readError(r: protobuf.Reader, end: number): ErrorStatus {
     else if (t === tag(3, LEN)) dynamoCode = r.string();
     else if (t === tag(4, VARINT)) answered = r.uint32();
     else if (t === tag(5, VARINT)) required = r.uint32();
+    else if (t === tag(6, VARINT)) maybeApplied = r.bool();
     else skipField(r, t);
     checkEnd(r, end);
   }
-  return { code: code as grpc.status, details, dynamoCode: dynamoCode === '' ? undefined : dynamoCode, answered, required };
+  return { code: code as grpc.status, details, dynamoCode: dynamoCode === '' ? undefined : dynamoCode, answered, required, maybeApplied };
 }
 
 /** Decode a SessionResponses frame; throws InvalidArgumentError (and delivers nothing) if it is malformed. */

@@ -5,15 +5,16 @@
  * and sends the responses back coalesced into SessionResponses frames
  * (flushed per microtask or at the size bound). A failed request becomes an
  * error entry for that id only; a frame that does not parse ends its stream
- * with INVALID_ARGUMENT. Requests in flight per stream are bounded.
+ * with INVALID_ARGUMENT. Requests in flight per stream are bounded, and so
+ * are the response bytes a client leaves unread (served-stream.ts).
  */
 import * as grpc from '@grpc/grpc-js';
-import { ClosedError, InvalidArgumentError, type Logger, type Time, type TimerHandle } from '../runtime/index.ts';
+import { ClosedError, InvalidArgumentError, type TimerHandle } from '../runtime/index.ts';
 import { frameMethod } from './grpc-options.ts';
 import { errorStatusOf, type ErrorStatus } from './grpc-status.ts';
 import type { KvOperation } from './kv-operation.ts';
 import { decodeSessionRequests, SESSION_PATH, SessionResponseWriter, type SessionOp, type SessionRequestEntry } from './session-codec.ts';
-import { ServedStream, ServedStreams, type FrameStream } from './served-stream.ts';
+import { ServedStream, ServedStreams, type FrameStream, type ServedStreamOptions } from './served-stream.ts';
 
 /** Frame counters over every Session stream of a server (monotonic). */
 export interface SessionStats {
@@ -29,18 +30,23 @@ export interface SessionStats {
   responsesSent: number;
   /** Requests refused because their stream already had the maximum in flight. */
   requestsRefused: number;
+  /** Responses dropped for a RESOURCE_EXHAUSTED error because their stream held too many unread response bytes. */
+  responsesDropped: number;
+  /** Streams reset because their client read nothing for too long while responses piled up. */
+  streamsCutOff: number;
 }
 
-/** What the streams need from the server. */
-export interface SessionServerOptions {
+/** What the streams need from the server (ServedStreamOptions: logger, time, and the unread-bytes bound). */
+export interface SessionServerOptions extends ServedStreamOptions {
   /** The operations a Session entry may name, shared with the unary methods. */
   readonly ops: Readonly<Record<SessionOp, KvOperation>>;
-  readonly logger: Logger;
   /** Cap on a request's timeout, and the timeout of a request that gives none (timeout_ms = 0). */
   readonly requestTimeoutMsDefault: number;
-  /** Requests in flight per stream; beyond it requests are answered RESOURCE_EXHAUSTED at once. */
+  /**
+   * Requests in flight per stream — from arrival until their response has
+   * been taken by HTTP/2; beyond it requests are answered RESOURCE_EXHAUSTED at once.
+   */
   readonly inflightMax: number;
-  readonly time: Time;
   /** On shutdown, how long a stream waits for its client to half-close after the notice before it is ended anyway. */
   readonly lingerMs: number;
 }
@@ -48,7 +54,7 @@ export interface SessionServerOptions {
 const SHUTTING_DOWN = errorStatusOf(new ClosedError('node is shutting down; send the request to another node'));
 
 /** One accepted Session stream. */
-class ServedSession extends ServedStream<SessionResponseWriter> {
+class ServedSession extends ServedStream<SessionResponseWriter, SessionRequestEntry> {
   readonly #opts: SessionServerOptions;
   readonly #stats: SessionStats;
   /** The server is shutting down: new requests are refused. */
@@ -56,7 +62,7 @@ class ServedSession extends ServedStream<SessionResponseWriter> {
   #linger: TimerHandle | undefined;
 
   constructor(call: FrameStream, opts: SessionServerOptions, stats: SessionStats, onGone: (s: object) => void) {
-    super(call, opts.logger, (send) => new SessionResponseWriter(send), onGone);
+    super(call, opts, (send) => new SessionResponseWriter(send), onGone);
     this.#opts = opts;
     this.#stats = stats;
   }
@@ -81,6 +87,10 @@ class ServedSession extends ServedStream<SessionResponseWriter> {
   protected override sent(responses: number): void {
     this.#stats.framesSent++;
     this.#stats.responsesSent += responses;
+  }
+
+  protected override cutOff(): void {
+    this.#stats.streamsCutOff++;
   }
 
   protected onFrame(frame: Buffer): void {
@@ -112,8 +122,16 @@ class ServedSession extends ServedStream<SessionResponseWriter> {
         required: 0,
       });
     }
+    if (this.admit()) this.#run(r, op);
+    else this.defer(r);
+  }
+
+  protected serveDeferred(r: SessionRequestEntry): void {
+    this.#run(r, this.#opts.ops[r.op!]);
+  }
+
+  #run(r: SessionRequestEntry, op: KvOperation): void {
     const limitMs = this.#opts.requestTimeoutMsDefault;
-    this.started();
     op.run(op.decode(r.body as Buffer), r.timeoutMs === 0 ? limitMs : Math.min(r.timeoutMs, limitMs)).then(
       (value) => this.#done(r, op, value),
       (e: unknown) => this.#failed(r.id, op, e),
@@ -125,6 +143,7 @@ class ServedSession extends ServedStream<SessionResponseWriter> {
   }
 
   #done(r: SessionRequestEntry, op: KvOperation, value: unknown): void {
+    if (this.full) return this.#dropped(r);
     let body: Buffer;
     try {
       body = op.encode(value);
@@ -132,14 +151,31 @@ class ServedSession extends ServedStream<SessionResponseWriter> {
       // Only a handler returning something that is not its response message gets here.
       return this.#failed(r.id, op, e);
     }
-    if (!this.ended) this.writer.result(r.id, r.op as SessionOp, body);
     this.settled();
+    if (!this.ended) this.writer.result(r.id, r.op as SessionOp, body);
   }
 
   #failed(id: number, op: KvOperation, e: unknown): void {
     op.report(e);
-    this.#answerError(id, errorStatusOf(e));
     this.settled();
+    this.#answerError(id, errorStatusOf(e));
+  }
+
+  /** The client has left too many response bytes unread: this one is replaced by a small error. */
+  #dropped(r: SessionRequestEntry): void {
+    this.#stats.responsesDropped++;
+    this.settled();
+    this.#answerError(r.id, {
+      code: grpc.status.RESOURCE_EXHAUSTED,
+      details:
+        `response dropped: this session holds ${this.queuedBytes} bytes of responses its client has not read ` +
+        `(limit ${this.#opts.queuedBytesMax}); read responses before sending more`,
+      dynamoCode: 'DYNAMO_LIMIT_EXCEEDED',
+      answered: 0,
+      required: 0,
+      // The request was served: a put or delete was applied even though its response is lost.
+      maybeApplied: r.op !== 'get',
+    });
   }
 }
 
@@ -147,7 +183,16 @@ class ServedSession extends ServedStream<SessionResponseWriter> {
 export class SessionServer {
   readonly #opts: SessionServerOptions;
   readonly #streams = new ServedStreams<ServedSession>();
-  readonly #stats: SessionStats = { streamsOpened: 0, framesReceived: 0, requestsReceived: 0, framesSent: 0, responsesSent: 0, requestsRefused: 0 };
+  readonly #stats: SessionStats = {
+    streamsOpened: 0,
+    framesReceived: 0,
+    requestsReceived: 0,
+    framesSent: 0,
+    responsesSent: 0,
+    requestsRefused: 0,
+    responsesDropped: 0,
+    streamsCutOff: 0,
+  };
   /** The grpc-js definition of the method (frames pass through; session-codec.ts decodes them). */
   readonly definition = frameMethod(SESSION_PATH, 'Session');
 

@@ -1,15 +1,20 @@
 /**
- * The hand-written peer codec (lib/transport/peer-codec.ts) speaks exactly
- * protos/dynamo/v1/peer.proto: checked in both directions against protobufjs's
- * reflection codec loaded from the .proto, plus the schema's own rules
- * (append-only header, every message and field documented, enum numbers shared
- * with kv.proto).
+ * The table-driven peer codec (lib/transport/peer-codec.ts) speaks exactly
+ * protos/dynamo/v1/peer.proto: every member of PeerEnvelope.body has a row
+ * (same number, same message type) and every row a member; every row is
+ * checked in both directions against protobufjs's reflection codec loaded
+ * from the .proto, through a conversion built from the .proto alone (so a new
+ * row needs no edit here, only a sample in the fixtures); plus the schema's
+ * own rules (append-only header, every message and field documented, enum
+ * numbers shared with kv.proto).
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { DynamoError, StorageError, TimeoutError, UnavailableError } from '../../lib/runtime/index.ts';
+import type { ErrorRow, MessageRow } from '../../lib/transport/envelope-codec.ts';
+import { PEER_ERROR, PEER_MESSAGES } from '../../lib/transport/peer-messages.ts';
 import type { PeerReply, PeerRequest } from '../../lib/protocol/index.ts';
 import { encodeError, encodeReply, encodeRequest, decodeError, decodeReply, decodeRequest } from '../../lib/transport/index.ts';
 import {
@@ -18,6 +23,7 @@ import {
   KIND_ERROR,
   KIND_REPLY,
   KIND_REQUEST,
+  PEER_CODEC,
   writeEnvelope,
   type EnvelopeKind,
 } from '../../lib/transport/peer-codec.ts';
@@ -33,52 +39,59 @@ function loadPeerProto(): protobuf.Root {
 
 const TO_OBJECT: protobuf.IConversionOptions = { defaults: true, bytes: Array, oneofs: true, enums: Number };
 
-/** The protobufjs object form of an envelope body, per peer.proto's field names. */
-function protoBody(kind: EnvelopeKind, body: PeerRequest | PeerReply | DynamoError): [string, Record<string, unknown>] {
-  const arr = (b: Uint8Array): number[] => Array.from(b);
-  if (kind === KIND_ERROR) {
-    const e = body as DynamoError;
-    const counts = e instanceof UnavailableError || e instanceof TimeoutError ? { answered: e.answered, required: e.required } : { answered: 0, required: 0 };
-    return ['error', { code: e.code, message: e.message, ...counts, maybeApplied: e.maybeApplied }];
-  }
-  if (kind === KIND_REQUEST) {
-    const r = body as PeerRequest;
-    switch (r.type) {
-      case 'identify':
-        return ['identifyRequest', {}];
-      case 'read':
-        return ['readRequest', { key: arr(r.key) }];
-      case 'write':
-        return ['writeRequest', { key: arr(r.key), record: arr(r.record) }];
-      case 'coordinate':
-        return [
-          'coordinateRequest',
-          {
-            key: arr(r.key),
-            ...(r.value === undefined ? {} : { value: arr(r.value), _value: 'value' }),
-            context: arr(r.context),
-            consistency: r.consistency === undefined ? 0 : CONSISTENCY_NUMBERS[r.consistency],
-          },
-        ];
+/** The value an envelope body stands for, field by field (an error's PeerError fields; a message minus its `type`). */
+function fieldsOf(kind: EnvelopeKind, body: PeerRequest | PeerReply | DynamoError): Record<string, unknown> {
+  if (kind !== KIND_ERROR) return Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'type'));
+  const e = body as DynamoError;
+  const counts = e instanceof UnavailableError || e instanceof TimeoutError ? { answered: e.answered, required: e.required } : { answered: 0, required: 0 };
+  return { code: e.code, message: e.message, ...counts, maybeApplied: e.maybeApplied };
+}
+
+/**
+ * protobufjs's object form (toObject with TO_OBJECT) of `value` as message
+ * `type`, built from the .proto alone: bytes as arrays, enums by the number
+ * of the value named `<PREFIX>_<value>`, a proto3 optional present (even
+ * empty) when defined. Fails if `value` has a field the message lacks.
+ */
+function protoObject(type: protobuf.Type, value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) expect(type.fields[key], `${type.name} has no field for ${key}`).to.not.equal(undefined);
+  for (const f of type.fieldsArray) {
+    const v = value[f.name];
+    if (v === undefined) {
+      if (f.partOf === null) out[f.name] = f.resolvedType instanceof protobuf.Enum ? 0 : f.type === 'bytes' ? [] : f.defaultValue;
+      continue;
     }
+    if (f.resolvedType instanceof protobuf.Enum) {
+      const named = Object.entries(f.resolvedType.values).find(([name]) => name.endsWith(`_${String(v)}`));
+      expect(named, `${type.name}.${f.name} = ${String(v)}`).to.not.equal(undefined);
+      out[f.name] = named![1];
+    } else out[f.name] = v instanceof Uint8Array ? Array.from(v) : v;
+    if (f.partOf !== null) out[f.partOf.name] = f.name; // a proto3 optional is a synthetic oneof
   }
-  const r = body as PeerReply;
-  switch (r.type) {
-    case 'identify':
-      return ['identifyReply', { nodeId: r.nodeId, partitionCount: r.partitionCount, replicas: r.replicas }];
-    case 'read':
-      return ['readReply', r.record === undefined ? {} : { record: arr(r.record), _record: 'record' }];
-    case 'write':
-      return ['writeReply', {}];
-    case 'coordinate':
-      return ['coordinateReply', { context: arr(r.context) }];
-  }
+  return out;
+}
+
+/** The oneof member name of `row` in PeerEnvelope.body. */
+function memberName(envelope: protobuf.Type, row: { field: number }): string {
+  const member = envelope.oneofs['body']!.fieldsArray.find((f) => f.id === row.field);
+  expect(member, `PeerEnvelope.body has no member ${row.field}`).to.not.equal(undefined);
+  return member!.name;
+}
+
+/** The codec row that carries `body` of `kind`. */
+function rowOf(kind: EnvelopeKind, body: PeerRequest | PeerReply | DynamoError): MessageRow | ErrorRow {
+  if (kind === KIND_ERROR) return PEER_ERROR;
+  const row = PEER_MESSAGES.find((r) => r.kind === kind && r.type === (body as PeerRequest).type);
+  expect(row, `no ${kind} row for ${(body as PeerRequest).type}`).to.not.equal(undefined);
+  return row!;
 }
 
 const SAMPLES: [EnvelopeKind, PeerRequest | PeerReply | DynamoError][] = [
   ...ALL_REQUESTS.map((r): [EnvelopeKind, PeerRequest] => [KIND_REQUEST, r]),
   ...ALL_REPLIES.map((r): [EnvelopeKind, PeerReply] => [KIND_REPLY, r]),
   [KIND_ERROR, new UnavailableError('QUORUM write failed: 1 of 3 replicas answered, 2 needed', { answered: 1, required: 2 })],
+  [KIND_ERROR, new UnavailableError('QUORUM write failed: 1 of 3 replicas answered, 2 needed', { answered: 1, required: 2 }, { maybeApplied: true })],
   [KIND_ERROR, new TimeoutError('t', { answered: 0, required: 3 }, { maybeApplied: true })],
   [KIND_ERROR, new StorageError('disk')],
   [KIND_ERROR, new DynamoError('DYNAMO_INTERNAL', 'internal error: boom')],
@@ -89,23 +102,42 @@ describe('compliance: transport wire format = protos/dynamo/v1/peer.proto', () =
   const Envelope = root.lookupType('dynamo.v1.PeerEnvelope');
   const Batch = root.lookupType('dynamo.v1.PeerBatch');
 
-  it('our bytes decode with the .proto into the same fields (every variant)', () => {
+  /** protobufjs's object form of an envelope with `body`. */
+  const envelopeObject = (kind: EnvelopeKind, body: PeerRequest | PeerReply | DynamoError, id = 0, timeoutMs = 0): Record<string, unknown> => {
+    const row = rowOf(kind, body);
+    const name = memberName(Envelope, row);
+    return { id, timeoutMs, body: name, [name]: protoObject(root.lookupType(`dynamo.v1.${row.protoType}`), fieldsOf(kind, body)) };
+  };
+
+  it('every member of PeerEnvelope.body has a codec row with its number and message type, and every row a member', () => {
+    const members = Envelope.oneofs['body']!.fieldsArray.map((f) => [f.id, f.type]).sort((a, b) => Number(a[0]) - Number(b[0]));
+    const rows = PEER_CODEC.rows().map((r) => [r.field, r.protoType]);
+    expect(rows).to.deep.equal(members);
+    // The codec's own numbers (id, timeout_ms) are the envelope's fields outside the oneof.
+    expect(Envelope.fieldsArray.filter((f) => f.partOf === null).map((f) => [f.id, f.name])).to.deep.equal([
+      [1, 'id'],
+      [2, 'timeoutMs'],
+    ]);
+  });
+
+  it('every row has a sample in the fixtures (a new message kind needs one)', () => {
+    const covered = new Set(SAMPLES.map(([kind, body]) => rowOf(kind, body)));
+    expect(PEER_CODEC.rows().filter((r) => !covered.has(r)).map((r) => r.protoType)).to.deep.equal([]);
+  });
+
+  it('our bytes decode with the .proto into the same fields (every sample of every row)', () => {
     for (const [kind, body] of SAMPLES) {
       const bytes = kind === KIND_REQUEST ? encodeRequest(body as PeerRequest) : kind === KIND_REPLY ? encodeReply(body as PeerReply) : encodeError(body as DynamoError);
-      const [name, fields] = protoBody(kind, body);
-      expect(Envelope.toObject(Envelope.decode(bytes), TO_OBJECT), `${name}`).to.deep.equal({ id: 0, timeoutMs: 0, body: name, [name]: fields });
+      expect(Envelope.toObject(Envelope.decode(bytes), TO_OBJECT), rowOf(kind, body).protoType).to.deep.equal(envelopeObject(kind, body));
     }
   });
 
-  it('bytes from the .proto decode with our codec into the same values (every variant)', () => {
+  it('bytes from the .proto decode with our codec into the same values (every sample of every row)', () => {
     for (const [kind, body] of SAMPLES) {
-      const [name, fields] = protoBody(kind, body);
-      const bytes = Envelope.encode(Envelope.fromObject({ [name]: fields })).finish();
+      const bytes = Envelope.encode(Envelope.fromObject(envelopeObject(kind, body))).finish();
       const back = kind === KIND_REQUEST ? decodeRequest(bytes) : kind === KIND_REPLY ? decodeReply(bytes) : decodeError(bytes);
-      if (kind === KIND_ERROR) {
-        expect(back.constructor).to.equal(body.constructor);
-        expect(plain(back)).to.deep.equal(plain(body));
-      } else expect(plain(back)).to.deep.equal(plain(body));
+      if (kind === KIND_ERROR) expect(back.constructor).to.equal(body.constructor);
+      expect(plain(back), rowOf(kind, body).protoType).to.deep.equal(plain(body));
     }
   });
 
@@ -115,8 +147,7 @@ describe('compliance: transport wire format = protos/dynamo/v1/peer.proto', () =
     const decoded = Batch.toObject(Batch.decode(w.finish()), TO_OBJECT) as { envelopes: Record<string, unknown>[] };
     expect(decoded.envelopes).to.have.length(SAMPLES.length);
     SAMPLES.forEach(([kind, body], i) => {
-      const [name, fields] = protoBody(kind, body);
-      expect(decoded.envelopes[i]).to.deep.equal({ id: i + 1, timeoutMs: kind === KIND_REQUEST ? 1000 + i : 0, body: name, [name]: fields });
+      expect(decoded.envelopes[i]).to.deep.equal(envelopeObject(kind, body, i + 1, kind === KIND_REQUEST ? 1000 + i : 0));
     });
 
     const theirs = Batch.encode(Batch.fromObject(decoded)).finish();

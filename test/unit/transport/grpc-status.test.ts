@@ -10,7 +10,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from '../../../lib/runtime/index.ts';
-import { fromGrpcError, toGrpcStatus } from '../../../lib/transport/index.ts';
+import { errorStatusOf, fromErrorStatus, fromGrpcError, toGrpcStatus } from '../../../lib/transport/index.ts';
 
 /** What a client receives for a status the server sent. */
 function asServiceError(s: { code: grpc.status; details: string; metadata: grpc.Metadata }): grpc.ServiceError {
@@ -51,7 +51,30 @@ describe('transport status mapping', () => {
     });
   }
 
-  it('anything that is not a DynamoError is INTERNAL with its message', () => {
+  it('maybeApplied travels as dynamo-maybe-applied: 1 when true, and is absent when false', () => {
+    const maybe = new UnavailableError('QUORUM write failed: 1 of 3 replicas answered, 2 needed', { answered: 1, required: 2 }, { maybeApplied: true });
+    const s = toGrpcStatus(maybe);
+    expect(s.metadata.get('dynamo-maybe-applied')).to.deep.equal(['1']);
+    const back = fromGrpcError(asServiceError(s));
+    expect(back).to.be.instanceOf(UnavailableError);
+    expect(back.maybeApplied).to.equal(true);
+    const not = toGrpcStatus(new UnavailableError('refused', { answered: 0, required: 2 }));
+    expect(not.metadata.get('dynamo-maybe-applied')).to.deep.equal([]);
+    expect(fromGrpcError(asServiceError(not)).maybeApplied).to.equal(false);
+    // The same through an ErrorStatus (a SessionError).
+    expect(errorStatusOf(maybe).maybeApplied).to.equal(true);
+    expect(fromErrorStatus(errorStatusOf(maybe)).maybeApplied).to.equal(true);
+    expect(fromErrorStatus({ ...errorStatusOf(maybe), maybeApplied: undefined }).maybeApplied).to.equal(false);
+  });
+
+  it('a status gRPC produced (no dynamo code) may have been applied: nobody knows whether the node got it', () => {
+    for (const code of [grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.INTERNAL]) {
+      expect(fromGrpcError(bare(code, 'x')).maybeApplied, grpc.status[code]).to.equal(true);
+    }
+  });
+
+  it('anything that is not a DynamoError is INTERNAL with its message (and may have been applied)', () => {
+    expect(toGrpcStatus(new TypeError('x')).metadata.get('dynamo-maybe-applied')).to.deep.equal(['1']);
     const s = toGrpcStatus(new TypeError('x is undefined'));
     expect(s.code).to.equal(grpc.status.INTERNAL);
     expect(s.details).to.equal('internal error: x is undefined');

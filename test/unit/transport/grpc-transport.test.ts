@@ -59,12 +59,13 @@ describe('transport GrpcTransport over a real server', function () {
     expect(seen).to.deep.equal([1_234]);
   });
 
-  it('brings remote DynamoErrors back as the same subclass with message and counts', async () => {
+  it("brings remote DynamoErrors back as the same subclass with message, counts and the remote's maybeApplied", async () => {
     const errors: Record<string, DynamoError> = {
       a: new UnavailableError('QUORUM write failed: 1 of 3 replicas answered, 2 needed', { answered: 1, required: 2 }),
-      b: new TimeoutError('ALL read timed out: 2 of 3 replicas answered, 3 needed', { answered: 2, required: 3 }),
+      b: new TimeoutError('ALL read timed out: 2 of 3 replicas answered, 3 needed', { answered: 2, required: 3 }, { maybeApplied: true }),
       c: new InvalidArgumentError('context is malformed'),
       d: new LimitExceededError('101 siblings; the limit is 100'),
+      e: new UnavailableError('QUORUM write failed: 1 of 3 replicas answered, 2 needed', { answered: 1, required: 2 }, { maybeApplied: true }),
     };
     const server = await res.server({
       peer: async (req) => {
@@ -78,6 +79,7 @@ describe('transport GrpcTransport over a real server', function () {
       expect(got.constructor).to.equal(e.constructor);
       expect(got.code).to.equal(e.code);
       expect(got.message).to.equal(e.message);
+      expect(got.maybeApplied, k).to.equal(e.maybeApplied);
       if (e instanceof UnavailableError || e instanceof TimeoutError) {
         expect((got as UnavailableError).answered).to.equal(e.answered);
         expect((got as UnavailableError).required).to.equal(e.required);
@@ -120,11 +122,14 @@ describe('transport GrpcTransport over a real server', function () {
     expect(e.message).to.equal(`no reply from peer ${server.address} within 80 ms`);
     expect((e as TimeoutError).answered).to.equal(0);
     expect((e as TimeoutError).required).to.equal(1);
+    expect(e.maybeApplied).to.equal(true); // it was written: the peer may still apply it
     expect(realTime.monotonicMs() - start).to.be.within(70, 1_500);
     // A late reply after the timeout is dropped; the stream stays healthy.
     never.open({ type: 'identify', nodeId: 'late', partitionCount: 1, replicas: 1 });
     expect(t.reachable(server.address)).to.equal(true);
-    expect(failure(await t.request(server.address, { type: 'identify' }, 0))).to.be.instanceOf(TimeoutError);
+    const expired = failure(await t.request(server.address, { type: 'identify' }, 0));
+    expect(expired).to.be.instanceOf(TimeoutError);
+    expect(expired.maybeApplied).to.equal(false); // refused before anything was written
   });
 
   it('fails fast with UnavailableError when the peer is not listening, then backs off', async () => {
@@ -137,12 +142,14 @@ describe('transport GrpcTransport over a real server', function () {
     expect(e).to.be.instanceOf(UnavailableError);
     expect(e.message).to.match(new RegExp(`^peer ${address} unreachable: .+`));
     expect((e as UnavailableError).required).to.equal(1);
+    expect(e.maybeApplied).to.equal(false); // the stream never opened: nothing was written
     expect(t.reachable(address)).to.equal(false);
     // During the backoff no new stream is attempted: the request fails at once.
     const opened = t.stats().streamsOpened;
     const again = failure(await t.request(address, { type: 'identify' }, 5_000));
     expect(again).to.be.instanceOf(UnavailableError);
     expect(again.message).to.equal(e.message);
+    expect(again.maybeApplied).to.equal(false);
     expect(t.stats().streamsOpened).to.equal(opened);
   });
 
@@ -193,23 +200,33 @@ describe('transport GrpcTransport over a real server', function () {
     const over = failure(await t.request(server.address, { type: 'identify' }, 5_000));
     expect(over).to.be.instanceOf(UnavailableError);
     expect(over.message).to.equal(`too many in-flight requests to ${server.address} (limit 3)`);
+    expect(over.maybeApplied).to.equal(false);
     hold.open({ type: 'identify', nodeId: 'x', partitionCount: 8, replicas: 1 });
     for (const r of await Promise.all(pending)) expect(value(r)).to.deep.equal({ type: 'identify', nodeId: 'x', partitionCount: 8, replicas: 1 });
     // Once replies drain, there is room again.
     expect(value(await t.request(server.address, { type: 'identify' }, 5_000))).to.have.property('nodeId', 'x');
   });
 
-  it('close() resolves pending requests with UnavailableError and refuses new ones', async () => {
+  it('close() resolves pending requests with UnavailableError (written: maybe applied) and refuses new ones (not applied)', async () => {
     const hold = gate<PeerReply>();
-    const server = await res.server({ peer: () => hold.promise });
+    const arrived = gate();
+    const server = await res.server({
+      peer: () => {
+        arrived.open();
+        return hold.promise;
+      },
+    });
     const t = res.transport();
     const pending = t.request(server.address, { type: 'identify' }, 5_000);
-    await pause(20);
+    await arrived.promise;
     await t.close();
     const e = failure(await pending);
     expect(e).to.be.instanceOf(UnavailableError);
     expect(e.message).to.match(/transport closed/);
-    expect(failure(await t.request(server.address, { type: 'identify' }, 5_000))).to.be.instanceOf(UnavailableError);
+    expect(e.maybeApplied).to.equal(true);
+    const refused = failure(await t.request(server.address, { type: 'identify' }, 5_000));
+    expect(refused).to.be.instanceOf(UnavailableError);
+    expect(refused.maybeApplied).to.equal(false);
     hold.open({ type: 'identify', nodeId: 'x', partitionCount: 1, replicas: 1 });
   });
 

@@ -22,6 +22,7 @@ import type {
   PeerRequest,
 } from '../../../lib/protocol/index.ts';
 import { GrpcTransport, startGrpcServer, type GrpcServer, type GrpcServerOptions, type GrpcTransportOptions } from '../../../lib/transport/index.ts';
+import { frameMethod, PEER_STREAM_PATH } from '../../../lib/transport/grpc-options.ts';
 import { ADMIN_PROTO, KV_PROTO } from '../../../lib/transport/proto-files.ts';
 
 export const realTime = new RealTime();
@@ -84,13 +85,16 @@ export const unusedKv: KvHandler = {
   },
 };
 
-/** A logger that keeps error lines (for "was it logged?" assertions). */
+/** A logger that keeps error and warning lines (for "was it logged?" assertions). */
 export class CapturingLogger implements Logger {
   readonly errors: { msg: string; fields?: LogFields }[] = [];
+  readonly warns: { msg: string; fields?: LogFields }[] = [];
   error(msg: string, fields?: LogFields): void {
     this.errors.push({ msg, fields });
   }
-  warn(): void {}
+  warn(msg: string, fields?: LogFields): void {
+    this.warns.push({ msg, fields });
+  }
   info(): void {}
   trace(): void {}
   child(): Logger {
@@ -103,6 +107,7 @@ export class Resources {
   readonly #servers: GrpcServer[] = [];
   readonly #transports: GrpcTransport[] = [];
   readonly #clients: grpc.Client[] = [];
+  readonly #raw: grpc.Server[] = [];
 
   async server(opts: Partial<GrpcServerOptions> = {}): Promise<GrpcServer> {
     const server = await startGrpcServer({
@@ -125,6 +130,17 @@ export class Resources {
     return t;
   }
 
+  /** A bare gRPC server whose Peer/Stream calls go to `onCall` (to script a misbehaving peer); resolves to its address. */
+  async peerStreamServer(onCall: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => void): Promise<string> {
+    const server = new grpc.Server();
+    server.addService({ Stream: frameMethod(PEER_STREAM_PATH, 'Stream') }, { Stream: onCall });
+    this.#raw.push(server);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    return `127.0.0.1:${port}`;
+  }
+
   client(address: string): grpc.Client {
     const c = new grpc.Client(address, grpc.credentials.createInsecure());
     this.#clients.push(c);
@@ -135,6 +151,7 @@ export class Resources {
     for (const c of this.#clients.splice(0)) c.close();
     await Promise.all(this.#transports.splice(0).map((t) => t.close()));
     await Promise.all(this.#servers.splice(0).map((s) => s.shutdown(200)));
+    for (const s of this.#raw.splice(0)) s.forceShutdown();
   }
 }
 

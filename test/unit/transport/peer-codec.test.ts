@@ -78,13 +78,17 @@ describe('transport peer codec', () => {
       ['StorageCorruptionError', new StorageCorruptionError('bad record')],
       ['ClosedError', new ClosedError('node stopping')],
       ['DynamoError', new DynamoError('DYNAMO_INTERNAL', 'internal error: boom')],
+      ['UnavailableError (maybe applied)', new UnavailableError('stream broke', { answered: 0, required: 1 }, { maybeApplied: true })],
+      ['TimeoutError (maybe applied)', new TimeoutError('no reply', { answered: 1, required: 2 }, { maybeApplied: true })],
+      ['DynamoError (maybe applied)', new DynamoError('DYNAMO_INTERNAL', 'bug', { maybeApplied: true })],
     ];
     for (const [name, e] of errors) {
-      it(`error ${name} keeps its subclass, code, message and counts`, () => {
+      it(`error ${name} keeps its subclass, code, message, counts and maybeApplied`, () => {
         const back = decodeError(encodeError(e));
         expect(back.constructor).to.equal(e.constructor);
         expect(back.code).to.equal(e.code);
         expect(back.message).to.equal(e.message);
+        expect(back.maybeApplied).to.equal(e.maybeApplied);
         if (e instanceof UnavailableError || e instanceof TimeoutError) {
           expect((back as UnavailableError).answered).to.equal(e.answered);
           expect((back as UnavailableError).required).to.equal(e.required);

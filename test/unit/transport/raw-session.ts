@@ -27,7 +27,7 @@ export interface RawResponse {
   get?: { values?: Buffer[]; context?: Buffer };
   put?: { context?: Buffer };
   delete?: object;
-  error?: { grpcCode?: number; message?: string; dynamoCode?: string; answered?: number; required?: number };
+  error?: { grpcCode?: number; message?: string; dynamoCode?: string; answered?: number; required?: number; maybeApplied?: boolean };
 }
 
 /** SessionRequests bytes for `requests`. */

@@ -66,6 +66,7 @@ describe('transport session codec (kv.proto Session envelopes)', () => {
     ops.forEach((op, i) => w.result(i + 1, op, bodies[op]));
     w.error(9, { code: grpc.status.UNAVAILABLE, details: 'QUORUM write failed: 1 of 3 — ü', dynamoCode: 'DYNAMO_UNAVAILABLE', answered: 1, required: 2 });
     w.error(0, { code: grpc.status.INTERNAL, details: '', dynamoCode: undefined, answered: 0, required: 0 });
+    w.error(10, { code: grpc.status.UNAVAILABLE, details: 'broke', dynamoCode: 'DYNAMO_UNAVAILABLE', answered: 0, required: 2, maybeApplied: true });
     w.flush();
     const f = out.frames[0]![0];
     const decoded = SessionResponses.toObject(SessionResponses.decode(f), { oneofs: true, longs: Number, bytes: Array });
@@ -75,6 +76,8 @@ describe('transport session codec (kv.proto Session envelopes)', () => {
       { id: 3, delete: {}, result: 'delete' },
       { id: 9, error: { grpcCode: 14, message: 'QUORUM write failed: 1 of 3 — ü', dynamoCode: 'DYNAMO_UNAVAILABLE', answered: 1, required: 2 }, result: 'error' },
       { error: { grpcCode: 13 }, result: 'error' },
+      // maybe_applied = 6 is written only when true.
+      { id: 10, error: { grpcCode: 14, message: 'broke', dynamoCode: 'DYNAMO_UNAVAILABLE', required: 2, maybeApplied: true }, result: 'error' },
     ]);
     const entries = decodeSessionResponses(f);
     expect(entries.map((e) => [e.id, e.op, [...e.body]])).to.deep.equal([
@@ -83,9 +86,11 @@ describe('transport session codec (kv.proto Session envelopes)', () => {
       [3, 'delete', []],
       [9, undefined, []],
       [0, undefined, []],
+      [10, undefined, []],
     ]);
-    expect(entries[3]!.error).to.deep.equal({ code: 14, details: 'QUORUM write failed: 1 of 3 — ü', dynamoCode: 'DYNAMO_UNAVAILABLE', answered: 1, required: 2 });
-    expect(entries[4]!.error).to.deep.equal({ code: 13, details: '', dynamoCode: undefined, answered: 0, required: 0 });
+    expect(entries[3]!.error).to.deep.equal({ code: 14, details: 'QUORUM write failed: 1 of 3 — ü', dynamoCode: 'DYNAMO_UNAVAILABLE', answered: 1, required: 2, maybeApplied: false });
+    expect(entries[4]!.error).to.deep.equal({ code: 13, details: '', dynamoCode: undefined, answered: 0, required: 0, maybeApplied: false });
+    expect(entries[5]!.error).to.deep.equal({ code: 14, details: 'broke', dynamoCode: 'DYNAMO_UNAVAILABLE', answered: 0, required: 2, maybeApplied: true });
     expect(entries[0]!.error).to.equal(undefined);
   });
 
