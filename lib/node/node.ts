@@ -19,9 +19,10 @@ import type {
   NodeId,
   NodeStatus,
   PeerHandler,
+  RingStatus,
 } from '../protocol/index.ts';
 import type { Actor } from '../vclock/index.ts';
-import { partitionsOwned } from '../ring/index.ts';
+import { partitionsOwned, preferenceList } from '../ring/index.ts';
 import type { Storage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
 import { Coordinator, type ReplicationConfig } from '../replication/index.ts';
@@ -95,7 +96,13 @@ export class DynamoNode {
       if (req.type === 'identify') return this.#membership.identifyReply();
       return this.#serving().handlePeer(req, timeoutMs);
     };
-    this.admin = { status: async () => this.#status() };
+    this.admin = {
+      status: async () => this.#status(),
+      join: async () => this.#membershipCommand('join'),
+      decommission: async () => this.#membershipCommand('decommission'),
+      remove: async () => this.#membershipCommand('remove'),
+      ring: async () => this.#ringStatus(),
+    };
   }
 
   /** The actor this node mints new versions under now (`id.epoch`, fresh per life), known once started. */
@@ -174,6 +181,26 @@ export class DynamoNode {
       throw new UnavailableError(`node ${this.id} is starting`, { answered: 0, required: 0 });
     }
     return this.#coordinator;
+  }
+
+  /** Static membership cannot change the ring (gossip membership replaces it). */
+  #membershipCommand(command: string): never {
+    throw new UnavailableError(`${command}: this node runs with a static member list`, { answered: 0, required: 0 });
+  }
+
+  async #ringStatus(): Promise<RingStatus> {
+    const ring = this.#membership.ring;
+    const replicas = this.#opts.replication.replicas;
+    return {
+      nodeId: this.id,
+      version: ring === undefined ? 0 : 1,
+      checksum: ring?.checksum ?? 0,
+      partitionCount: this.#opts.partitionCount,
+      replicas,
+      owners: ring?.owners ?? [],
+      replicaSets: ring === undefined ? [] : Array.from({ length: ring.partitionCount }, (_, p) => preferenceList(ring, p, replicas)),
+      moving: [],
+    };
   }
 
   async #status(): Promise<NodeStatus> {

@@ -142,12 +142,57 @@ export type PeerHandler = (req: PeerRequest, timeoutMs: number) => Promise<PeerR
 // ---------------------------------------------------------------------------
 // Operator view (Admin service).
 
+/** A member's state as `dynamo status` shows it (exactly one). */
+export type MemberState = 'up' | 'down' | 'joining' | 'leaving';
+
 export interface MemberStatus {
   readonly id: NodeId;
   readonly address: Address;
   readonly reachable: boolean;
   readonly partitionsOwned: number;
   readonly self: boolean;
+  /**
+   * up: a ring member believed alive; down: believed dead or suspect (not
+   * waited for); joining: asked to join, taking over its share; leaving:
+   * decommissioning, handing its partitions over. Absent from nodes that predate membership.
+   */
+  readonly state?: MemberState;
+  /** Share of the ring's partitions it owns (target ring), in percent. */
+  readonly ownershipPct?: number;
+  /** Partitions it holds completely as a replica (moving ones included). */
+  readonly partitionsHeld?: number;
+  /** Bumped at each start of that node. */
+  readonly generation?: number;
+  /** Failure domain (rack / zone), '' when unset. */
+  readonly zone?: string;
+}
+
+/** One partition transfer this node takes part in (a join, decommission or remove moving data). */
+export interface TransferStatus {
+  readonly partition: number;
+  /** 'in': this node streams the partition in from `peer`; 'out': `peer` streams it from this node. */
+  readonly direction: 'in' | 'out';
+  readonly peer: NodeId;
+  /** waiting (for the cluster to agree on the ring), streaming, done. */
+  readonly state: 'waiting' | 'streaming' | 'done';
+  readonly keys: number;
+  readonly bytes: number;
+}
+
+/** The ring as a node holds it (`dynamo ring`). */
+export interface RingStatus {
+  readonly nodeId: NodeId;
+  /** 0 while the node knows no ring. */
+  readonly version: number;
+  readonly checksum: number;
+  readonly partitionCount: number;
+  readonly replicas: number;
+  /** Target owner of each partition (partition p: owners[p]). */
+  readonly owners: readonly NodeId[];
+  /** Per partition, the replica set in preference order as the target ring places it. */
+  readonly replicaSets: readonly (readonly NodeId[])[];
+  /** Partitions still moving: read from `holders` until every new replica has the data. */
+  readonly moving: readonly { readonly partition: number; readonly holders: readonly NodeId[]; readonly target: readonly NodeId[] }[];
 }
 
 /** Rare paths of the write path since start (admin.proto SafetyCounters). */
@@ -178,8 +223,28 @@ export interface NodeStatus {
   readonly partitionOwners: readonly NodeId[];
   /** Absent before the node has started. */
   readonly safety?: SafetyCounters;
+  /** Ring version this node holds (0: none yet). Absent from nodes that predate membership. */
+  readonly ringVersion?: number;
+  /** Partition transfers this node takes part in. */
+  readonly transfers?: readonly TransferStatus[];
 }
 
+/**
+ * The operator API a node serves (admin.proto). The membership commands
+ * resolve once the request was accepted (the change itself happens as the
+ * cluster moves data; progress shows in `status`); they reject with
+ * InvalidArgumentError for a request that makes no sense (remove an unknown or
+ * live node, join twice, decommission the last node) and UnavailableError
+ * when the node cannot act yet (no ring, not ready).
+ */
 export interface AdminHandler {
   status(): Promise<NodeStatus>;
+  /** Ask the cluster to add this node to the ring (the manual path, for nodes started with --auto-join false). */
+  join(): Promise<void>;
+  /** Start decommissioning this node: stream every partition to its new owners, then leave and stop. */
+  decommission(): Promise<void>;
+  /** Remove a dead member from the ring; its partitions are rebuilt from surviving replicas. Any member can be asked. */
+  remove(nodeId: NodeId): Promise<void>;
+  /** The ring this node holds. */
+  ring(): Promise<RingStatus>;
 }

@@ -1,3 +1,4 @@
+import { unusedAdmin } from '../transport/admin-fixture.ts';
 import { expect } from 'chai';
 import { DynamoClient, UnavailableError, LimitExceededError, text } from '../../../lib/client/index.ts';
 import type { DeleteCommand, GetCommand, KvHandler, NodeStatus, PutCommand } from '../../../lib/protocol/index.ts';
@@ -55,7 +56,7 @@ for (const protocol of PROTOCOLS) {
       server = await startGrpcServer({
         listen: '127.0.0.1:0',
         kv,
-        admin: { status: async () => STATUS },
+        admin: { ...unusedAdmin, status: async () => STATUS },
         peer: async () => {
           throw new Error('no peers in this test');
         },

@@ -1,3 +1,4 @@
+import { unusedAdmin } from '../transport/admin-fixture.ts';
 import { expect } from 'chai';
 import { DynamoClient, InvalidArgumentError, UnavailableError, text, texts } from '../../../lib/client/index.ts';
 import type { KvHandler } from '../../../lib/protocol/index.ts';
@@ -31,7 +32,7 @@ function serve(kv: KvHandler, listen = '127.0.0.1:0'): Promise<GrpcServer> {
   return startGrpcServer({
     listen,
     kv,
-    admin: { status: async () => Promise.reject(new Error('unused')) },
+    admin: { ...unusedAdmin, status: async () => Promise.reject(new Error('unused')) },
     peer: async () => Promise.reject(new Error('unused')),
     logger: silentLogger,
     time,

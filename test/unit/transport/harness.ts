@@ -71,7 +71,29 @@ export const STATUS: NodeStatus = {
   },
 };
 
-export const fakeAdmin: AdminHandler = { status: async () => STATUS };
+/** An AdminHandler answering `status` with STATUS and `ring` with RING; the membership commands reject unless overridden. */
+export function adminWith(overrides: Partial<AdminHandler> = {}): AdminHandler {
+  const refuse = async (): Promise<never> => {
+    throw new InvalidArgumentError('not used in this test');
+  };
+  return { status: async () => STATUS, join: refuse, decommission: refuse, remove: refuse, ring: async () => RING, ...overrides };
+}
+
+export const RING = {
+  nodeId: 'n1',
+  version: 3,
+  checksum: 0xdeadbeef,
+  partitionCount: 2,
+  replicas: 2,
+  owners: ['n1', 'n2'],
+  replicaSets: [
+    ['n1', 'n2'],
+    ['n2', 'n1'],
+  ],
+  moving: [{ partition: 1, holders: ['n2', 'n1'], target: ['n2', 'n3'] }],
+};
+
+export const fakeAdmin: AdminHandler = adminWith();
 
 export const unusedKv: KvHandler = {
   get: async () => {
