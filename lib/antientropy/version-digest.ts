@@ -54,6 +54,25 @@ const FORMAT = 1;
 const FINGERPRINT_BYTES = 17;
 const utf8 = new TextEncoder();
 
+/**
+ * UTF-8 bytes of recently seen actors. A node meets few actors (one per
+ * replica and process life), and encoding one costs about as much as
+ * hashing the rest of a small object; the cache changes no result. Cleared
+ * when full, so it stays bounded whatever a peer sends.
+ */
+const actorBytes = new Map<string, Uint8Array>();
+const ACTOR_CACHE_MAX = 4096;
+
+function encodeActor(actor: string): Uint8Array {
+  let bytes = actorBytes.get(actor);
+  if (bytes === undefined) {
+    if (actorBytes.size >= ACTOR_CACHE_MAX) actorBytes.clear();
+    bytes = utf8.encode(actor);
+    actorBytes.set(actor, bytes);
+  }
+  return bytes;
+}
+
 /** Asserts `d` is a uint64 bigint (a programmer error otherwise). */
 export function assertDigest(d: VersionDigest, what: string): void {
   assert(typeof d === 'bigint' && d >= 0n && d <= DIGEST_MAX, `${what}: a version digest is a uint64 bigint, got ${String(d)}`);
@@ -62,7 +81,7 @@ export function assertDigest(d: VersionDigest, what: string): void {
 /** The version digest of `obj` (see the module header); ABSENT_DIGEST for the empty set. */
 export function versionDigest(obj: StoredObject): VersionDigest {
   if (obj.entries.length === 0 && obj.anonymous.length === 0) return ABSENT_DIGEST;
-  const actors = obj.entries.map((e) => utf8.encode(e.actor));
+  const actors = obj.entries.map((e) => encodeActor(e.actor));
   const anonymous = distinctSorted(obj.anonymous.map(fingerprint));
   let size = 1 + 4 + 4 + anonymous.length * FINGERPRINT_BYTES;
   for (let i = 0; i < obj.entries.length; i++) {

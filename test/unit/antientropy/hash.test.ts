@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import murmur from 'murmurhash3js-revisited';
+import { SeededRandom } from '../../../lib/runtime/index.ts';
 import {
   DIGEST_HASH,
   ENTRY_HASH,
@@ -7,6 +9,7 @@ import {
   VALUE_HASH,
   digestHash,
   entryHashInto,
+  murmur32,
   segmentHash,
   treeChecksum,
   valueHash,
@@ -24,6 +27,24 @@ describe('antientropy pinned hashes', () => {
     expect(DIGEST_HASH).to.equal('murmur3-x86-32x2/seeds0x5eb3e703,0x5eb3e704');
     expect(VALUE_HASH).to.equal('murmur3-x86-32/seed0x5eb3e705');
     expect(TREE_CHECKSUM_HASH).to.equal('murmur3-x86-32/seed0x5eb3e706');
+  });
+
+  it('is MurmurHash3_x86_32: the ring\'s golden values at seed 0', () => {
+    expect(murmur32(utf8('hello'), 0)).to.equal(0x248bfa47);
+    expect(murmur32(utf8('The quick brown fox jumps over the lazy dog'), 0)).to.equal(0x2e4ff723);
+    expect(murmur32(new Uint8Array([0xff, 0xfe, 0x80]), 0)).to.equal(0x12cb5f1f);
+    expect(murmur32(new Uint8Array(0), 0)).to.equal(0);
+  });
+
+  it('agrees with murmurhash3js-revisited (the ring\'s copy) on every tail length and any seed', () => {
+    const random = new SeededRandom(20261123);
+    for (let length = 0; length < 70; length++) {
+      for (let t = 0; t < 20; t++) {
+        const bytes = random.bytes(length);
+        const seed = random.int(2 ** 32);
+        expect(murmur32(bytes, seed), `length ${length} seed ${seed}`).to.equal(murmur.x86.hash32(bytes, seed));
+      }
+    }
   });
 
   const segments: Array<[string, number]> = [
