@@ -27,9 +27,9 @@ export interface AntiEntropyConfig {
   // --- scheduling (exchange-scheduler.ts) --------------------------------
   /**
    * Pause between the starts of two exchanges of this node. An idle exchange
-   * is one round trip of 18 bytes, so with 256 partitions a full cycle takes
-   * 256 × 100 ms = 26 s (issue 9: every partition within 60 s on an idle
-   * 3-node cluster) for about 180 bytes/s.
+   * is one round trip of 14 payload bytes, so with 256 partitions a full
+   * cycle takes 256 × 100 ms = 26 s (issue 9: every partition within 60 s on
+   * an idle 3-node cluster) for about 140 bytes/s.
    */
   exchangeIntervalMs: number;
   /** Exchanges this node runs at once (its anti-entropy share of the background budget). */

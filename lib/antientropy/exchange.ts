@@ -6,7 +6,7 @@
  * timers and does no I/O, so the same code runs over an in-memory port, in
  * the simulator and over gRPC (run-exchange.ts is the thin async driver).
  *
- *   round 1   root            both sides; equal roots: done (18 bytes moved)
+ *   round 1   root            both sides; equal roots: done (14 bytes moved)
  *   round 2…  segments        level by level, only the children of differing
  *                             nodes (fanOut hashes per differing parent)
  *   round d+2 keys-in         (key, digest) lists of the differing segments

@@ -18,17 +18,19 @@
  * Shape (TreeShape; default 64 × 64 = 4096 segments, depth 2 below the root):
  *  - memory: 8 bytes per node, (fanOut^depth + … + 1) nodes = 33,288 bytes per
  *    partition by default (8.5 MB for the 256 partitions of a 3-node ring);
- *  - bytes per exchange: an idle partition costs the root (8 bytes); each
- *    differing key costs at most one group of fanOut sibling hashes per level
- *    (depth × 64 × 8 = 1 KiB) plus the (key, digest) list of its segment —
- *    24 keys at the 100k keys per partition this shape is sized for, one at
- *    the 4k per partition of 1M keys on 256 partitions;
+ *  - bytes per exchange: an idle partition costs the root (14 bytes with
+ *    the request); each differing key costs at most one group of fanOut
+ *    sibling hashes per level, asked by index (depth × 64 × (4 + 8) = 1.5 KiB),
+ *    plus the (key, digest) list of its segment — 24 keys at the 100k keys
+ *    per partition this shape is sized for, one at the 4k per partition of
+ *    1M keys on 256 partitions;
  *  - false positives: none from the tree (a different segment hash means
  *    different contents, up to 2^-64); a differing key drags its segment's
  *    other keys into the listing, which is what keys per segment bounds.
  * A 32 × 32 tree would list four times as many keys per differing key at
- * 100k keys; a 128 × 128 tree would cost 4× the memory (128 KiB a partition)
- * and 1 KiB per differing branch for few keys per segment.
+ * 100k keys; a 128 × 128 tree would cost 4× the memory (129 KiB a partition)
+ * and twice the descent bytes, to list 6 keys per segment instead of 24
+ * (docs/antientropy.md has the table).
  *
  * Levels are numbered from the root: level 0 holds 1 node, level i holds
  * fanOut^i, level `depth` holds the segments. Node j of level i has children
