@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import {
+  admissionConfigOf,
+  defaultAntiEntropyConfig,
+  exchangeLimitsOf,
+  localAntiEntropyConfig,
+  testAntiEntropyConfig,
+  tombstoneRuleOf,
+  treeShapeOf,
+  validateAdmissionConfig,
+  validateAntiEntropyConfig,
+} from '../../../lib/antientropy/index.ts';
+import { InvalidArgumentError } from '../../../lib/runtime/index.ts';
+
+describe('anti-entropy config', () => {
+  it('accepts the defaults and every profile unchanged', () => {
+    for (const profile of [defaultAntiEntropyConfig(), localAntiEntropyConfig(), testAntiEntropyConfig()]) {
+      expect(validateAntiEntropyConfig(profile)).to.deep.equal(profile);
+      expect(() => validateAdmissionConfig(admissionConfigOf(profile))).not.to.throw();
+    }
+  });
+
+  it('exchanges every one of 256 partitions within 60 s by default (issue 9), and one at a time', () => {
+    const c = defaultAntiEntropyConfig();
+    expect(256 * c.exchangeIntervalMs).to.be.at.most(60_000);
+    expect(c.exchangesConcurrentMax).to.equal(1);
+    expect(treeShapeOf(c)).to.deep.equal({ fanOut: 64, depth: 2 });
+  });
+
+  it('fills missing fields from the defaults', () => {
+    const c = validateAntiEntropyConfig({ exchangeIntervalMs: 250 });
+    expect(c.exchangeIntervalMs).to.equal(250);
+    expect(c.tombstoneGraceMs).to.equal(defaultAntiEntropyConfig().tombstoneGraceMs);
+  });
+
+  it('names the offending field', () => {
+    expect(() => validateAntiEntropyConfig({ exchangeIntervalMs: 0 })).to.throw(InvalidArgumentError, /exchangeIntervalMs/);
+    expect(() => validateAntiEntropyConfig({ keysPerCallMax: 1.5 })).to.throw(InvalidArgumentError, /keysPerCallMax/);
+    expect(() => validateAntiEntropyConfig({ treeFanOut: 48 })).to.throw(InvalidArgumentError, /treeFanOut/);
+    expect(() => validateAntiEntropyConfig({ treeFanOut: 1024, treeDepth: 3 })).to.throw(InvalidArgumentError, /treeDepth/);
+    expect(() => validateAntiEntropyConfig({ tombstoneSettleMs: 1000 })).to.throw(InvalidArgumentError, /tombstoneSettleMs/);
+    expect(() => validateAntiEntropyConfig({ purgedMemoMs: 60_000 })).to.throw(InvalidArgumentError, /purgedMemoMs/);
+    expect(() => validateAntiEntropyConfig({ backgroundBytesPerSecond: Number.NaN })).to.throw(InvalidArgumentError, /backgroundBytesPerSecond/);
+  });
+
+  it('hands each mechanism its part', () => {
+    const c = defaultAntiEntropyConfig();
+    expect(exchangeLimitsOf(c)).to.deep.equal({ segmentsPerExchangeMax: 256, keysPerExchangeMax: 4096, keysPerCallMax: 256, callBytesMax: 1 << 20 });
+    expect(tombstoneRuleOf(c)).to.deep.equal({ graceMs: 86_400_000, settleMs: 120_000, holdingMaxAgeMs: 900_000 });
+    expect(admissionConfigOf(c).concurrencyMax).to.deep.equal({ 'anti-entropy': 1, 'hint-replay': 2, 'partition-stream': 2 });
+  });
+});
