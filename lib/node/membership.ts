@@ -7,7 +7,7 @@
  */
 import { assert, type Logger, type Runtime, type TimerHandle } from '../runtime/index.ts';
 import type { Address, IdentifyReply, Member, NodeId } from '../protocol/index.ts';
-import { claim, type Ring } from '../ring/index.ts';
+import { claim, preferenceList, type Ring } from '../ring/index.ts';
 import type { ClusterView } from '../replication/index.ts';
 import type { Transport } from '../transport/index.ts';
 import type { SeedSpec } from './seeds.ts';
@@ -184,7 +184,18 @@ export class StaticMembership {
     assert(this.#view === undefined, 'ring built twice');
     const members = new Map(this.#members);
     const ring = claim([...members.keys()], this.#opts.partitionCount, { replicas: this.#opts.replicas });
-    this.#view = { self: this.#opts.self.id, ring, addressOf: (id) => members.get(id) };
+    const replicas = this.#opts.replicas;
+    this.#view = {
+      self: this.#opts.self.id,
+      ring,
+      ringVersion: 0,
+      addressOf: (id) => members.get(id),
+      replicas: (partition) => {
+        const nodes = preferenceList(ring, partition, replicas);
+        return { reads: nodes, writes: nodes };
+      },
+      isUp: () => true,
+    };
     this.#logger.info('ring ready', { members: ring.members, partitionCount: ring.partitionCount, ringChecksum: ring.checksum });
     this.#scheduleProbe();
   }

@@ -6,7 +6,7 @@
  * The protobuf form (peer.proto) mirrors these fields when the node wires
  * membership in; field order here is the intended append-only order.
  */
-import type { Address, NodeId } from './types.ts';
+import type { Address, NodeId } from './ids.ts';
 
 /**
  * What the cluster believes about a node's liveness (SWIM states). At one

@@ -1,8 +1,7 @@
-/** Stable name of a node (a StatefulSet pod name, `n1`, ...). Ring ownership is by NodeId. */
-export type NodeId = string;
+import type { Address, NodeId } from './ids.ts';
+import type { MembershipPacket } from './membership.ts';
 
-/** Where a node listens: `host:port` for gRPC, an opaque name under simulation. */
-export type Address = string;
+export type { Address, NodeId } from './ids.ts';
 
 /** A cluster member as configuration knows it. */
 export interface Member {
@@ -91,6 +90,8 @@ export interface IdentifyReply {
 export interface ReadRequest {
   readonly type: 'read';
   readonly key: Uint8Array;
+  /** Ring version the coordinator routed by (absent or 0: none); see peer.proto. */
+  readonly ringVersion?: number;
 }
 export interface ReadReply {
   readonly type: 'read';
@@ -104,6 +105,8 @@ export interface WriteRequest {
   readonly key: Uint8Array;
   /** Encoded stored object (storage record codec). */
   readonly record: Uint8Array;
+  /** Ring version the coordinator routed by (absent or 0: none). */
+  readonly ringVersion?: number;
 }
 export interface WriteReply {
   readonly type: 'write';
@@ -121,14 +124,45 @@ export interface CoordinateRequest {
   readonly value: Uint8Array | undefined;
   readonly context: Uint8Array;
   readonly consistency: Consistency | undefined;
+  /** Ring version the forwarding node routed by (absent or 0: none). */
+  readonly ringVersion?: number;
 }
 export interface CoordinateReply {
   readonly type: 'coordinate';
   readonly context: Uint8Array;
 }
 
-export type PeerRequest = IdentifyRequest | ReadRequest | WriteRequest | CoordinateRequest;
-export type PeerReply = IdentifyReply | ReadReply | WriteReply | CoordinateReply;
+/** A membership packet for the receiver's membership state machine (best-effort: loss is tolerated). */
+export interface MembershipRequest {
+  readonly type: 'membership';
+  readonly packet: MembershipPacket;
+}
+/** Receipt only: the protocol's answers travel as packets of their own. */
+export interface MembershipReply {
+  readonly type: 'membership';
+}
+
+/** The next chunk of a partition the sender streams in from this node (join, decommission, remove). */
+export interface TransferRequest {
+  readonly type: 'transfer';
+  readonly partition: number;
+  /** The ring plan the transfer belongs to. */
+  readonly planId: number;
+  /** Continue after this key; undefined: from the partition's first key. */
+  readonly afterKey: Uint8Array | undefined;
+  /** Soft bound of the chunk's bytes (at least one record is returned when any is left). */
+  readonly bytesMax: number;
+}
+export interface TransferReply {
+  readonly type: 'transfer';
+  /** In ascending key order: each key with its stored record bytes. */
+  readonly records: readonly { readonly key: Uint8Array; readonly record: Uint8Array }[];
+  /** No record follows the last one returned. */
+  readonly done: boolean;
+}
+
+export type PeerRequest = IdentifyRequest | ReadRequest | WriteRequest | CoordinateRequest | MembershipRequest | TransferRequest;
+export type PeerReply = IdentifyReply | ReadReply | WriteReply | CoordinateReply | MembershipReply | TransferReply;
 
 /** The reply type that answers request type T. */
 export type ReplyFor<T extends PeerRequest['type']> = Extract<PeerReply, { type: T }>;

@@ -31,13 +31,14 @@ import type {
   WriteRequest,
 } from '../protocol/index.ts';
 import { Dvv, decodeContext, encodeContext, type Actor, type VersionVector } from '../vclock/index.ts';
-import { partitionOf, preferenceList } from '../ring/index.ts';
+import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject } from '../storage/index.ts';
 import { ActorEpochs } from './actor-epochs.ts';
 import { requiredReplies } from './quorum.ts';
 import { LocalReplica, type ReplicaStats, type ReplicaWrite } from './replica.ts';
-import { Round, SLOT_OK, type RoundOptions } from './round.ts';
+import { Round, SLOT_OK, SLOT_PENDING, type RoundOptions } from './round.ts';
 import type { ClusterView, PeerClient, ReplicationConfig } from './types.ts';
+import { liveOrder, refuseStaleRouting } from './placement.ts';
 import { checkKey, checkWrite } from './validate.ts';
 
 /** Operation counters, reported by the Admin status. */
@@ -94,9 +95,7 @@ class ReadRound extends Round<StoredObject> {
   ) {
     super(opts);
     this.corrupt = new Set();
-    const selfSlot = opts.nodes.indexOf(view.self);
-    this.order = opts.nodes.map((_, i) => i);
-    if (selfSlot > 0) this.order.unshift(...this.order.splice(selfSlot, 1));
+    this.order = liveOrder(opts.nodes, view);
   }
 }
 
@@ -120,6 +119,22 @@ function mergeReplies(round: Round<StoredObject>): StoredObject | undefined {
 function mayFallOver(e: DynamoError): boolean {
   if (e.maybeApplied) return false;
   return e.code === 'DYNAMO_CLOSED' || (e.code === 'DYNAMO_UNAVAILABLE' && (e as UnavailableError).answered === 0);
+}
+
+/** A peer request stamped with the ring version it was routed by (none for an unversioned ring). */
+function withRing<R extends ReadRequest | WriteRequest | CoordinateRequest>(req: R, view: ClusterView): R {
+  return view.ringVersion === 0 ? req : { ...req, ringVersion: view.ringVersion };
+}
+
+/**
+ * Fail at once, not at the deadline, when fewer of `nodes` are believed up
+ * than the level needs: nothing was sent, so nothing was applied.
+ */
+function failFastIfTooFewUp(nodes: readonly string[], view: ClusterView, required: number, level: Consistency, op: 'read' | 'write'): void {
+  let up = 0;
+  for (const n of nodes) if (n === view.self || view.isUp(n)) up++;
+  if (up >= required) return;
+  throw new UnavailableError(`${level} ${op} failed: ${up} of ${nodes.length} replicas are up, ${required} needed`, { answered: 0, required });
 }
 
 /** Coordinates client requests and serves peer requests for this node. */
@@ -186,24 +201,35 @@ export class Coordinator implements KvHandler {
     }
   }
 
-  /** Serves 'read' | 'write' | 'coordinate' peer requests (node answers 'identify'). */
+  /**
+   * Serves 'read' | 'write' | 'coordinate' peer requests (the node answers the
+   * others). A request routed by an older ring than this node holds, for a
+   * partition this node no longer reads or writes for, is refused (nothing is
+   * applied) rather than answered from or stored on the wrong owner.
+   */
   async handlePeer(req: PeerRequest, timeoutMs: number): Promise<PeerReply> {
-    assert(req.type !== 'identify', 'identify requests are answered by the node, not replication');
+    assert(req.type === 'read' || req.type === 'write' || req.type === 'coordinate', `${req.type} requests are answered by the node, not replication`);
     this.#admit();
     try {
       switch (req.type) {
         case 'read': {
           const view = this.#view(1);
-          const record = await this.#replica.readRecord(partitionOf(req.key, view.ring.partitionCount), req.key);
+          const partition = partitionOf(req.key, view.ring.partitionCount);
+          refuseStaleRouting(view, partition, 'reads', req.ringVersion);
+          const record = await this.#replica.readRecord(partition, req.key);
           return { type: 'read', record };
         }
         case 'write': {
           const view = this.#view(1);
+          const partition = partitionOf(req.key, view.ring.partitionCount);
+          refuseStaleRouting(view, partition, 'writes', req.ringVersion);
           const incoming = decodeRecord(req.record);
-          await this.#replica.merge(partitionOf(req.key, view.ring.partitionCount), req.key, incoming, req.record);
+          await this.#replica.merge(partition, req.key, incoming, req.record);
           return { type: 'write' };
         }
         case 'coordinate': {
+          const view = this.#view(1);
+          refuseStaleRouting(view, partitionOf(req.key, view.ring.partitionCount), 'writes', req.ringVersion);
           const result = await this.#write(req.key, req.value, req.context, req.consistency, timeoutMs, true);
           return { type: 'coordinate', context: result.context };
         }
@@ -240,12 +266,13 @@ export class Coordinator implements KvHandler {
     checkKey(cmd.key);
     const view = this.#view(required);
     const partition = partitionOf(cmd.key, view.ring.partitionCount);
-    const nodes = preferenceList(view.ring, partition, this.#config.replicas);
+    const nodes = view.replicas(partition).reads;
+    failFastIfTooFewUp(nodes, view, required, level, 'read');
     const round = new ReadRound({ nodes, required, level, op: 'read', timeoutMs: cmd.timeoutMs, time: this.#time }, cmd.key, partition, view);
     try {
       if (round.decision === 'lost') throw round.error('lost');
       if (this.#config.readRepair) round.onSettled = () => this.#repair(round);
-      const req: ReadRequest = { type: 'read', key: cmd.key };
+      const req: ReadRequest = withRing({ type: 'read', key: cmd.key }, view);
       this.#askMore(round, required, req, cmd.timeoutMs);
       if (round.asked < nodes.length) {
         round.escalation = this.#time.setTimer(cmd.timeoutMs / 2, () => {
@@ -268,11 +295,13 @@ export class Coordinator implements KvHandler {
     }
   }
 
-  /** Ask replicas, in the round's order, until `count` have been asked. */
+  /** Ask replicas, in the round's order, until `count` have been asked; a replica believed down fails at once. */
   #askMore(round: ReadRound, count: number, req: ReadRequest, timeoutMs: number): void {
     while (round.asked < count && round.asked < round.order.length) {
       const i = round.order[round.asked++]!;
-      if (round.nodes[i] === round.view.self) this.#readLocal(round, i, req, timeoutMs);
+      const node = round.nodes[i]!;
+      if (node === round.view.self) this.#readLocal(round, i, req, timeoutMs);
+      else if (!round.view.isUp(node)) this.#readFailed(round, i, `${node} is believed down`, req, timeoutMs);
       else this.#readRemote(round, i, req, timeoutMs);
     }
   }
@@ -350,6 +379,7 @@ export class Coordinator implements KvHandler {
         if (obj === undefined ? !full : Dvv.descends(Dvv.join(obj), target)) continue;
       }
       const node = round.nodes[i]!;
+      if (node !== round.view.self && !round.view.isUp(node)) continue;
       if (node === round.view.self) {
         this.#inflight++;
         this.#replica.merge(round.partition, round.key, merged, record).then(
@@ -361,7 +391,7 @@ export class Coordinator implements KvHandler {
       const address = round.view.addressOf(node);
       if (address === undefined) continue;
       record ??= encodeRecord(merged);
-      const req: WriteRequest = { type: 'write', key: round.key, record };
+      const req: WriteRequest = withRing({ type: 'write', key: round.key, record }, round.view);
       this.#inflight++;
       this.#transport.request(address, req, this.#config.requestTimeoutMsDefault).then(
         (res) => this.#repaired(round, node, res.ok ? undefined : res.error),
@@ -396,16 +426,28 @@ export class Coordinator implements KvHandler {
     const context = decodeContext(contextBytes, key);
     const view = this.#view(required);
     const partition = partitionOf(key, view.ring.partitionCount);
-    const nodes = preferenceList(view.ring, partition, this.#config.replicas);
+    const replicas = view.replicas(partition);
+    const nodes = replicas.writes;
+    // While a partition moves, the nodes receiving it must get every write as
+    // well (Cassandra's pending endpoints): W is raised by their number, so a
+    // write acknowledged now is on W of the replica set after the switch too.
+    const needed = required + (nodes.length - replicas.reads.length);
+    failFastIfTooFewUp(nodes, view, needed, level, 'write');
     const self = nodes.indexOf(view.self);
     if (self < 0) {
       // A forwarded write is never forwarded again: rings that disagree must not loop.
       if (forwarded) {
         throw new UnavailableError(`${view.self} is not a replica of this key in its ring`, { answered: 0, required });
       }
-      return this.#forward(nodes, view, { type: 'coordinate', key, value, context: contextBytes, consistency: level }, required, timeoutMs);
+      return this.#forward(
+        nodes.filter((n) => view.isUp(n)),
+        view,
+        withRing({ type: 'coordinate', key, value, context: contextBytes, consistency: level }, view),
+        required,
+        timeoutMs,
+      );
     }
-    return this.#coordinateWrite(nodes, self, view, partition, key, value, context, level, required, timeoutMs);
+    return this.#coordinateWrite(nodes, self, view, partition, key, value, context, level, needed, timeoutMs);
   }
 
   async #coordinateWrite(
@@ -431,12 +473,14 @@ export class Coordinator implements KvHandler {
       // Safe because a dot whose local write fails retires its actor before
       // the key is unlocked (actor-epochs.ts): it is never minted again.
       let computed: ReplicaWrite | undefined;
+      // Replicas believed down are not waited for: they count as failed at once.
+      for (let i = 0; i < nodes.length; i++) if (i !== self && !view.isUp(nodes[i]!)) round.fail(i, `${nodes[i]} is believed down`);
       const fanOut = (w: ReplicaWrite): void => {
         computed = w;
-        const req: WriteRequest = { type: 'write', key, record: w.record };
+        const req: WriteRequest = withRing({ type: 'write', key, record: w.record }, view);
         const remainingMs = Math.max(1, timeoutMs - (this.#time.monotonicMs() - start));
         for (let i = 0; i < nodes.length; i++) {
-          if (i === self) continue;
+          if (i === self || round.states[i] !== SLOT_PENDING) continue;
           try {
             this.#writeRemote(round, i, view, req, remainingMs);
           } catch (e) {
@@ -510,10 +554,10 @@ export class Coordinator implements KvHandler {
    * (and were merged); failures only mean less is learnt.
    */
   async #catchUp(nodes: readonly string[], self: number, view: ClusterView, partition: number, key: Uint8Array, timeoutMs: number): Promise<number> {
-    const req: ReadRequest = { type: 'read', key };
+    const req: ReadRequest = withRing({ type: 'read', key }, view);
     let answered = 0;
     const asks = nodes.map(async (node, i) => {
-      if (i === self) return;
+      if (i === self || !view.isUp(node)) return;
       const address = view.addressOf(node);
       if (address === undefined) return;
       this.#inflight++;

@@ -7,7 +7,7 @@
  * coordinate, read repair, and serving replicas' peer requests.
  */
 export { requiredReplies, QuorumTracker, type Outcome } from './quorum.ts';
-export type { ReplicationConfig, ClusterView, PeerClient } from './types.ts';
+export type { ReplicationConfig, ClusterView, PartitionReplicas, PeerClient } from './types.ts';
 export { LocalReplica, REPLICA_QUEUE_LIMITS, sameStoredValue, unverifiedActors, type ReplicaWrite, type ReplicaStats, type UnverifiedContext } from './replica.ts';
 export { ActorEpochs, EPOCH_BYTES } from './actor-epochs.ts';
 export { Coordinator, type CoordinatorDeps, type ReplicationStats } from './coordinator.ts';

@@ -15,15 +15,31 @@ export interface ReplicationConfig {
   readRepair: boolean;
 }
 
+/** Who holds a partition now: reads ask `reads`; writes go to `writes` (see ClusterView.replicas). */
+export interface PartitionReplicas {
+  /** Complete replicas in preference order: reads are answered from them. */
+  readonly reads: readonly NodeId[];
+  /** `reads` then the nodes receiving the partition while it moves (which must get every write too). */
+  readonly writes: readonly NodeId[];
+}
+
 /**
  * What the coordinator needs to know about the cluster, supplied by `node`
- * per request so membership changes apply to the next request.
+ * per request so membership changes apply to the next request: one
+ * consistent snapshot of the ring version, placement and who is believed up.
  */
 export interface ClusterView {
   readonly self: NodeId;
+  /** The (target) ring: partition count and ownership. */
   readonly ring: Ring;
+  /** Version of the ring this view routes by; 0 when the ring is not versioned (requests then carry none). */
+  readonly ringVersion: number;
   /** Where to reach a member; undefined when not (yet) known. */
   addressOf(id: NodeId): Address | undefined;
+  /** Read and write replica sets of a partition. */
+  replicas(partition: number): PartitionReplicas;
+  /** Believed alive; a request never waits for a node that is not (it counts as failed at once). */
+  isUp(id: NodeId): boolean;
 }
 
 /**

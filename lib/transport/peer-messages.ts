@@ -14,13 +14,18 @@ import type {
   CoordinateRequest,
   IdentifyReply,
   IdentifyRequest,
+  MembershipReply,
+  MembershipRequest,
   PeerReply,
   PeerRequest,
   ReadReply,
   ReadRequest,
+  TransferReply,
+  TransferRequest,
   WriteReply,
   WriteRequest,
 } from '../protocol/index.ts';
+import { decodeMembershipPacket, encodeMembershipPacket } from './membership-codec.ts';
 import { countsOf, errorFromCode } from './error-codes.ts';
 import { KIND_REPLY, KIND_REQUEST, type ErrorRow, type MessageRow } from './envelope-codec.ts';
 import {
@@ -29,6 +34,7 @@ import {
   checkEnd,
   EMPTY,
   LEN,
+  lenFieldLength,
   optionalBytesFieldLength,
   skipField,
   stringFieldLength,
@@ -57,6 +63,9 @@ function consistencyNumber(c: Consistency | undefined): number {
 }
 
 const T_VARINT = (field: number): number => tag(field, VARINT);
+
+/** The ring version a routed request carries (0 when none). */
+const ringVersionOf = (m: { readonly ringVersion?: number }): number => wireUint32(m.ringVersion ?? 0);
 const T_LEN = (field: number): number => tag(field, LEN);
 
 /** Skip every field of an empty message (tolerating fields a newer peer added). */
@@ -149,12 +158,29 @@ function singleBytesMessage<M extends { readonly type: string }>(
 }
 
 // ReadRequest = 5, ReadReply = 6.
-const readRequest = singleBytesMessage<ReadRequest>(
-  { field: 5, protoType: 'ReadRequest', kind: KIND_REQUEST, type: 'read' },
-  false,
-  (m) => m.key,
-  (key) => ({ type: 'read', key: key ?? EMPTY }),
-);
+const readRequest: MessageRow<ReadRequest> = {
+  field: 5,
+  protoType: 'ReadRequest',
+  kind: KIND_REQUEST,
+  type: 'read',
+  length: (m) => bytesFieldLength(1, m.key) + uint32FieldLength(2, ringVersionOf(m)),
+  write(w, m) {
+    writeBytesField(w, 1, m.key);
+    writeUint32Field(w, 2, ringVersionOf(m));
+  },
+  read(r, end) {
+    let key = EMPTY;
+    let ringVersion = 0;
+    while (r.pos < end) {
+      const t = r.uint32();
+      if (t === T_LEN(1)) key = r.bytes();
+      else if (t === T_VARINT(2)) ringVersion = r.uint32();
+      else skipField(r, t);
+      checkEnd(r, end);
+    }
+    return ringVersion === 0 ? { type: 'read', key } : { type: 'read', key, ringVersion };
+  },
+};
 
 const readReply = singleBytesMessage<ReadReply>(
   { field: 6, protoType: 'ReadReply', kind: KIND_REPLY, type: 'read' },
@@ -169,22 +195,25 @@ const writeRequest: MessageRow<WriteRequest> = {
   protoType: 'WriteRequest',
   kind: KIND_REQUEST,
   type: 'write',
-  length: (m) => bytesFieldLength(1, m.key) + bytesFieldLength(2, m.record),
+  length: (m) => bytesFieldLength(1, m.key) + bytesFieldLength(2, m.record) + uint32FieldLength(3, ringVersionOf(m)),
   write(w, m) {
     writeBytesField(w, 1, m.key);
     writeBytesField(w, 2, m.record);
+    writeUint32Field(w, 3, ringVersionOf(m));
   },
   read(r, end) {
     let key = EMPTY;
     let record = EMPTY;
+    let ringVersion = 0;
     while (r.pos < end) {
       const t = r.uint32();
       if (t === T_LEN(1)) key = r.bytes();
       else if (t === T_LEN(2)) record = r.bytes();
+      else if (t === T_VARINT(3)) ringVersion = r.uint32();
       else skipField(r, t);
       checkEnd(r, end);
     }
-    return { type: 'write', key, record };
+    return ringVersion === 0 ? { type: 'write', key, record } : { type: 'write', key, record, ringVersion };
   },
 };
 
@@ -197,29 +226,37 @@ const coordinateRequest: MessageRow<CoordinateRequest> = {
   kind: KIND_REQUEST,
   type: 'coordinate',
   length: (m) =>
-    bytesFieldLength(1, m.key) + optionalBytesFieldLength(2, m.value) + bytesFieldLength(3, m.context) + uint32FieldLength(4, consistencyNumber(m.consistency)),
+    bytesFieldLength(1, m.key) +
+    optionalBytesFieldLength(2, m.value) +
+    bytesFieldLength(3, m.context) +
+    uint32FieldLength(4, consistencyNumber(m.consistency)) +
+    uint32FieldLength(5, ringVersionOf(m)),
   write(w, m) {
     writeBytesField(w, 1, m.key);
     writeOptionalBytesField(w, 2, m.value);
     writeBytesField(w, 3, m.context);
     writeUint32Field(w, 4, consistencyNumber(m.consistency));
+    writeUint32Field(w, 5, ringVersionOf(m));
   },
   read(r, end) {
     let key = EMPTY;
     let value: Uint8Array | undefined;
     let context = EMPTY;
     let code = 0;
+    let ringVersion = 0;
     while (r.pos < end) {
       const t = r.uint32();
       if (t === T_LEN(1)) key = r.bytes();
       else if (t === T_LEN(2)) value = r.bytes();
       else if (t === T_LEN(3)) context = r.bytes();
       else if (t === T_VARINT(4)) code = r.uint32();
+      else if (t === T_VARINT(5)) ringVersion = r.uint32();
       else skipField(r, t);
       checkEnd(r, end);
     }
     if (code >= CONSISTENCY_BY_NUMBER.length) throw new InvalidArgumentError(`malformed peer message (unknown consistency ${code})`);
-    return { type: 'coordinate', key, value, context, consistency: CONSISTENCY_BY_NUMBER[code] };
+    const req: CoordinateRequest = { type: 'coordinate', key, value, context, consistency: CONSISTENCY_BY_NUMBER[code] };
+    return ringVersion === 0 ? req : { ...req, ringVersion };
   },
 };
 
@@ -229,6 +266,120 @@ const coordinateReply = singleBytesMessage<CoordinateReply>(
   (m) => m.context,
   (context) => ({ type: 'coordinate', context: context ?? EMPTY }),
 );
+
+// MembershipRequest = 12, MembershipReply = 13. A cold path (a few packets per
+// node per second): the packet itself goes through membership-codec.ts
+// (protobufjs reflection, validated); the bytes are computed once per message
+// for length() and write(), which the engine calls back to back.
+const packetBytes = new WeakMap<MembershipRequest, Uint8Array>();
+function encodedPacket(m: MembershipRequest): Uint8Array {
+  let bytes = packetBytes.get(m);
+  if (bytes === undefined) packetBytes.set(m, (bytes = encodeMembershipPacket(m.packet)));
+  return bytes;
+}
+
+const membershipRequest: MessageRow<MembershipRequest> = {
+  field: 12,
+  protoType: 'MembershipRequest',
+  kind: KIND_REQUEST,
+  type: 'membership',
+  length: (m) => bytesFieldLength(1, encodedPacket(m)),
+  write: (w, m) => writeBytesField(w, 1, encodedPacket(m)),
+  read(r, end) {
+    const bytes = readSingleBytes(r, end);
+    if (bytes === undefined) throw new InvalidArgumentError('malformed peer message (membership request without a packet)');
+    return { type: 'membership', packet: decodeMembershipPacket(bytes) };
+  },
+};
+
+const membershipReply = emptyMessage<MembershipReply>(13, 'MembershipReply', KIND_REPLY, 'membership');
+
+// TransferRequest = 14, TransferReply = 15.
+const transferRequest: MessageRow<TransferRequest> = {
+  field: 14,
+  protoType: 'TransferRequest',
+  kind: KIND_REQUEST,
+  type: 'transfer',
+  length: (m) =>
+    uint32FieldLength(1, wireUint32(m.partition)) +
+    uint32FieldLength(2, wireUint32(m.planId)) +
+    optionalBytesFieldLength(3, m.afterKey) +
+    uint32FieldLength(4, wireUint32(m.bytesMax)),
+  write(w, m) {
+    writeUint32Field(w, 1, wireUint32(m.partition));
+    writeUint32Field(w, 2, wireUint32(m.planId));
+    writeOptionalBytesField(w, 3, m.afterKey);
+    writeUint32Field(w, 4, wireUint32(m.bytesMax));
+  },
+  read(r, end) {
+    let partition = 0;
+    let planId = 0;
+    let afterKey: Uint8Array | undefined;
+    let bytesMax = 0;
+    while (r.pos < end) {
+      const t = r.uint32();
+      if (t === T_VARINT(1)) partition = r.uint32();
+      else if (t === T_VARINT(2)) planId = r.uint32();
+      else if (t === T_LEN(3)) afterKey = r.bytes();
+      else if (t === T_VARINT(4)) bytesMax = r.uint32();
+      else skipField(r, t);
+      checkEnd(r, end);
+    }
+    return { type: 'transfer', partition, planId, afterKey, bytesMax };
+  },
+};
+
+/** One TransferRecord's bytes: key (1) and record (2). */
+const transferRecordLength = (rec: { readonly key: Uint8Array; readonly record: Uint8Array }): number =>
+  bytesFieldLength(1, rec.key) + bytesFieldLength(2, rec.record);
+
+const transferReply: MessageRow<TransferReply> = {
+  field: 15,
+  protoType: 'TransferReply',
+  kind: KIND_REPLY,
+  type: 'transfer',
+  length(m) {
+    let n = boolFieldLength(2, m.done);
+    for (const rec of m.records) {
+      const inner = transferRecordLength(rec);
+      n += lenFieldLength(1, inner);
+    }
+    return n;
+  },
+  write(w, m) {
+    for (const rec of m.records) {
+      w.uint32(T_LEN(1)).uint32(transferRecordLength(rec));
+      writeBytesField(w, 1, rec.key);
+      writeBytesField(w, 2, rec.record);
+    }
+    writeBoolField(w, 2, m.done);
+  },
+  read(r, end) {
+    const records: { key: Uint8Array; record: Uint8Array }[] = [];
+    let done = false;
+    while (r.pos < end) {
+      const t = r.uint32();
+      if (t === T_LEN(1)) {
+        const recordEnd = r.uint32() + r.pos;
+        checkEnd(r, end);
+        if (recordEnd > end) throw new InvalidArgumentError('malformed peer message (transfer record overruns its reply)');
+        let key = EMPTY;
+        let record = EMPTY;
+        while (r.pos < recordEnd) {
+          const u = r.uint32();
+          if (u === T_LEN(1)) key = r.bytes();
+          else if (u === T_LEN(2)) record = r.bytes();
+          else skipField(r, u);
+          checkEnd(r, recordEnd);
+        }
+        records.push({ key, record });
+      } else if (t === T_VARINT(2)) done = r.bool();
+      else skipField(r, t);
+      checkEnd(r, end);
+    }
+    return { type: 'transfer', records, done };
+  },
+};
 
 /** A DynamoError's PeerError fields, clamped for the wire. */
 function errorCounts(e: DynamoError): { answered: number; required: number } {
@@ -288,4 +439,8 @@ export const PEER_MESSAGES: readonly MessageRow<PeerRequest | PeerReply>[] = [
   writeReply,
   coordinateRequest,
   coordinateReply,
+  membershipRequest,
+  membershipReply,
+  transferRequest,
+  transferReply,
 ] as readonly MessageRow[] as readonly MessageRow<PeerRequest | PeerReply>[];

@@ -15,7 +15,8 @@ import protobuf from 'protobufjs';
 import { DynamoError, StorageError, TimeoutError, UnavailableError } from '../../lib/runtime/index.ts';
 import type { ErrorRow, MessageRow } from '../../lib/transport/envelope-codec.ts';
 import { PEER_ERROR, PEER_MESSAGES } from '../../lib/transport/peer-messages.ts';
-import type { PeerReply, PeerRequest } from '../../lib/protocol/index.ts';
+import type { MembershipPacket, MembershipRequest, PeerReply, PeerRequest } from '../../lib/protocol/index.ts';
+import { encodeMembershipPacket } from '../../lib/transport/membership-codec.ts';
 import { encodeError, encodeReply, encodeRequest, decodeError, decodeReply, decodeRequest } from '../../lib/transport/index.ts';
 import {
   CONSISTENCY_NUMBERS,
@@ -39,8 +40,21 @@ function loadPeerProto(): protobuf.Root {
 
 const TO_OBJECT: protobuf.IConversionOptions = { defaults: true, bytes: Array, oneofs: true, enums: Number };
 
+/**
+ * A membership packet in protobufjs's object form. Its conversion is
+ * membership-codec.ts's own (protobufjs reflection over this same .proto);
+ * its round trip and validation are tested in membership-codec.test.ts, so
+ * here it only has to land in the right envelope member.
+ */
+const PROTO_OBJECT = Symbol('already in protobufjs object form');
+function packetObject(root: protobuf.Root, packet: MembershipPacket): Record<string | symbol, unknown> {
+  const type = root.lookupType('dynamo.v1.MembershipPacket');
+  return { ...(type.toObject(type.decode(encodeMembershipPacket(packet)), TO_OBJECT) as Record<string, unknown>), [PROTO_OBJECT]: true };
+}
+
 /** The value an envelope body stands for, field by field (an error's PeerError fields; a message minus its `type`). */
 function fieldsOf(kind: EnvelopeKind, body: PeerRequest | PeerReply | DynamoError): Record<string, unknown> {
+  if (kind === KIND_REQUEST && (body as PeerRequest).type === 'membership') return { packet: packetObject(loadPeerProto(), (body as MembershipRequest).packet) };
   if (kind !== KIND_ERROR) return Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'type'));
   const e = body as DynamoError;
   const counts = e instanceof UnavailableError || e instanceof TimeoutError ? { answered: e.answered, required: e.required } : { answered: 0, required: 0 };
@@ -53,7 +67,8 @@ function fieldsOf(kind: EnvelopeKind, body: PeerRequest | PeerReply | DynamoErro
  * of the value named `<PREFIX>_<value>`, a proto3 optional present (even
  * empty) when defined. Fails if `value` has a field the message lacks.
  */
-function protoObject(type: protobuf.Type, value: Record<string, unknown>): Record<string, unknown> {
+function protoObject(type: protobuf.Type, value: Record<string | symbol, unknown>): Record<string, unknown> {
+  if (value[PROTO_OBJECT] === true) return Object.fromEntries(Object.entries(value));
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) expect(type.fields[key], `${type.name} has no field for ${key}`).to.not.equal(undefined);
   for (const f of type.fieldsArray) {
@@ -66,6 +81,9 @@ function protoObject(type: protobuf.Type, value: Record<string, unknown>): Recor
       const named = Object.entries(f.resolvedType.values).find(([name]) => name.endsWith(`_${String(v)}`));
       expect(named, `${type.name}.${f.name} = ${String(v)}`).to.not.equal(undefined);
       out[f.name] = named![1];
+    } else if (f.resolvedType instanceof protobuf.Type) {
+      const nested = f.resolvedType;
+      out[f.name] = Array.isArray(v) ? v.map((x) => protoObject(nested, x as Record<string, unknown>)) : protoObject(nested, v as Record<string, unknown>);
     } else out[f.name] = v instanceof Uint8Array ? Array.from(v) : v;
     if (f.partOf !== null) out[f.partOf.name] = f.name; // a proto3 optional is a synthetic oneof
   }

@@ -26,6 +26,8 @@ export interface TestCluster {
   readonly net: FakeNetwork;
   readonly ring: Ring;
   readonly nodes: Map<NodeId, TestNode>;
+  /** Nodes every coordinator's failure detector believes down (not waited for). */
+  readonly believedDown: Set<NodeId>;
   node(id: NodeId): TestNode;
   /** The key's stored object on one node's storage (bypassing replication). */
   stored(id: NodeId, key: Uint8Array): Promise<StoredObject | undefined>;
@@ -51,6 +53,7 @@ export async function startCluster(
     readRepair: opts.readRepair ?? true,
   };
   const nodes = new Map<NodeId, TestNode>();
+  const believedDown = new Set<NodeId>();
   for (const id of ids) {
     const storage = new CountingStorage();
     await storage.open();
@@ -61,7 +64,17 @@ export async function startCluster(
       transport: net.client(id),
       nodeId: id,
       mintEpoch: epochNamer(),
-      cluster: () => ({ self: id, ring, addressOf: (other) => (ids.includes(other) ? other : undefined) }),
+      cluster: () => ({
+        self: id,
+        ring,
+        ringVersion: 0,
+        addressOf: (other) => (ids.includes(other) ? other : undefined),
+        replicas: (partition) => {
+          const nodes = preferenceList(ring, partition, replicas);
+          return { reads: nodes, writes: nodes };
+        },
+        isUp: (other) => !believedDown.has(other),
+      }),
     });
     net.handlers.set(id, (req, timeoutMs) => coordinator.handlePeer(req, timeoutMs));
     nodes.set(id, { id, storage, coordinator });
@@ -71,6 +84,7 @@ export async function startCluster(
     net,
     ring,
     nodes,
+    believedDown,
     node(id) {
       const n = nodes.get(id);
       if (n === undefined) throw new Error(`no node ${id}`);

@@ -1,7 +1,62 @@
 /** Shared sample messages for transport tests: one of every peer variant, edge cases included. */
-import type { PeerReply, PeerRequest } from '../../../lib/protocol/index.ts';
+import type { MemberRecord, MembershipPacket, PeerReply, PeerRequest, RingStateRecord } from '../../../lib/protocol/index.ts';
 
 export const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
+
+/** A member record with every field set (and a node that is suspect and leaving). */
+export const RECORD: MemberRecord = {
+  id: 'n2',
+  address: '10.0.0.2:7001',
+  zone: 'eu-west-1b',
+  generation: 1_764_000_000,
+  incarnation: 7,
+  status: 'suspect',
+  intent: 'leave',
+  ringVersion: 4,
+  ringChecksum: 0xfeedbeef,
+  donePlanId: 3,
+  donePartitions: [0, 5, 63],
+};
+
+/** A ring state in the middle of a move, with a departed node. */
+export const RING_STATE: RingStateRecord = {
+  version: 5,
+  claimant: 'n1',
+  parentChecksum: 0x1234,
+  planId: 4,
+  partitionCount: 4,
+  replicas: 2,
+  members: ['n1', 'n2', 'n3'],
+  previousMembers: ['n1', 'n2'],
+  owners: ['n1', 'n2', 'n3', 'n1'],
+  moving: [{ partition: 2, holders: ['n1', 'n2'] }],
+  departed: [{ id: 'n0', generation: 9, status: 'removed', version: 2 }],
+  checksum: 0xabcdef01,
+};
+
+const head = { from: 'n1', fromAddress: '10.0.0.1:7001', piggyback: [{ record: RECORD, origin: 'n3' }] };
+
+/** One packet of every membership kind, with and without optional parts. */
+export const ALL_PACKETS: readonly MembershipPacket[] = [
+  { ...head, type: 'ping', seq: 1, target: 'n2' },
+  { from: 'n1', fromAddress: 'a:1', piggyback: [], type: 'ack', seq: 4_000_000_000 },
+  { ...head, type: 'nack', seq: 3 },
+  { ...head, type: 'ping-req', seq: 9, target: 'n3', targetAddress: '10.0.0.3:7001' },
+  {
+    ...head,
+    type: 'gossip-syn',
+    partitionCount: 256,
+    replicas: 3,
+    tableChecksum: 42,
+    digest: [{ id: 'n2', generation: 5, incarnation: 1, status: 'dead' }],
+    ring: { version: 5, claimant: 'n1', checksum: 99 },
+  },
+  { ...head, type: 'gossip-syn', partitionCount: 8, replicas: 1, tableChecksum: 0, digest: [], ring: undefined },
+  { ...head, type: 'gossip-ack', records: [RECORD, { ...RECORD, id: 'n4', status: 'alive', intent: 'none', donePartitions: [] }], requests: ['n5'], ring: RING_STATE, wantRing: true },
+  { ...head, type: 'gossip-ack', records: [], requests: [], ring: undefined, wantRing: false },
+  { ...head, type: 'gossip-ack2', records: [{ ...RECORD, intent: 'join' }], ring: RING_STATE },
+  { ...head, type: 'remove-request', node: 'n9' },
+];
 
 /** Every request variant (with optional fields present and absent, every consistency). */
 export const ALL_REQUESTS: readonly PeerRequest[] = [
@@ -17,6 +72,13 @@ export const ALL_REQUESTS: readonly PeerRequest[] = [
   { type: 'coordinate', key: bytes(5), value: bytes(1), context: bytes(), consistency: 'THREE' },
   { type: 'coordinate', key: bytes(5), value: bytes(1), context: bytes(), consistency: 'ALL' },
   { type: 'coordinate', key: bytes(5), value: bytes(1), context: bytes(), consistency: 'ANY' },
+  { type: 'read', key: bytes(1), ringVersion: 7 },
+  { type: 'write', key: bytes(9), record: bytes(1), ringVersion: 300 },
+  { type: 'coordinate', key: bytes(5), value: bytes(1), context: bytes(), consistency: 'QUORUM', ringVersion: 2 },
+  ...ALL_PACKETS.map((packet): PeerRequest => ({ type: 'membership', packet })),
+  { type: 'transfer', partition: 12, planId: 3, afterKey: undefined, bytesMax: 1 << 20 },
+  { type: 'transfer', partition: 0, planId: 1, afterKey: bytes(), bytesMax: 0 },
+  { type: 'transfer', partition: 255, planId: 70_000, afterKey: bytes(7, 7), bytesMax: 4096 },
 ];
 
 /** Every reply variant. */
@@ -29,6 +91,9 @@ export const ALL_REPLIES: readonly PeerReply[] = [
   { type: 'write' },
   { type: 'coordinate', context: bytes(1, 4, 9) },
   { type: 'coordinate', context: new Uint8Array(0) },
+  { type: 'membership' },
+  { type: 'transfer', records: [], done: true },
+  { type: 'transfer', records: [{ key: bytes(1), record: bytes(1, 2, 3) }, { key: bytes(2, 2), record: new Uint8Array(0) }], done: false },
 ];
 
 /** Comparable form: every byte array (Buffer or Uint8Array) as a plain number array; errors as {code,message,...}. */

@@ -38,6 +38,10 @@ export function echoReply(req: PeerRequest): PeerReply {
       return { type: 'write' };
     case 'coordinate':
       return { type: 'coordinate', context: Uint8Array.from([...req.key, ...(req.value ?? [0xde, 0xad]), ...req.context]) };
+    case 'membership':
+      return { type: 'membership' };
+    case 'transfer':
+      return { type: 'transfer', records: [{ key: Uint8Array.of(req.partition), record: Uint8Array.of(req.planId) }], done: true };
   }
 }
 
