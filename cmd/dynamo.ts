@@ -72,11 +72,12 @@ nodeCmd.action(async (opts: Record<string, string | boolean | undefined>) => {
   for (const f of NODE_FLAGS) flags[f.field] = opts[camel(flagName(f.field))];
   const config = resolveNodeConfig(flags, process.env);
   // Loaded here: the client commands never pay for storage engines and server code.
-  const { READY_LINE_PREFIX, startNodeProcess } = await import('../lib/node/index.ts');
+  const { READY_LINE_PREFIX, SERVING_LINE_PREFIX, startNodeProcess } = await import('../lib/node/index.ts');
   step = 'node failed to start: ';
   const running = await startNodeProcess(config, process.env);
   step = '';
   process.stdout.write(`${READY_LINE_PREFIX}: ${config.id} on ${running.address} (engine ${config.engine}, data ${config.dataDir})\n`);
+  void running.serving.then(() => process.stdout.write(`${SERVING_LINE_PREFIX}: ${config.id} knows the ring and serves\n`));
   // A local cluster's children get the terminal's SIGINT and the runner's
   // SIGTERM together: only the same signal twice means "stop now".
   const seen = new Set<string>();

@@ -36,6 +36,14 @@ export interface NodeConfig {
   /** How long SIGTERM waits for in-flight requests before forcing shutdown. */
   shutdownGraceMs: number;
   logLevel: LogLevelName;
+  /** Failure domain (rack / availability zone); '' when unset. */
+  zone: string;
+  /** Ask to join the ring at start when not a member (false: wait for `dynamo join`). */
+  autoJoin: boolean;
+  /** Found the first ring once this many nodes are up (the initial cluster size); 0: after a short wait with whoever is known. */
+  bootstrapExpect: number;
+  /** Background budget shared by partition streaming (and repair): sustained bytes per second. */
+  backgroundBytesPerS: number;
 }
 
 /** Defaults for a production node. */
@@ -55,6 +63,10 @@ export function defaultConfig(): NodeConfig {
     readMode: 'sync',
     shutdownGraceMs: 10_000,
     logLevel: 'info',
+    zone: '',
+    autoJoin: true,
+    bootstrapExpect: 0,
+    backgroundBytesPerS: 32 * 1024 * 1024,
   };
 }
 
@@ -78,6 +90,10 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   readMode: 'read-mode',
   shutdownGraceMs: 'shutdown-grace-ms',
   logLevel: 'log-level',
+  zone: 'zone',
+  autoJoin: 'auto-join',
+  bootstrapExpect: 'bootstrap-expect',
+  backgroundBytesPerS: 'background-bytes-per-s',
 };
 
 /** One `dynamo node` flag: its config field, argument placeholder and what it does. */
@@ -97,7 +113,7 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
   { field: 'listen', arg: '<host:port>', help: 'address the gRPC server binds (default 0.0.0.0:7001)' },
   { field: 'advertise', arg: '<host:port>', help: 'address peers and clients dial (default: --listen); set it when --listen is 0.0.0.0' },
   { field: 'dataDir', arg: '<dir>', help: 'data directory (default ./data; unused by --engine memory)' },
-  { field: 'seeds', arg: '<list>', help: 'cluster members, [id@]host:port comma-separated (may include this node)' },
+  { field: 'seeds', arg: '<list>', help: 'bootstrap list: [id@]host:port of members, comma-separated; any live one lets this node learn the cluster' },
   { field: 'replicas', arg: '<n>', help: 'replication factor N, 1-9 (default 3; the same on every node)' },
   { field: 'partitions', arg: '<n>', help: 'ring partitions (virtual nodes), 1-65536 (default 256; fixed when the cluster is created)' },
   { field: 'engine', arg: '<engine>', help: 'storage engine: leveldb | rocksdb | memory (default leveldb)' },
@@ -107,6 +123,14 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
   { field: 'readMode', arg: '<mode>', help: 'storage reads: sync (default; cheapest CPU) | batched (never blocks the event loop on a cold disk)' },
   { field: 'shutdownGraceMs', arg: '<ms>', help: 'how long SIGTERM waits for requests in flight (default 10000)' },
   { field: 'logLevel', arg: '<level>', help: 'error | warn | info | silent (default info)' },
+  { field: 'zone', arg: '<zone>', help: 'failure domain (rack / availability zone) of this node (default none)' },
+  { field: 'autoJoin', arg: '[bool]', help: 'join the ring at start when not a member (default true; false: wait for dynamo join)' },
+  {
+    field: 'bootstrapExpect',
+    arg: '<n>',
+    help: 'a new cluster founds its first ring once this many nodes are up (set it to the initial size; default 0: after a 5 s wait)',
+  },
+  { field: 'backgroundBytesPerS', arg: '<n>', help: 'bytes per second partition streaming and repair may use together (default 33554432)' },
 ];
 
 /** The command-line flag for a config field (`dataDir` → `--data-dir`). */
@@ -159,7 +183,7 @@ export function resolveNodeConfig(
     return env[envName(field)];
   };
   const c: NodeConfig = { ...base };
-  const s = (field: 'id' | 'listen' | 'advertise' | 'dataDir' | 'seeds'): void => {
+  const s = (field: 'id' | 'listen' | 'advertise' | 'dataDir' | 'seeds' | 'zone'): void => {
     const v = raw(field);
     if (v !== undefined) c[field] = v.trim();
   };
@@ -168,6 +192,13 @@ export function resolveNodeConfig(
   s('advertise');
   s('dataDir');
   s('seeds');
+  s('zone');
+  const autoJoin = raw('autoJoin');
+  if (autoJoin !== undefined) c.autoJoin = parseBool('autoJoin', autoJoin === '' ? 'true' : autoJoin);
+  const expect = raw('bootstrapExpect');
+  if (expect !== undefined) c.bootstrapExpect = parseIntField('bootstrapExpect', expect, 0, 1024);
+  const budget = raw('backgroundBytesPerS');
+  if (budget !== undefined) c.backgroundBytesPerS = parseIntField('backgroundBytesPerS', budget, 1024, 2 ** 40);
   const replicas = raw('replicas');
   if (replicas !== undefined) c.replicas = parseIntField('replicas', replicas, 1, 9);
   const partitions = raw('partitions');

@@ -25,6 +25,8 @@ function loaderArgs(cli: string): string[] {
 
 /** Line a node prints on stdout once it serves; the runner waits for it. */
 export const READY_LINE_PREFIX = 'dynamo node ready';
+/** What a node process prints the first time it serves (it knows the ring). */
+export const SERVING_LINE_PREFIX = 'dynamo node serving';
 
 export interface LocalClusterOptions {
   nodes: number;
@@ -83,13 +85,36 @@ export async function freePorts(count: number): Promise<number[]> {
 type ResolvedOptions = Required<LocalClusterOptions>;
 
 export class LocalCluster {
-  readonly members: readonly LocalMember[];
+  readonly #members: LocalMember[];
   readonly #opts: ResolvedOptions;
   readonly #children = new Map<string, ChildProcess>();
+  /** Extra `dynamo node` flags of a member (e.g. --auto-join false for one added by hand). */
+  readonly #extraArgs = new Map<string, readonly string[]>();
 
   private constructor(members: LocalMember[], opts: ResolvedOptions) {
-    this.members = members;
+    this.#members = members;
     this.#opts = opts;
+  }
+
+  /** Every member ever started (added ones included), in id order of creation. */
+  get members(): readonly LocalMember[] {
+    return this.#members;
+  }
+
+  /**
+   * Start one more node on a free port with an empty data dir and the current
+   * members as seeds: it joins the running cluster (or, with `--auto-join
+   * false` among `extraArgs`, waits for `dynamo join`). Resolves once it serves.
+   */
+  async addMember(extraArgs: readonly string[] = []): Promise<LocalMember> {
+    const [port] = await freePorts(1);
+    const n = this.#members.length + 1;
+    const m: LocalMember = { id: `n${n}`, address: `127.0.0.1:${port}`, dataDir: path.join(this.#opts.dataDir, `n${n}`) };
+    const seeds = this.seeds;
+    this.#members.push(m);
+    this.#extraArgs.set(m.id, ['--seeds', seeds, ...extraArgs]);
+    await this.startMember(m.id);
+    return m;
   }
 
   /** Start every node and wait until each has printed its ready line. */
@@ -146,8 +171,12 @@ export class LocalCluster {
     return this.#children.get(id)?.pid;
   }
 
-  /** (Re)start one member on its address and data dir; resolves when it is ready. */
-  async startMember(id: string): Promise<void> {
+  /**
+   * (Re)start one member on its address and data dir; resolves when it
+   * serves (knows the ring), or with `waitServing: false` once its process is up.
+   */
+  async startMember(id: string, opts: { waitServing?: boolean } = {}): Promise<void> {
+    const until = opts.waitServing === false ? READY_LINE_PREFIX : SERVING_LINE_PREFIX;
     if (this.#children.has(id)) throw new Error(`${id} is already running`);
     const m = this.member(id);
     mkdirSync(m.dataDir, { recursive: true });
@@ -160,10 +189,12 @@ export class LocalCluster {
       '--listen', m.address,
       '--data-dir', m.dataDir,
       '--seeds', this.seeds,
+      '--bootstrap-expect', String(this.#opts.nodes),
       '--engine', this.#opts.engine,
       '--replicas', String(this.#opts.replicas),
       '--partitions', String(this.#opts.partitions),
       '--log-level', this.#opts.logLevel,
+      ...(this.#extraArgs.get(id) ?? []),
     ];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', this.#opts.stderr],
@@ -176,7 +207,7 @@ export class LocalCluster {
     await new Promise<void>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => {
-        reject(new Error(`node ${id} did not become ready within ${this.#opts.startTimeoutMs} ms`));
+        reject(new Error(`node ${id} did not print "${until}" within ${this.#opts.startTimeoutMs} ms`));
       }, this.#opts.startTimeoutMs);
       const onExit = (code: number | null, signal: string | null): void => {
         clearTimeout(timer);
@@ -185,7 +216,7 @@ export class LocalCluster {
       child.once('exit', onExit);
       child.stdout!.on('data', (chunk: Buffer) => {
         out += chunk.toString('utf8');
-        if (out.includes(READY_LINE_PREFIX)) {
+        if (out.includes(until)) {
           clearTimeout(timer);
           child.off('exit', onExit);
           resolve();

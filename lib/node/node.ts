@@ -1,8 +1,9 @@
 /**
  * DynamoNode: the composition root of one node. It owns the start/stop
- * lifecycle (storage, actor epoch, membership, coordinator) and exposes the
- * three handlers a server needs — kv, admin and peer — without knowing which
- * server or transport carries them (gRPC in process.ts, SimNetwork in lib/sim).
+ * lifecycle (storage, membership, coordinator, partition transfers) and
+ * exposes the three handlers a server needs — kv, admin and peer — without
+ * knowing which server or transport carries them (gRPC in process.ts,
+ * SimNetwork in lib/sim).
  */
 import {
   assert,
@@ -16,19 +17,26 @@ import type {
   Address,
   AdminHandler,
   KvHandler,
+  MemberState,
+  MemberStatus,
   NodeId,
   NodeStatus,
   PeerHandler,
+  PeerReply,
+  PeerRequest,
   RingStatus,
 } from '../protocol/index.ts';
 import type { Actor } from '../vclock/index.ts';
-import { partitionsOwned, preferenceList } from '../ring/index.ts';
+import { preferenceList } from '../ring/index.ts';
 import type { Storage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
 import { Coordinator, type ReplicationConfig } from '../replication/index.ts';
+import type { MemberInfo, MembershipConfig, MembershipEvent, MembershipView } from '../membership/index.ts';
+import { BackgroundAdmission, type AdmissionConfig } from '../antientropy/index.ts';
 import { checkPartitionCount } from './epoch.ts';
-import { StaticMembership } from './membership.ts';
+import { GossipMembership } from './gossip-membership.ts';
 import { checkSeeds, type SeedSpec } from './seeds.ts';
+import { Transfers, type TransferConfig } from './transfers.ts';
 
 /** Everything a node is built from; the caller owns `transport` (and closes it after `stop`). */
 export interface NodeOptions {
@@ -36,35 +44,58 @@ export interface NodeOptions {
   readonly id: NodeId;
   /** Where peers reach this node; a seed with this address is this node. */
   readonly address: Address;
-  /** Static membership; may include this node (recognised by id or address). */
+  /** Failure domain (rack / zone), '' when unset. */
+  readonly zone?: string;
+  /** Bootstrap list: any live member lets this node learn the whole cluster (ids, if given, are not needed). */
   readonly seeds: readonly SeedSpec[];
   /** Not yet opened: the node opens it in start() and closes it in stop(). */
   readonly storage: Storage;
   readonly transport: Transport;
   readonly partitionCount: number;
   readonly replication: ReplicationConfig;
-  /** Liveness probe interval (StaticMembershipOptions.probeIntervalMs); default off. */
-  readonly probeIntervalMs?: number;
+  /** Membership tunables (gossip and probe intervals, autoJoin, bootstrapExpectCount, ...); partitionCount and replicas come from above. */
+  readonly membership?: Partial<MembershipConfig>;
+  /** Partition transfer tunables. */
+  readonly transfers?: Partial<TransferConfig>;
+  /** The background budget shared by partition streaming (and, as they land, anti-entropy and hint replay). */
+  readonly background?: AdmissionConfig;
 }
 
+/** Background budget: 32 MiB/s sustained, 4 MiB burst, two transfers at once. */
+export const BACKGROUND_DEFAULTS: AdmissionConfig = {
+  bytesPerSecond: 32 << 20,
+  burstBytes: 4 << 20,
+  concurrencyMax: { 'anti-entropy': 1, 'hint-replay': 1, 'partition-stream': 2 },
+};
+
 type State = 'new' | 'starting' | 'running' | 'stopped';
+
+/** How long a node that knows its ring waits to hear from peers before it serves anyway. */
+export const READY_GRACE_MS = 5000;
 
 /** One Dynamo node. Handlers exist from construction but serve only between start() and stop(). */
 export class DynamoNode {
   /** Client KV operations, coordinated by this node. */
   readonly kv: KvHandler;
-  /** Operator status. */
+  /** Operator status and membership commands. */
   readonly admin: AdminHandler;
   /** Requests from other nodes; 'identify' is answered even while starting. */
   readonly peer: PeerHandler;
   readonly id: NodeId;
   readonly #opts: NodeOptions;
   readonly #logger: Logger;
-  readonly #membership: StaticMembership;
+  readonly #membership: GossipMembership;
+  readonly #admission: BackgroundAdmission;
+  #transfers: Transfers | undefined;
   #state: State = 'new';
   #coordinator: Coordinator | undefined;
+  /** Set once this node has left the ring (decommissioned or removed): it serves no more requests. */
+  #departed: 'left' | 'removed' | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
+  #startedAtMs = 0;
+  /** Events of the membership step running now (to answer a command). */
+  #stepEvents: MembershipEvent[] | undefined;
 
   constructor(opts: NodeOptions) {
     if (opts.id === '') throw new InvalidArgumentError('node id must not be empty');
@@ -78,29 +109,27 @@ export class DynamoNode {
     this.#opts = opts;
     this.id = opts.id;
     this.#logger = opts.runtime.logger;
-    this.#membership = new StaticMembership({
+    this.#admission = new BackgroundAdmission(opts.background ?? BACKGROUND_DEFAULTS, opts.runtime.time.monotonicMs());
+    this.#membership = new GossipMembership({
       runtime: opts.runtime,
-      self: { id: opts.id, address: opts.address },
-      seeds: opts.seeds,
+      self: { id: opts.id, address: opts.address, ...(opts.zone === undefined ? {} : { zone: opts.zone }) },
+      seeds: opts.seeds.map((s) => s.address).filter((a) => a !== opts.address),
       transport: opts.transport,
-      partitionCount: opts.partitionCount,
-      replicas: opts.replication.replicas,
-      probeIntervalMs: opts.probeIntervalMs ?? 0,
+      storage: opts.storage,
+      config: { ...opts.membership, partitionCount: opts.partitionCount, replicas: opts.replication.replicas },
+      onEvent: (e) => this.#onMembershipEvent(e),
     });
     this.kv = {
       get: async (cmd) => this.#serving().get(cmd),
       put: async (cmd) => this.#serving().put(cmd),
       delete: async (cmd) => this.#serving().delete(cmd),
     };
-    this.peer = async (req, timeoutMs) => {
-      if (req.type === 'identify') return this.#membership.identifyReply();
-      return this.#serving().handlePeer(req, timeoutMs);
-    };
+    this.peer = async (req, timeoutMs) => this.#peer(req, timeoutMs);
     this.admin = {
       status: async () => this.#status(),
-      join: async () => this.#membershipCommand('join'),
-      decommission: async () => this.#membershipCommand('decommission'),
-      remove: async () => this.#membershipCommand('remove'),
+      join: async () => this.#command({ type: 'join' }),
+      decommission: async () => this.#command({ type: 'leave' }),
+      remove: async (node) => this.#command({ type: 'remove', node }),
       ring: async () => this.#ringStatus(),
     };
   }
@@ -110,19 +139,41 @@ export class DynamoNode {
     return this.#coordinator?.actor;
   }
 
-  /** True once started and every seed is identified (the ring exists). */
+  /**
+   * True once started, a ring is known and every ring node is in the member
+   * table (a restarted node knows its ring from disk but must hear from a
+   * peer before it can tell who is up) — or, should no peer answer (the whole
+   * cluster restarting), once READY_GRACE_MS have passed — and until this node leaves.
+   */
   get ready(): boolean {
-    return this.#state === 'running' && this.#membership.view() !== undefined;
+    if (this.#state !== 'running' || this.#departed !== undefined) return false;
+    const view = this.#membership.view();
+    if (view?.ring === undefined || view.ringState === undefined) return false;
+    if (this.#opts.runtime.time.monotonicMs() - this.#startedAtMs >= READY_GRACE_MS) return true;
+    // A ring node with generation 0 is only a name from the ring: no record of it has arrived yet.
+    const known = new Set(view.members().filter((m) => m.generation > 0).map((m) => m.id));
+    return view.ringState.members.every((id) => known.has(id)) && view.ringState.moving.every((m) => m.holders.every((id) => known.has(id)));
+  }
+
+  /** The membership view (who is up, the ring, placement); undefined before start. */
+  membershipView(): MembershipView | undefined {
+    return this.#membership.view();
+  }
+
+  /** 'left' or 'removed' once this node is no longer part of the ring. */
+  get departed(): 'left' | 'removed' | undefined {
+    return this.#departed;
   }
 
   /**
    * Open storage, check its partition count, mint this life's actor epoch,
-   * then begin seed identification. Resolves without waiting for peers:
-   * requests are answered UNAVAILABLE until the ring is built.
+   * then start membership. Resolves without waiting for peers: requests are
+   * answered UNAVAILABLE until a ring is known.
    */
   start(): Promise<void> {
     assert(this.#state === 'new', `start() called on a node that is ${this.#state}`);
     this.#state = 'starting';
+    this.#startedAtMs = this.#opts.runtime.time.monotonicMs();
     this.#starting = this.#start();
     return this.#starting;
   }
@@ -132,39 +183,58 @@ export class DynamoNode {
     await storage.open();
     try {
       await checkPartitionCount(storage, partitionCount);
-      this.#coordinator = new Coordinator({
+      const coordinator = new Coordinator({
         runtime,
         config: this.#opts.replication,
         storage,
         transport: this.#opts.transport,
         nodeId: this.id,
-        cluster: () => this.#membership.view(),
+        cluster: () => this.#membership.clusterView(),
       });
+      this.#coordinator = coordinator;
+      this.#transfers = new Transfers(
+        {
+          time: runtime.time,
+          logger: runtime.logger.child('transfer'),
+          storage,
+          request: (to, req, timeoutMs) => this.#opts.transport.request(to, req, timeoutMs),
+          merge: (partition, key, record) => coordinator.mergeRecord(partition, key, record),
+          addressOf: (id) => this.#membership.view()?.addressOf(id),
+          isUp: (id) => this.#membership.view()?.isUp(id) ?? false,
+          complete: (partition, planId) => this.#membership.command({ type: 'transfer-complete', partition, planId }),
+          clusterHolds: (planId) => this.#clusterHolds(planId),
+          holds: (partition) => this.#membership.clusterView()?.replicas(partition).reads.includes(this.id) ?? false,
+          admission: this.#admission,
+        },
+        this.#opts.transfers,
+      );
+      if (this.#stopping !== undefined) return; // stop() arrived while storage was opening
+      await this.#membership.start();
     } catch (e) {
       this.#state = 'stopped';
       await storage.close().catch(() => {});
       throw e;
     }
-    if (this.#stopping !== undefined) return; // stop() arrived while storage was opening
+    if (this.#stopping !== undefined) return;
     this.#state = 'running';
     this.#logger.info('node started', {
-      actor: this.#coordinator.actor,
+      actor: this.#coordinator!.actor,
       engine: storage.engine,
       partitionCount,
       replicas: this.#opts.replication.replicas,
     });
-    this.#membership.start();
   }
 
-  /** Stop retries, let the coordinator finish in-flight work, close storage. Idempotent. */
+  /** Tell peers we are going, let the coordinator finish in-flight work, close storage. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
   }
 
   async #stop(): Promise<void> {
-    this.#membership.stop();
     if (this.#starting !== undefined) await this.#starting.catch(() => {});
+    this.#membership.stop();
+    this.#transfers?.stop();
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     try {
@@ -175,50 +245,105 @@ export class DynamoNode {
     this.#logger.info('node stopped');
   }
 
+  async #peer(req: PeerRequest, timeoutMs: number): Promise<PeerReply> {
+    switch (req.type) {
+      case 'identify':
+        return { type: 'identify', nodeId: this.id, partitionCount: this.#opts.partitionCount, replicas: this.#opts.replication.replicas };
+      case 'membership':
+        if (this.#state !== 'running') throw new UnavailableError(`node ${this.id} is ${this.#state}`, { answered: 0, required: 0 });
+        this.#membership.receive(req.packet);
+        return { type: 'membership' };
+      case 'transfer':
+        return this.#running('transfer').serve(req, undefined);
+      default:
+        return this.#serving().handlePeer(req, timeoutMs);
+    }
+  }
+
   #serving(): Coordinator {
     if (this.#state === 'stopped') throw new ClosedError(`node ${this.id} is stopped`);
+    if (this.#departed !== undefined) throw new ClosedError(`node ${this.id} has ${this.#departed === 'left' ? 'left' : 'been removed from'} the cluster`);
     if (this.#state !== 'running' || this.#coordinator === undefined) {
       throw new UnavailableError(`node ${this.id} is starting`, { answered: 0, required: 0 });
     }
     return this.#coordinator;
   }
 
-  /** Static membership cannot change the ring (gossip membership replaces it). */
-  #membershipCommand(command: string): never {
-    throw new UnavailableError(`${command}: this node runs with a static member list`, { answered: 0, required: 0 });
+  #running(what: string): Transfers {
+    if (this.#state !== 'running' || this.#transfers === undefined) throw new UnavailableError(`node ${this.id} cannot serve ${what}: it is ${this.#state}`, { answered: 0, required: 0 });
+    return this.#transfers;
+  }
+
+  #onMembershipEvent(e: MembershipEvent): void {
+    this.#stepEvents?.push(e);
+    switch (e.type) {
+      case 'transfers-assigned':
+        this.#transfers?.assign(e.planId, e.transfers);
+        break;
+      case 'partitions-released':
+        void this.#transfers?.release(e.partitions);
+        break;
+      case 'departed':
+        this.#departed = e.status;
+        this.#logger.info(e.status === 'left' ? 'this node has left the cluster (decommissioned)' : 'this node was removed from the cluster', {});
+        break;
+      case 'superseded':
+        this.#logger.error('another process runs this node id with a newer generation; this one stops', { generation: e.generation });
+        void this.stop();
+        break;
+    }
+  }
+
+  /** Run a membership command; refused ones reject with InvalidArgumentError naming why. */
+  async #command(input: { type: 'join' } | { type: 'leave' } | { type: 'remove'; node: NodeId }): Promise<void> {
+    if (this.#state !== 'running') throw new UnavailableError(`node ${this.id} is ${this.#state}`, { answered: 0, required: 0 });
+    if (input.type === 'remove' && (typeof input.node !== 'string' || input.node === '')) throw new InvalidArgumentError('remove needs a node id');
+    const events: MembershipEvent[] = [];
+    this.#stepEvents = events;
+    try {
+      this.#membership.command(input);
+    } finally {
+      this.#stepEvents = undefined;
+    }
+    const rejected = events.find((e) => e.type === 'command-rejected');
+    if (rejected !== undefined && rejected.type === 'command-rejected') throw new InvalidArgumentError(`${input.type === 'leave' ? 'decommission' : input.type}: ${rejected.reason}`);
+  }
+
+  /** Whether every live ring member holds ring version >= `planId` (a holder's barrier before streaming a partition out). */
+  #clusterHolds(planId: number): boolean {
+    const view = this.#membership.view();
+    if (view === undefined || view.ringVersion < planId) return false;
+    return view.members().every((m) => m.liveness !== 'up' || m.lifecycle === 'idle' || m.lifecycle === 'left' || m.lifecycle === 'removed' || m.ringVersion >= planId);
   }
 
   async #ringStatus(): Promise<RingStatus> {
-    const ring = this.#membership.ring;
+    const view = this.#membership.view();
+    const ring = view?.ring;
     const replicas = this.#opts.replication.replicas;
+    const state = view?.ringState;
     return {
       nodeId: this.id,
-      version: ring === undefined ? 0 : 1,
-      checksum: ring?.checksum ?? 0,
+      version: view?.ringVersion ?? 0,
+      checksum: view?.ringChecksum ?? 0,
       partitionCount: this.#opts.partitionCount,
       replicas,
       owners: ring?.owners ?? [],
       replicaSets: ring === undefined ? [] : Array.from({ length: ring.partitionCount }, (_, p) => preferenceList(ring, p, replicas)),
-      moving: [],
+      moving:
+        state === undefined || ring === undefined
+          ? []
+          : state.moving.map((m) => ({ partition: m.partition, holders: [...m.holders], target: preferenceList(ring, m.partition, replicas) })),
     };
   }
 
   async #status(): Promise<NodeStatus> {
-    const ring = this.#membership.ring;
+    const view = this.#membership.view();
+    const ring = view?.ring;
     const stats = this.#coordinator?.stats();
-    const transport = this.#opts.transport;
+    const members = (view?.members() ?? []).filter((m) => m.lifecycle !== 'left' && m.lifecycle !== 'removed').map((m) => memberStatus(m));
     return {
       nodeId: this.id,
-      members: this.#membership.members().map((m) => {
-        const self = m.id === this.id;
-        return {
-          id: m.id,
-          address: m.address,
-          reachable: self || (this.#membership.probed(m.id) ?? transport.reachable(m.address)),
-          partitionsOwned: ring === undefined ? 0 : partitionsOwned(ring, m.id),
-          self,
-        };
-      }),
+      members: members.length > 0 ? members : [{ id: this.id, address: this.#opts.address, reachable: true, partitionsOwned: 0, self: true, state: 'joining' }],
       partitionCount: this.#opts.partitionCount,
       replicas: this.#opts.replication.replicas,
       engine: this.#opts.storage.engine,
@@ -229,6 +354,8 @@ export class DynamoNode {
       deletes: stats?.deletes ?? 0,
       ringChecksum: ring?.checksum ?? 0,
       partitionOwners: ring?.owners ?? [],
+      ringVersion: view?.ringVersion ?? 0,
+      transfers: this.#transfers?.status() ?? [],
       ...(stats === undefined
         ? {}
         : {
@@ -245,4 +372,21 @@ export class DynamoNode {
           }),
     };
   }
+}
+
+/** A member as `dynamo status` shows it: exactly one state of up, down, joining, leaving. */
+function memberStatus(m: MemberInfo): MemberStatus {
+  const state: MemberState = m.lifecycle === 'joining' ? 'joining' : m.lifecycle === 'leaving' ? 'leaving' : m.liveness === 'up' ? 'up' : 'down';
+  return {
+    id: m.id,
+    address: m.address,
+    reachable: m.self || m.liveness === 'up',
+    partitionsOwned: m.partitionsOwned,
+    self: m.self,
+    state,
+    ownershipPct: m.ownershipPct,
+    partitionsHeld: m.partitionsHeld,
+    generation: m.generation,
+    zone: m.zone,
+  };
 }

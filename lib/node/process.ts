@@ -12,7 +12,7 @@ import { GrpcTransport, startGrpcServer, type GrpcServer } from '../transport/in
 import { DynamoNode } from './node.ts';
 import { installFatalHandlers } from './fatal.ts';
 import { parseSeeds } from './seeds.ts';
-import { PROBE_INTERVAL_MS_DEFAULT } from './membership.ts';
+import { BACKGROUND_DEFAULTS } from './node.ts';
 
 export interface RunningNode {
   readonly node: DynamoNode;
@@ -21,6 +21,8 @@ export interface RunningNode {
   readonly logger: Logger;
   /** Graceful stop: refuse new calls, finish in-flight ones, close storage. Idempotent. */
   stop(): Promise<void>;
+  /** Resolves the first time the node serves (it knows a ring); health is SERVING from then on while it does. */
+  readonly serving: Promise<void>;
 }
 
 /** Start a node from a validated config. Logs go to stderr as JSON lines. */
@@ -49,7 +51,9 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     storage,
     transport,
     partitionCount: config.partitions,
-    probeIntervalMs: PROBE_INTERVAL_MS_DEFAULT,
+    ...(config.zone === '' ? {} : { zone: config.zone }),
+    membership: { autoJoin: config.autoJoin, bootstrapExpectCount: config.bootstrapExpect },
+    background: { ...BACKGROUND_DEFAULTS, bytesPerSecond: config.backgroundBytesPerS },
     replication: {
       replicas: config.replicas,
       defaultConsistency: config.defaultConsistency,
@@ -74,16 +78,21 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     await transport.close();
     throw e;
   }
-  // Readiness: health reports NOT_SERVING until every seed is identified and the ring exists.
+  // Readiness: health reports SERVING while the node knows a ring and is part of the cluster
+  // (NOT_SERVING while it bootstraps, and again once it has left).
   let readyTimer: ReturnType<RealTime['setTimer']> | undefined;
+  let serving = false;
+  let markServing!: () => void;
+  const servingOnce = new Promise<void>((resolve) => (markServing = resolve));
   const watchReady = (): void => {
     readyTimer = undefined;
-    if (node.ready) {
-      server.setServing(true);
-      logger.info('ready', { address: server.address });
-      return;
+    if (node.ready !== serving) {
+      serving = node.ready;
+      server.setServing(serving);
+      logger.info(serving ? 'serving' : 'not serving', { address: server.address, ...(node.departed === undefined ? {} : { departed: node.departed }) });
+      if (serving) markServing();
     }
-    readyTimer = time.setTimer(100, watchReady);
+    readyTimer = time.setTimer(serving ? 500 : 100, watchReady);
   };
   server.setServing(false);
   watchReady();
@@ -98,5 +107,5 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     })();
     return stopping;
   };
-  return { node, address: server.address, logger, stop };
+  return { node, address: server.address, logger, stop, serving: servingOnce };
 }

@@ -239,6 +239,19 @@ export class Coordinator implements KvHandler {
     }
   }
 
+  /**
+   * Merge a record streamed in by a partition transfer into the local
+   * replica (the same causal merge as replication: idempotent, siblings kept).
+   */
+  async mergeRecord(partition: number, key: Uint8Array, record: Uint8Array): Promise<void> {
+    this.#admit();
+    try {
+      await this.#replica.merge(partition, key, decodeRecord(record), record);
+    } finally {
+      this.#leave();
+    }
+  }
+
   /** Counters since start. */
   stats(): ReplicationStats {
     return { ...this.#stats, ...this.#replica.stats() };

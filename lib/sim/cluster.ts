@@ -20,6 +20,7 @@ import { Dvv } from '../vclock/index.ts';
 import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import { DynamoNode, type SeedSpec } from '../node/index.ts';
+import type { MembershipConfig } from '../membership/index.ts';
 import { SimScheduler } from './scheduler.ts';
 import { SimTime } from './sim-time.ts';
 import { SimNetwork, type SimTransport } from './network.ts';
@@ -49,6 +50,8 @@ export interface SimClusterOptions {
   clockSkewMsMax?: number;
   /** Seeds carry only addresses, so nodes identify each other at start. */
   anonymousSeeds?: boolean;
+  /** Membership tunables for every node (e.g. autoJoin); bootstrapExpectCount defaults to `nodes`. */
+  membership?: Partial<MembershipConfig>;
   logLevel?: LogLevel;
   /** Logger modules whose trace lines are recorded (`*` for all). */
   trace?: readonly string[];
@@ -107,6 +110,7 @@ export class SimCluster {
   readonly network: SimNetwork;
   readonly ids: readonly NodeId[];
   readonly #opts: NodeShape;
+  readonly #membership: Partial<MembershipConfig>;
   readonly #slots = new Map<NodeId, Slot>();
   readonly #lifeRandom: SeededRandom;
   /** Transcript lines matching a watched pattern, by pattern (rare paths the swarm reports). */
@@ -133,6 +137,7 @@ export class SimCluster {
       readRepair: opts.readRepair ?? true,
       anonymousSeeds: opts.anonymousSeeds ?? false,
     };
+    this.#membership = opts.membership ?? {};
     this.#logLevel = opts.logLevel ?? 'info';
     this.#trace = new Set(opts.trace ?? []);
     this.#linesMax = opts.transcriptLinesMax ?? 50_000;
@@ -195,12 +200,26 @@ export class SimCluster {
       slot.up = true;
     }
     await this.run(Promise.all([...this.#slots.values()].map((s) => s.node.start())));
-    await this.waitReady();
+    await this.waitConverged();
   }
 
   /** Run until the given nodes (default: all up nodes) are ready. */
   async waitReady(ids: readonly NodeId[] = this.ids.filter((id) => this.#slot(id).up)): Promise<void> {
     await this.#guard(() => this.scheduler.runUntil(() => ids.every((id) => this.#slot(id).node.ready)));
+  }
+
+  /**
+   * Run until every running node is ready and believes every other running
+   * node up (after a start or restart: gossip has spread the new generation).
+   */
+  async waitConverged(): Promise<void> {
+    const running = (): Slot[] => [...this.#slots.values()].filter((s) => s.up);
+    await this.#guard(() =>
+      this.scheduler.runUntil(() => {
+        const up = running();
+        return up.every((s) => s.node.ready && up.every((o) => o === s || s.node.membershipView()?.isUp(o.id) === true));
+      }),
+    );
   }
 
   /** The node currently living under `id` (a restart makes a new one). */
@@ -250,9 +269,13 @@ export class SimCluster {
     await this.#guard(() => this.scheduler.runFor(durationMs));
   }
 
-  /** Run until no event is queued (background work such as read repair finished). */
+  /**
+   * Let background work (fan-out stragglers, read repair) finish: run for two
+   * request deadlines of virtual time. (Not "until nothing is queued": gossip
+   * and the failure detector keep periodic timers armed for as long as nodes run.)
+   */
   async settle(): Promise<void> {
-    await this.#guard(() => this.scheduler.settle());
+    await this.runFor(2 * Math.max(500, this.#opts.requestTimeoutMsDefault));
   }
 
   /**
@@ -292,7 +315,7 @@ export class SimCluster {
   /** Process restart on the same disk (what survived survives) and address; runs until it is ready. */
   async restart(id: NodeId): Promise<void> {
     await this.run(this.startLife(id));
-    await this.waitReady([id]);
+    await this.waitConverged();
   }
 
   /**
@@ -459,6 +482,7 @@ export class SimCluster {
       storage: slot.storage,
       transport: slot.transport,
       partitionCount: this.#opts.partitionCount,
+      membership: { bootstrapExpectCount: this.#opts.nodes, ...this.#membership },
       replication: {
         replicas: this.#opts.replicas,
         defaultConsistency: this.#opts.defaultConsistency,

@@ -316,9 +316,9 @@ class DiskSession implements Storage {
     return this.#op('write', () => this.#disk.submit(this, batch));
   }
 
-  async *iteratePartition(partition: number): AsyncIterable<StoredRecord> {
+  async *iteratePartition(partition: number, opts?: { readonly after?: Uint8Array }): AsyncIterable<StoredRecord> {
     this.#check('iteratePartition');
-    for await (const r of this.#disk.inner.iteratePartition(partition)) {
+    for await (const r of this.#disk.inner.iteratePartition(partition, opts)) {
       this.#check('iteratePartition');
       yield r;
     }

@@ -42,7 +42,7 @@ export interface LevelDatabase {
   /** Synchronous read, where the engine has one. */
   getSync?(key: Uint8Array): Uint8Array | undefined;
   batch(ops: LevelBatchOp[], options: { sync?: boolean }): Promise<void>;
-  iterator(options: { gte: Uint8Array; lt: Uint8Array }): LevelIterator;
+  iterator(options: { gte: Uint8Array; lt: Uint8Array } | { gt: Uint8Array; lt: Uint8Array }): LevelIterator;
 }
 
 /**
@@ -174,9 +174,10 @@ export abstract class AbstractStorage implements Storage {
     await this.#commits.submit(ops, bytes);
   }
 
-  async *iteratePartition(partition: number): AsyncGenerator<StoredRecord, void, undefined> {
+  async *iteratePartition(partition: number, opts: { readonly after?: Uint8Array } = {}): AsyncGenerator<StoredRecord, void, undefined> {
     const db = this.#openDb('iteratePartition');
-    const range = partitionRange(partition);
+    const whole = partitionRange(partition);
+    const range = opts.after === undefined ? whole : { gt: dataKey(partition, opts.after), lt: whole.lt };
     let it: LevelIterator;
     try {
       it = db.iterator(range);

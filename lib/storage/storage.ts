@@ -36,8 +36,12 @@ export interface Storage {
   close(): Promise<void>;
   get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined>;
   write(batch: readonly RecordWrite[]): Promise<void>;
-  /** Every record of one partition, in ascending key order (bytewise). */
-  iteratePartition(partition: number): AsyncIterable<StoredRecord>;
+  /**
+   * Every record of one partition, in ascending key order (bytewise); with
+   * `after`, only the records whose key sorts after it (a walk resumed where
+   * an earlier one stopped).
+   */
+  iteratePartition(partition: number, opts?: { readonly after?: Uint8Array }): AsyncIterable<StoredRecord>;
   /**
    * Move the record stored under a data key out of the data space, atomically,
    * into a set-aside space no read, partition walk or replication sees (for a

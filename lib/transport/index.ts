@@ -33,3 +33,4 @@ export {
 } from './session-codec.ts';
 export { passThrough, MESSAGE_BYTES_MAX } from './grpc-options.ts';
 export { CorrelationIds } from './correlation-ids.ts';
+export { encodeMembershipPacket, decodeMembershipPacket, encodeRingState, decodeRingState } from './membership-codec.ts';

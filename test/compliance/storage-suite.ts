@@ -250,6 +250,22 @@ export function storageSuite(name: string, factory: () => Promise<StorageFixture
         expect(await storage.get(0, bytes('abc'))).to.deep.equal(recordFor(0, keys.findIndex((k) => compareBytes(k, bytes('abc')) === 0)));
       });
 
+      it('resumes after a given key: only later keys of the same partition, in order', async function () {
+        await storage.write([
+          { partition: 5, key: bytes('a'), record: rec(1) },
+          { partition: 5, key: bytes('b'), record: rec(2) },
+          { partition: 5, key: bytes('b\u0000'), record: rec(3) },
+          { partition: 5, key: bytes('c'), record: rec(4) },
+          { partition: 6, key: bytes('0'), record: rec(5) },
+        ]);
+        const keys = async (after: string) => (await collect(storage.iteratePartition(5, { after: bytes(after) }))).map((r) => new TextDecoder().decode(r.key));
+        expect(await keys('a')).to.deep.equal(['b', 'b\u0000', 'c']);
+        expect(await keys('b')).to.deep.equal(['b\u0000', 'c']);
+        expect(await keys('bz')).to.deep.equal(['c']);
+        expect(await keys('c')).to.deep.equal([]);
+        expect(await keys('')).to.deep.equal(['a', 'b', 'b\u0000', 'c']);
+      });
+
       it('rejects invalid partition numbers with InvalidArgumentError', async function () {
         for (const p of [-1, 0.5, 2 ** 32, Number.NaN]) {
           await expectRejects(collect(storage.iteratePartition(p)), InvalidArgumentError);

@@ -29,7 +29,7 @@ describe('sim/determinism', () => {
     const a = await scenario(seed);
     const b = await scenario(seed);
     expect(a.lines.length).to.be.greaterThan(100);
-    expect(a.lines.some((l) => l.includes('"msg":"seed identified"'))).to.equal(true);
+    expect(a.lines.some((l) => l.includes('"msg":"ring changed"'))).to.equal(true);
     expect(a.lines.some((l) => l.includes('net drop'))).to.equal(true);
     expect(a.lines.join('\n')).to.equal(b.lines.join('\n'));
     expect(a.digest).to.deep.equal(b.digest);

@@ -52,12 +52,21 @@ describe('sim/quorum scenarios (3 nodes, N=3)', () => {
       expect(read).to.be.instanceOf(UnavailableError);
       expect(read).to.include({ answered: 2, required: 3 });
 
+      // Once the failure detector has declared n3 dead (bound: 20 s), status says so and
+      // requests no longer wait for it: ALL fails at once, naming the replicas that are up.
+      await c.runFor(20_000);
       const status = await c.node('n1').admin.status();
-      expect(status.members.map((m) => [m.id, m.reachable])).to.deep.equal([
-        ['n1', true],
-        ['n2', true],
-        ['n3', false],
+      expect(status.members.map((m) => [m.id, m.reachable, m.state])).to.deep.equal([
+        ['n1', true, 'up'],
+        ['n2', true, 'up'],
+        ['n3', false, 'down'],
       ]);
+      const startedMs = c.scheduler.nowMs;
+      const fast = await rejectionOf(c.put('n1', 'k', 'all', { consistency: 'ALL', context: put.context }));
+      expect(fast).to.be.instanceOf(UnavailableError);
+      expect((fast as UnavailableError).message).to.equal('ALL write failed: 2 of 3 replicas are up, 3 needed');
+      expect((fast as UnavailableError).maybeApplied).to.equal(false);
+      expect(c.scheduler.nowMs - startedMs, 'failed without waiting').to.equal(0);
     }),
   );
 
@@ -75,9 +84,11 @@ describe('sim/quorum scenarios (3 nodes, N=3)', () => {
 
       expect(texts((await c.get('n2', 'k', { consistency: 'QUORUM' })).values)).to.deep.equal(['v']);
       expect(c.network.stats.dropped).to.be.greaterThan(0);
+      await c.runFor(20_000); // the failure detector notices the cut (bound: 20 s)
       expect((await c.node('n1').admin.status()).members.find((m) => m.id === 'n3')!.reachable).to.equal(false);
 
       c.heal();
+      await c.waitConverged(); // n3 refutes its suspicion and is up again everywhere
       expect((await c.node('n1').admin.status()).members.find((m) => m.id === 'n3')!.reachable).to.equal(true);
       const ctx = (await c.get('n1', 'k')).context;
       await c.put('n1', 'k', 'healed', { consistency: 'ALL', context: ctx });

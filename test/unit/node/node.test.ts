@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DynamoNode, type NodeOptions, type SeedSpec } from '../../../lib/node/index.ts';
+import { DynamoNode, type NodeOptions } from '../../../lib/node/index.ts';
 import {
   ClosedError,
   err,
@@ -140,7 +140,7 @@ describe('node/DynamoNode lifecycle', () => {
       // The failed start closed its storage: the directory can be opened again.
       const right = makeNode({ storage: new LevelStorage({ dataDir: dir }), partitionCount: 64 });
       await right.node.start();
-      expect(right.node.ready).to.equal(true);
+      await right.scheduler.runUntil(() => right.node.ready);
       await right.node.stop();
     });
   });
@@ -151,7 +151,7 @@ describe('node/DynamoNode lifecycle', () => {
     expect(await rejection(node.kv.get({ key, timeoutMs: 100 }))).to.be.instanceOf(UnavailableError);
     expect(await rejection(node.peer({ type: 'read', key }, 100))).to.be.instanceOf(UnavailableError);
     await node.start();
-    expect(node.ready).to.equal(true); // no other seeds: a ring of one
+    await scheduler.runUntil(() => node.ready); // no seeds: it founds a ring of one at its first gossip round
     const put = await scheduler.run(node.kv.put({ key, value: new Uint8Array([1]), context: new Uint8Array(0), consistency: 'ONE', timeoutMs: 100 }));
     expect(put.context.length).to.be.greaterThan(0);
     await node.stop();
@@ -174,72 +174,69 @@ describe('node/DynamoNode lifecycle', () => {
   });
 });
 
-describe('node/DynamoNode membership bootstrap', () => {
-  const identify = (nodeId: string, partitionCount = 16, replicas = 3): Result<PeerReply, DynamoError> =>
-    ok({ type: 'identify', nodeId, partitionCount, replicas });
+describe('node/DynamoNode gossip membership', () => {
+  /** Membership packets are received (their answers travel as packets of their own); everything else is refused. */
+  const receipts = (_to: Address, req: PeerRequest): Result<PeerReply, DynamoError> => (req.type === 'membership' ? ok({ type: 'membership' }) : down());
 
-  it('excludes itself, admits known ids at once and retries anonymous seeds every 500 ms until they answer', async () => {
-    const seeds: SeedSpec[] = [{ address: 'a:1' }, { id: 'n1', address: '0.0.0.0:1' }, { address: 'b:1' }, { id: 'n3', address: 'c:1' }];
-    const h = makeNode({
-      seeds,
-      script: (to, _req, attempt) => (to === 'b:1' && attempt >= 3 ? identify('n2') : down()),
-    });
+  it('without seeds founds a ring of one, persists it and a generation; a restart reloads the ring and bumps the generation', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dynamo-node-ring-'));
+    try {
+      const h = makeNode({ storage: new LevelStorage({ dataDir: dir }) });
+      await h.node.start();
+      expect(h.node.ready, 'no ring before the first gossip round').to.equal(false);
+      await h.scheduler.runUntil(() => h.node.ready);
+      const status = await h.node.admin.status();
+      expect(status.ringVersion).to.equal(1);
+      expect(status.members).to.have.length(1);
+      expect(status.members[0]).to.include({ id: 'n1', state: 'up', self: true, partitionsOwned: 16, ownershipPct: 100 });
+      const ring = await h.node.admin.ring();
+      expect(ring).to.include({ nodeId: 'n1', version: 1, partitionCount: 16, replicas: 3 });
+      expect(ring.owners).to.deep.equal(new Array(16).fill('n1'));
+      expect(ring.moving).to.deep.equal([]);
+      const generation = status.members[0]!.generation!;
+      expect(generation).to.be.greaterThan(0);
+      await h.scheduler.runFor(10); // the ring state reaches the meta store
+      await h.node.stop();
+
+      const again = makeNode({ storage: new LevelStorage({ dataDir: dir }) });
+      await again.node.start();
+      await again.scheduler.runUntil(() => again.node.ready);
+      const after = await again.node.admin.status();
+      expect(after.ringVersion, 'the ring came back from disk').to.equal(1);
+      expect(after.members[0]!.generation).to.be.greaterThan(generation);
+      await again.node.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with seeds, gossips to them with membership packets and is not ready until it learns a ring', async () => {
+    const h = makeNode({ seeds: [{ address: 'b:1' }, { id: 'n3', address: 'c:1' }], script: receipts });
     await h.node.start();
+    await h.scheduler.runFor(3000);
     expect(h.node.ready).to.equal(false);
-    const joining = await h.node.admin.status();
-    expect(joining.ready).to.equal(false);
-    expect(joining.members.map((m) => m.id)).to.deep.equal(['n1', 'n3']);
-    expect(joining.ringChecksum).to.equal(0);
+    const sent = new Set(h.transport.calls.filter((c) => c.type === 'membership').map((c) => c.to));
+    expect([...sent].sort()).to.deep.equal(['b:1', 'c:1']);
+    const status = await h.node.admin.status();
+    expect(status.ready).to.equal(false);
+    expect(status.ringVersion).to.equal(0);
+    expect(status.members.map((m) => [m.id, m.state]), 'asking to join, no ring yet').to.deep.equal([['n1', 'joining']]);
     const e = await rejection(h.node.kv.get({ key, timeoutMs: 100 }));
     expect(e).to.be.instanceOf(UnavailableError);
-    expect((e as Error).message).to.match(/still joining/);
-
-    await h.scheduler.runUntil(() => h.node.ready);
-    expect(h.transport.calls).to.deep.equal([
-      { to: 'b:1', type: 'identify', atMs: 0 },
-      { to: 'b:1', type: 'identify', atMs: 500 },
-      { to: 'b:1', type: 'identify', atMs: 1000 },
-    ]);
-    const status = await h.node.admin.status();
-    expect(status.ready).to.equal(true);
-    expect(status.members).to.deep.equal([
-      { id: 'n1', address: 'a:1', reachable: true, partitionsOwned: status.members[0]!.partitionsOwned, self: true },
-      { id: 'n2', address: 'b:1', reachable: true, partitionsOwned: status.members[1]!.partitionsOwned, self: false },
-      { id: 'n3', address: 'c:1', reachable: true, partitionsOwned: status.members[2]!.partitionsOwned, self: false },
-    ]);
-    expect(status.members.reduce((sum, m) => sum + m.partitionsOwned, 0)).to.equal(16);
-    expect(status.members.every((m) => m.partitionsOwned >= 5)).to.equal(true);
-    expect(status.ringChecksum).to.not.equal(0);
-    expect(status).to.include({ nodeId: 'n1', partitionCount: 16, replicas: 3, engine: 'memory', gets: 1, puts: 0 });
-    await h.node.stop();
-    // No retry timer survives stop.
-    await h.scheduler.settle();
-    expect(h.transport.calls.length).to.equal(3);
-  });
-
-  it('logs and leaves out a seed with another partition count or replication factor', async () => {
-    const h = makeNode({
-      seeds: [{ address: 'b:1' }, { address: 'c:1' }, { address: 'd:1' }],
-      script: (to) => (to === 'b:1' ? identify('n2', 32) : to === 'c:1' ? identify('n3', 16, 5) : identify('n4')),
-    });
-    await h.node.start();
-    await h.scheduler.runUntil(() => h.node.ready);
-    const status = await h.node.admin.status();
-    expect(status.members.map((m) => m.id)).to.deep.equal(['n1', 'n4']);
-    const errors = h.lines.map((l) => JSON.parse(l) as { level: string; msg: string; seed?: string }).filter((l) => l.level === 'error');
-    expect(errors.map((l) => l.seed)).to.deep.equal(['b:1', 'c:1']);
-    expect(errors[0]!.msg).to.match(/another ring configuration/);
     await h.node.stop();
   });
 
-  it('reports unreachable members from the transport', async () => {
-    const h = makeNode({ seeds: [{ id: 'n2', address: 'down:1' }] });
+  it('answers membership packets only while running, and refuses membership commands before it is', async () => {
+    const h = makeNode();
+    const packet = { from: 'n2', fromAddress: 'b:1', piggyback: [], type: 'ack' as const, seq: 1 };
+    expect(await rejection(h.node.peer({ type: 'membership', packet }, 100))).to.be.instanceOf(UnavailableError);
+    expect(await rejection(h.node.admin.join())).to.be.instanceOf(UnavailableError);
     await h.node.start();
-    const status = await h.node.admin.status();
-    expect(status.members.map((m) => [m.id, m.reachable])).to.deep.equal([
-      ['n1', true],
-      ['n2', false],
-    ]);
+    expect(await h.node.peer({ type: 'membership', packet }, 100)).to.deep.equal({ type: 'membership' });
+    await h.scheduler.runUntil(() => h.node.ready);
+    // The only member cannot decommission itself, nor remove a node nobody knows.
+    expect(await rejection(h.node.admin.decommission())).to.be.instanceOf(InvalidArgumentError);
+    expect(await rejection(h.node.admin.remove('n9'))).to.be.instanceOf(Error);
     await h.node.stop();
   });
 });

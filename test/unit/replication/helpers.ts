@@ -32,8 +32,8 @@ export class CountingStorage implements Storage {
     const stall = this.stall;
     return stall === undefined ? this.inner.write(batch) : stall.then(() => this.inner.write(batch));
   }
-  iteratePartition(partition: number): AsyncIterable<StoredRecord> {
-    return this.inner.iteratePartition(partition);
+  iteratePartition(partition: number, opts?: { readonly after?: Uint8Array }): AsyncIterable<StoredRecord> {
+    return this.inner.iteratePartition(partition, opts);
   }
   setAside(partition: number, key: Uint8Array): Promise<void> {
     return this.inner.setAside(partition, key);
