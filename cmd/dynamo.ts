@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `dynamo` command line: `node` starts one node, `cluster` a local
- * cluster of node processes; `get`/`put`/`del`/`status`/`where` talk to a
- * running cluster through the SDK. Only flag parsing, printing and process
+ * cluster of node processes; `get`/`put`/`del`/`status`/`where`/`ring` talk
+ * to a running cluster through the SDK, and `join`/`decommission`/`remove`
+ * change its membership. Only flag parsing, printing and process
  * plumbing live here. Every failure is one line on stderr (`dynamo: ...`)
  * and an exit code saying what kind of failure it was (cli/exit-codes.ts),
  * the same in text and `--json` modes; with `--json`, stdout carries the
@@ -13,10 +14,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { Consistency, DynamoClient, RequestOptions } from '../lib/client/index.ts';
-import { envName, flagName, NODE_FLAGS, resolveNodeConfig, validateHostPort, type NodeConfig } from '../lib/config/index.ts';
+import { envName, flagName, NODE_FLAGS, resolveNodeConfig, validateHostPort, validateNodeId, type NodeConfig } from '../lib/config/index.ts';
 import { DynamoError, RealTime } from '../lib/runtime/index.ts';
+import { hex, ringText, statusJson, statusText } from './cli/admin-output.ts';
+import { HandOff, watch } from './cli/decommission.ts';
 import { EXIT, EXIT_CODES, UsageError, exitCodeOf } from './cli/exit-codes.ts';
 import { base64, errorJson, errorLine, jsonValues, table } from './cli/output.ts';
+import { progressDisplay } from './cli/progress.ts';
 
 const DEFAULT_ENDPOINT = '127.0.0.1:7001';
 const TIMEOUT_MS_DEFAULT = 5000;
@@ -188,6 +192,27 @@ function endpointOption(cmd: Command): Command {
     .option('--timeout-ms <ms>', 'deadline of the whole command', String(TIMEOUT_MS_DEFAULT));
 }
 
+/** --endpoint and --timeout-ms of a command that acts on one node (join, decommission). */
+function nodeOption(cmd: Command): Command {
+  return cmd
+    .option('--endpoint <host:port>', 'the node to act on (required; or DYNAMO_ENDPOINT)')
+    .option('--timeout-ms <ms>', 'deadline of each request', String(TIMEOUT_MS_DEFAULT));
+}
+
+/**
+ * The one node a command acts on: --endpoint, else DYNAMO_ENDPOINT, and no
+ * default — decommissioning 127.0.0.1:7001 because nothing was said would
+ * take the wrong node out.
+ */
+function oneEndpoint(flag: string | undefined, command: string): string {
+  if (flag === undefined && process.env['DYNAMO_ENDPOINT'] === undefined) {
+    throw new UsageError(`${command} acts on one node: name it with --endpoint HOST:PORT (or DYNAMO_ENDPOINT)`);
+  }
+  const list = endpointsOf(flag);
+  if (list.length !== 1) throw new UsageError(`${command} acts on one node: --endpoint must be one host:port, not ${list.length}`);
+  return list[0]!;
+}
+
 function clientOptions(cmd: Command, levels: readonly Consistency[]): Command {
   return endpointOption(cmd).option('--consistency <level>', `${levels.join(' | ')} (default: the node's)`);
 }
@@ -310,32 +335,29 @@ clientOptions(program.command('del <key>'), WRITE_LEVELS)
     });
   });
 
-endpointOption(program.command('status'))
-  .description('show the cluster as a node sees it: members, reachability, ring (the first endpoint that answers)')
-  .option('--json', 'print the status as JSON')
-  .action(async (opts: ClientOpts) => {
-    jsonMode = opts.json === true;
-    await withClient(opts, async (client, call) => {
-      const s = await client.status(undefined, call);
-      if (jsonMode) {
-        printJson(s);
-        return;
-      }
-      process.stdout.write(
-        `node ${s.nodeId}: ${s.ready ? 'ready' : 'joining'}, N=${s.replicas}, ${s.partitionCount} partitions, engine ${s.engine}, ring ${hex(s.ringChecksum)}\n`,
-      );
-      const rows = s.members.map((m) => [m.self ? `${m.id}*` : m.id, m.address, m.reachable ? 'yes' : 'NO', String(m.partitionsOwned)]);
-      process.stdout.write(table(['ID', 'ADDRESS', 'REACHABLE', 'PARTITIONS'], rows));
-      process.stdout.write(`gets ${s.gets}, puts ${s.puts}, deletes ${s.deletes}, read repairs ${s.readRepairs}\n`);
-      const f = s.safety;
-      if (f !== undefined) {
-        process.stdout.write(
-          `actor ${f.actor}; records set aside ${f.recordsSetAside}, local write failures ${f.localWriteFailures}, actors retired ${f.actorsRetired}, ` +
-            `dot conflicts ${f.dotConflicts}, contexts clamped ${f.contextClamps}, context catch-ups ${f.contextCatchUps}, sibling-cap refusals ${f.siblingCapRefusals}\n`,
-        );
-      }
+/** A command that shows what one Admin read returns: `json(value)` with --json, `text(value)` otherwise. */
+function viewCommand<T>(name: string, description: string, jsonHelp: string, read: (client: DynamoClient, call: RequestOptions) => Promise<T>, json: (v: T) => unknown, text: (v: T) => string): void {
+  endpointOption(program.command(name))
+    .description(description)
+    .option('--json', jsonHelp)
+    .action(async (opts: ClientOpts) => {
+      jsonMode = opts.json === true;
+      await withClient(opts, async (client, call) => {
+        const value = await read(client, call);
+        if (jsonMode) printJson(json(value));
+        else process.stdout.write(text(value));
+      });
     });
-  });
+}
+
+viewCommand(
+  'status',
+  'show the cluster as a node sees it: members (state, reachability, ownership, load), ring, transfers (the first endpoint that answers)',
+  'print the status as JSON (members[].state always set; transfers always present)',
+  (client, call) => client.status(undefined, call),
+  statusJson,
+  statusText,
+);
 
 endpointOption(program.command('where <key>'))
   .description("show the key's partition and preference list (its N replicas, in the order coordinators ask them), as a node sees the ring")
@@ -356,9 +378,105 @@ endpointOption(program.command('where <key>'))
     });
   });
 
-function hex(checksum: number): string {
-  return checksum.toString(16).padStart(8, '0');
-}
+viewCommand(
+  'ring',
+  "show the ring a node holds: each partition's owner and replica set, and where moving partitions go",
+  'print {"nodeId","version","checksum","partitionCount","replicas","owners","replicaSets","moving"}',
+  (client, call) => client.ring(undefined, call),
+  (r) => r,
+  ringText,
+);
+
+nodeOption(program.command('join'))
+  .description('ask the node at --endpoint (started with --auto-join false) to join the ring; it then shows as joining in `dynamo status`')
+  .option('--json', 'print {"ok","endpoint"}')
+  .action(async (opts: ClientOpts) => {
+    jsonMode = opts.json === true;
+    const endpoint = oneEndpoint(opts.endpoint, 'join');
+    await withClient({ ...opts, endpoint }, async (client, call) => {
+      step = 'join failed: ';
+      writing = true;
+      await client.join(endpoint, call);
+      step = '';
+      if (jsonMode) printJson({ ok: true, endpoint });
+      else process.stdout.write(`${endpoint} asked to join: it shows as joining in \`dynamo status\` until it holds its share of partitions\n`);
+    });
+  });
+
+nodeOption(program.command('decommission'))
+  .description('hand every partition of the node at --endpoint over to its new owners and have it leave the ring; shows progress and returns once it has left')
+  .option('--no-wait', 'return once the node accepted, without waiting for it to leave')
+  .option('--timeout-s <s>', 'how long to wait for the node to leave (exit 4 after; the decommission goes on)', '3600')
+  .option('--interval-ms <ms>', 'pause between status polls while waiting', '1000')
+  .option('--json', 'print {"ok","nodeId","left","partitions","keys","bytes"} when done; no progress output')
+  .action(async (opts: ClientOpts & { wait: boolean; timeoutS: string; intervalMs: string }) => {
+    jsonMode = opts.json === true;
+    const endpoint = oneEndpoint(opts.endpoint, 'decommission');
+    const timeoutS = parseWhole('--timeout-s', opts.timeoutS, 1, 30 * 24 * 3600);
+    const intervalMs = parseWhole('--interval-ms', opts.intervalMs, 10, 600_000);
+    const requestTimeoutMs = parseWhole('--timeout-ms', opts.timeoutMs ?? String(TIMEOUT_MS_DEFAULT), 1, 3_600_000);
+    await withClient({ ...opts, endpoint }, async (client, call) => {
+      step = `decommission not started: `;
+      const before = await client.status(endpoint, call);
+      const nodeId = before.nodeId;
+      step = `decommission of ${nodeId} failed: `;
+      writing = true;
+      await client.decommission(endpoint, call);
+      writing = false;
+      if (!opts.wait) {
+        if (jsonMode) printJson({ ok: true, nodeId, left: false });
+        else process.stdout.write(`${nodeId} (${endpoint}) is decommissioning: it leaves once its partitions are handed over (watch: dynamo status)\n`);
+        return;
+      }
+      step = '';
+      const handOff = new HandOff(nodeId);
+      const peers = new Map(before.members.filter((m) => m.id !== nodeId && m.address !== endpoint).map((m) => [m.id, m.address]));
+      const display = await progressDisplay(nodeId, process.stdout, jsonMode);
+      // Ctrl-C stops the waiting, not the decommission; the bar gives the terminal back first.
+      const onInterrupt = (): void => {
+        display.stop();
+        process.stderr.write(`dynamo: stopped waiting for ${nodeId} to leave; the decommission goes on (watch: dynamo status)\n`);
+        process.exit(130);
+      };
+      process.once('SIGINT', onInterrupt);
+      try {
+        await watch({
+          handOff,
+          endpoint,
+          peers,
+          time,
+          sleep: (ms) => time.sleep(ms),
+          intervalMs,
+          deadlineMs: time.nowMs() + timeoutS * 1000,
+          requestTimeoutMs,
+          status: (address, timeoutMs) => client.status(address, { timeoutMs }),
+          onPoll: (h) => display.update(h),
+        });
+      } finally {
+        process.off('SIGINT', onInterrupt);
+        display.stop();
+      }
+      const p = handOff.progress();
+      if (jsonMode) printJson({ ok: true, nodeId, left: true, partitions: p.total, keys: p.keys, bytes: p.bytes });
+      else process.stdout.write(`${handOff.summary()}\n`);
+    });
+  });
+
+endpointOption(program.command('remove <node-id>'))
+  .description('remove a dead member from the ring; its partitions are rebuilt on their new owners from the surviving replicas (any member can be asked)')
+  .option('--json', 'print {"ok","nodeId"}')
+  .action(async (nodeId: string, opts: ClientOpts) => {
+    jsonMode = opts.json === true;
+    if (!validateNodeId(nodeId)) throw new UsageError(`"${nodeId}" is not a node id (1-63 letters, digits, '.', '_' or '-')`);
+    await withClient(opts, async (client, call) => {
+      step = `remove ${nodeId} failed: `;
+      writing = true;
+      await client.remove(nodeId, undefined, call);
+      step = '';
+      if (jsonMode) printJson({ ok: true, nodeId });
+      else process.stdout.write(`${nodeId} is being removed: its partitions are rebuilt on their new owners from the surviving replicas (watch: dynamo status)\n`);
+    });
+  });
 
 /** Report `e` (one stderr line; JSON on stdout in --json mode) and exit with its code. */
 function exit(e: unknown, prefix = step): never {

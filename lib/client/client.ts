@@ -1,5 +1,6 @@
 /**
- * DynamoClient: the typed SDK over the KV and Admin gRPC services.
+ * DynamoClient: the typed SDK over the KV and Admin gRPC services (reads,
+ * writes, and the operator calls: status, ring, join, decommission, remove).
  *
  * Endpoints: the contact points the application configured, plus (with
  * discovery) every member the cluster's Admin status names, re-read every
@@ -11,7 +12,7 @@
  * deadline and the caller's AbortSignal end the walk.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Consistency, NodeStatus } from '../protocol/index.ts';
+import type { Consistency, NodeStatus, RingStatus } from '../protocol/index.ts';
 import { CONSISTENCY_LEVELS, isConsistency } from '../protocol/index.ts';
 import type { DynamoError, Time, TimerHandle } from '../runtime/index.ts';
 import { ClosedError, InvalidArgumentError, RealTime, TimeoutError, UnavailableError } from '../runtime/index.ts';
@@ -30,7 +31,7 @@ import type {
   WriteOptions,
 } from './options.ts';
 import { DefaultRetryPolicy, type RequestOp, type RetryPolicy } from './retry-policy.ts';
-import type { Schema, StatusResponseObj, UnaryMethod } from './schema.ts';
+import type { Schema, UnaryMethod } from './schema.ts';
 import { schema } from './schema.ts';
 import { placementOf, TokenRouter } from './token-router.ts';
 
@@ -255,23 +256,69 @@ export class DynamoClient {
 
   /**
    * A node's view of the cluster (Admin.Status). With `endpoint`, asks that
-   * node (it need not be one the client uses); otherwise any endpoint that answers.
+   * node (it need not be one the client uses); otherwise any endpoint that
+   * answers. Fields a node does not report (one that predates gossip
+   * membership: member `state`, `ownershipPct`, `ringVersion`,
+   * `transfers`...) are undefined.
    */
   status(endpoint?: string, opts?: RequestOptions): Promise<NodeStatus> {
     return this.#track(async () => {
       const ctx = this.#context(opts);
-      const method = this.#schema.status;
-      if (endpoint === undefined) return toNodeStatus(await this.#call('status', method, {}, this.plan(undefined), ctx));
-      const known = this.#endpoints.get(checkEndpoint(endpoint));
-      const target = known ?? new Endpoint(endpoint, this.#credentials, 'unary', this.#time);
-      try {
-        return toNodeStatus(await target.call(method, {}, ctx.deadlineMs, ctx.signal));
-      } catch (e) {
-        if (ctx.signal?.aborted) throw abortReason(ctx.signal);
-        throw this.#closed ? closedError() : toDynamoError(e, endpoint);
-      } finally {
-        if (known === undefined) target.close();
-      }
+      return this.#schema.admin.nodeStatus(await this.#admin('status', this.#schema.status, {}, endpoint, ctx));
+    });
+  }
+
+  /**
+   * The ring a node holds (Admin.Ring): each partition's owner and replica
+   * set, and the partitions still moving. Asks `endpoint`, or any endpoint.
+   */
+  ring(endpoint?: string, opts?: RequestOptions): Promise<RingStatus> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      return this.#schema.admin.ringStatus(await this.#admin('ring', this.#schema.ring, {}, endpoint, ctx));
+    });
+  }
+
+  /**
+   * Ask the node at `endpoint` to join the ring (Admin.Join; the manual path
+   * for a node started with --auto-join false). Resolves once the node
+   * accepted: it then shows as `joining` in `status()` while it takes over
+   * its share of partitions. Rejects with InvalidArgumentError when the
+   * node refuses (already a member) and UnavailableError when it cannot act yet.
+   */
+  join(endpoint: string, opts?: RequestOptions): Promise<void> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      await this.#admin('join', this.#schema.join, {}, requiredEndpoint(endpoint, 'join'), ctx);
+    });
+  }
+
+  /**
+   * Start decommissioning the node at `endpoint` (Admin.Decommission): it
+   * streams every partition to its new owners, leaves the ring and stops.
+   * Resolves once the node accepted; it shows as `leaving` in `status()`,
+   * with its outgoing transfers, until it has left (it is then no longer
+   * among the members other nodes report).
+   */
+  decommission(endpoint: string, opts?: RequestOptions): Promise<void> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      await this.#admin('decommission', this.#schema.decommission, {}, requiredEndpoint(endpoint, 'decommission'), ctx);
+    });
+  }
+
+  /**
+   * Remove the dead member `nodeId` from the ring (Admin.Remove); its
+   * partitions are rebuilt on their new owners from the surviving replicas.
+   * Asks `endpoint`, or any endpoint (any member may be asked; a failure is
+   * retried elsewhere only when provably not applied). Rejects with
+   * InvalidArgumentError for an unknown or live member.
+   */
+  remove(nodeId: string, endpoint?: string, opts?: RequestOptions): Promise<void> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      if (typeof nodeId !== 'string' || nodeId.length === 0) throw new InvalidArgumentError('remove needs the id of the member to remove');
+      await this.#admin('remove', this.#schema.remove, { nodeId }, endpoint, ctx);
     });
   }
 
@@ -345,6 +392,25 @@ export class DynamoClient {
     this.#next = start + 1;
     for (let i = 0; i < list.length; i++) take(list[(start + i) % list.length]!);
     return [...first, ...last].map((e) => e.address);
+  }
+
+  /**
+   * One Admin call: to `endpoint` when given (it need not be one the client
+   * uses: a channel is opened for this call), otherwise along the keyless
+   * plan like any request.
+   */
+  async #admin<Req, Res>(op: RequestOp, method: UnaryMethod<Req, Res>, req: Req, endpoint: string | undefined, ctx: RequestContext): Promise<Res> {
+    if (endpoint === undefined) return this.#call(op, method, req, this.plan(undefined), ctx);
+    const known = this.#endpoints.get(checkEndpoint(endpoint));
+    const target = known ?? new Endpoint(endpoint, this.#credentials, 'unary', this.#time);
+    try {
+      return await target.call(method, req, ctx.deadlineMs, ctx.signal);
+    } catch (e) {
+      if (ctx.signal?.aborted) throw abortReason(ctx.signal);
+      throw this.#closed ? closedError() : toDynamoError(e, endpoint, method.command === true);
+    } finally {
+      if (known === undefined) target.close();
+    }
   }
 
   /** The replicas of `key` as one string: keys with equal ones form a getMany group. */
@@ -474,7 +540,7 @@ export class DynamoClient {
         try {
           const status = await endpoint.call(this.#schema.status, {}, this.#time.nowMs() + STATUS_TIMEOUT_MS, this.#internal.signal);
           if (this.#closed) return;
-          this.#adopt(toNodeStatus(status));
+          this.#adopt(this.#schema.admin.nodeStatus(status));
           this.#lastAnswered = address;
           learned = true;
           break;
@@ -518,6 +584,12 @@ function checkEndpoint(endpoint: unknown): string {
   return endpoint;
 }
 
+/** The endpoint a command that acts on one node was given (it must name it). */
+function requiredEndpoint(endpoint: string | undefined, command: string): string {
+  if (endpoint === undefined) throw new InvalidArgumentError(`${command} needs the endpoint (host:port) of the node it acts on`);
+  return checkEndpoint(endpoint);
+}
+
 function consistencyCode(s: Schema, name: Consistency): number {
   if (typeof name !== 'string' || !isConsistency(name)) {
     throw new InvalidArgumentError(`unknown consistency '${String(name)}'; use one of ${CONSISTENCY_LEVELS.join(', ')}`);
@@ -549,28 +621,4 @@ function closedError(maybeApplied = false): ClosedError {
 /** What an aborted call rejects with: the signal's reason, as fetch() does. */
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
-
-function toNodeStatus(s: StatusResponseObj): NodeStatus {
-  return {
-    nodeId: s.nodeId,
-    members: s.members.map((m) => ({
-      id: m.id,
-      address: m.address,
-      reachable: m.reachable,
-      partitionsOwned: m.partitionsOwned,
-      self: m.self,
-    })),
-    partitionCount: s.partitionCount,
-    replicas: s.replicas,
-    engine: s.engine,
-    ready: s.ready,
-    readRepairs: s.readRepairs,
-    gets: s.gets,
-    puts: s.puts,
-    deletes: s.deletes,
-    ringChecksum: s.ringChecksum,
-    partitionOwners: s.partitionOwners ?? [],
-    ...(s.safety === undefined || s.safety === null ? {} : { safety: { ...s.safety } }),
-  };
 }

@@ -80,7 +80,7 @@ export class Endpoint {
   async attempt<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, deadlineMs: number, signal?: AbortSignal): Promise<Result<Res, Failure>> {
     const session = this.#session;
     const op = method.sessionOp;
-    const write = op === 'put' || op === 'delete';
+    const write = op === 'put' || op === 'delete' || method.command === true;
     if (session === undefined || op === undefined || session.unsupported) {
       try {
         return ok(await this.call(method, req, deadlineMs, signal));

@@ -19,8 +19,12 @@
  */
 import { InvalidArgumentError, TimeoutError, UnavailableError, type DynamoError } from '../runtime/index.ts';
 
-/** Requests the client sends (status is the Admin call; getMany sends gets). */
-export type RequestOp = 'get' | 'put' | 'delete' | 'status';
+/**
+ * Requests the client sends (getMany sends gets). status and ring read a
+ * node's view; join, decommission and remove are membership commands, which
+ * change the cluster like a write does.
+ */
+export type RequestOp = 'get' | 'put' | 'delete' | 'status' | 'ring' | 'join' | 'decommission' | 'remove';
 
 /** What a RetryPolicy is asked about: one failed attempt that reached a node. */
 export interface RetryInput {
@@ -62,8 +66,9 @@ function transient(error: DynamoError): boolean {
 }
 
 /**
- * Reads (get, status): retried on another endpoint after an availability
- * failure. Writes (put, delete): retried only when provably not applied.
+ * Reads (get, status, ring): retried on another endpoint after an availability
+ * failure. Writes (put, delete) and membership commands (join, decommission,
+ * remove): retried only when provably not applied.
  * Invalid arguments, limits, storage and internal errors: never (they would
  * fail the same way). At most `attemptsMax` attempts reach a node.
  */
@@ -78,7 +83,7 @@ export class DefaultRetryPolicy implements RetryPolicy {
 
   shouldRetry({ op, error, attempts }: RetryInput): boolean {
     if (attempts >= this.attemptsMax || !transient(error)) return false;
-    if (op === 'get' || op === 'status') return true;
+    if (op === 'get' || op === 'status' || op === 'ring') return true;
     return provablyNotApplied(error);
   }
 }

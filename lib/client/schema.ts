@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { Consistency } from '../protocol/index.ts';
 import { CONSISTENCY_LEVELS } from '../protocol/index.ts';
-import type { SessionOp } from '../transport/index.ts';
+import { AdminCodec, type RingResponseMsg, type SessionOp, type StatusResponseMsg } from '../transport/index.ts';
 
 /** One unary RPC: full gRPC path plus its codecs (the shape grpc-js `makeUnaryRequest` takes). */
 export interface UnaryMethod<Req, Res> {
@@ -19,6 +19,8 @@ export interface UnaryMethod<Req, Res> {
   readonly deserialize: (bytes: Buffer) => Res;
   /** The Session op carrying the same request and response messages (KV methods only). */
   readonly sessionOp?: SessionOp;
+  /** A membership command: like a write, a failure after it was sent may have been applied. */
+  readonly command?: boolean;
 }
 
 // Message shapes as protobufjs reads/writes them (camelCase fields, bytes as
@@ -46,37 +48,9 @@ export interface DeleteRequestMsg {
   context: Uint8Array | undefined;
   consistency: number | undefined;
 }
-/** StatusResponse after `toObject({ longs: Number, defaults: true })`. */
-export interface StatusResponseObj {
+/** RemoveRequest as protobufjs writes it. */
+export interface RemoveRequestMsg {
   nodeId: string;
-  members: {
-    id: string;
-    address: string;
-    reachable: boolean;
-    partitionsOwned: number;
-    self: boolean;
-  }[];
-  partitionCount: number;
-  replicas: number;
-  engine: string;
-  ready: boolean;
-  readRepairs: number;
-  gets: number;
-  puts: number;
-  deletes: number;
-  ringChecksum: number;
-  partitionOwners: string[];
-  /** Absent from nodes that predate it (proto3 message field). */
-  safety?: {
-    actor: string;
-    actorsRetired: number;
-    recordsSetAside: number;
-    dotConflicts: number;
-    localWriteFailures: number;
-    contextClamps: number;
-    contextCatchUps: number;
-    siblingCapRefusals: number;
-  } | null;
 }
 
 /**
@@ -98,6 +72,7 @@ function unary<Req, Res>(
   responseType: string,
   read: (type: protobuf.Type, bytes: Buffer) => Res,
   sessionOp?: SessionOp,
+  command = false,
 ): UnaryMethod<Req, Res> {
   const req = root.lookupType(`dynamo.v1.${requestType}`);
   const res = root.lookupType(`dynamo.v1.${responseType}`);
@@ -107,17 +82,30 @@ function unary<Req, Res>(
     serialize: (r: Req) => req.encode(r as object).finish() as Buffer,
     deserialize: (bytes: Buffer) => read(res, bytes),
     ...(sessionOp === undefined ? {} : { sessionOp }),
+    ...(command ? { command } : {}),
   };
 }
 
 const decodeAs = <T>(type: protobuf.Type, bytes: Buffer): T => type.decode(bytes) as unknown as T;
+
+/** Admin responses as plain objects: numbers for uint64 and enums, defaults filled in, absent optional fields left out (admin-codec.ts). */
+const adminObject = <T>(type: protobuf.Type, bytes: Buffer): T =>
+  type.toObject(type.decode(bytes), { longs: Number, defaults: true, arrays: true }) as unknown as T;
+
+type Empty = Record<string, never>;
 
 /** Everything the client needs from the schema, built once per process. */
 export interface Schema {
   readonly get: UnaryMethod<GetRequestMsg, GetResponseMsg>;
   readonly put: UnaryMethod<PutRequestMsg, PutResponseMsg>;
   readonly delete: UnaryMethod<DeleteRequestMsg, unknown>;
-  readonly status: UnaryMethod<Record<string, never>, StatusResponseObj>;
+  readonly status: UnaryMethod<Empty, StatusResponseMsg>;
+  readonly ring: UnaryMethod<Empty, RingResponseMsg>;
+  readonly join: UnaryMethod<Empty, unknown>;
+  readonly decommission: UnaryMethod<Empty, unknown>;
+  readonly remove: UnaryMethod<RemoveRequestMsg, unknown>;
+  /** Admin messages to and from NodeStatus / RingStatus. */
+  readonly admin: AdminCodec;
   /** Proto enum number per consistency name, read from kv.proto (so it cannot drift). */
   readonly consistencyCode: Readonly<Record<Consistency, number>>;
 }
@@ -140,9 +128,12 @@ export function schema(): Schema {
     get: unary(root, 'KV', 'Get', 'GetRequest', 'GetResponse', decodeAs<GetResponseMsg>, 'get'),
     put: unary(root, 'KV', 'Put', 'PutRequest', 'PutResponse', decodeAs<PutResponseMsg>, 'put'),
     delete: unary(root, 'KV', 'Delete', 'DeleteRequest', 'DeleteResponse', decodeAs<unknown>, 'delete'),
-    status: unary(root, 'Admin', 'Status', 'StatusRequest', 'StatusResponse', (type, bytes) =>
-      type.toObject(type.decode(bytes), { longs: Number, defaults: true, arrays: true }) as StatusResponseObj,
-    ),
+    status: unary(root, 'Admin', 'Status', 'StatusRequest', 'StatusResponse', adminObject<StatusResponseMsg>),
+    ring: unary(root, 'Admin', 'Ring', 'RingRequest', 'RingResponse', adminObject<RingResponseMsg>),
+    join: unary(root, 'Admin', 'Join', 'JoinRequest', 'JoinResponse', decodeAs<unknown>, undefined, true),
+    decommission: unary(root, 'Admin', 'Decommission', 'DecommissionRequest', 'DecommissionResponse', decodeAs<unknown>, undefined, true),
+    remove: unary(root, 'Admin', 'Remove', 'RemoveRequest', 'RemoveResponse', decodeAs<unknown>, undefined, true),
+    admin: new AdminCodec(root),
     consistencyCode,
   };
   return cached;

@@ -161,6 +161,11 @@ function parseBool(field: keyof NodeConfig, raw: string): boolean {
   return fail(field, `"${raw}" is not a boolean`);
 }
 
+/** Whether `id` is a valid node id: 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit. */
+export function validateNodeId(id: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id);
+}
+
 /** host:port with a port in 0..65535. */
 export function validateHostPort(text: string): boolean {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
@@ -235,7 +240,7 @@ export function resolveNodeConfig(
 
 /** Check cross-field rules and fill derived defaults. */
 export function validateConfig(c: NodeConfig): NodeConfig {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(c.id)) fail('id', `"${c.id}" must be 1-63 letters, digits, '.', '_' or '-'`);
+  if (!validateNodeId(c.id)) fail('id', `"${c.id}" must be 1-63 letters, digits, '.', '_' or '-'`);
   if (!validateHostPort(c.listen)) fail('listen', `"${c.listen}" is not host:port`);
   const advertise = c.advertise || c.listen;
   if (!validateHostPort(advertise)) fail('advertise', `"${advertise}" is not host:port`);

@@ -199,6 +199,10 @@ export interface MemberStatus {
   readonly generation?: number;
   /** Failure domain (rack / zone), '' when unset. */
   readonly zone?: string;
+  /** Keys it stores (all partitions it holds), when the answering node knows: always for itself, others as gossip reports them. */
+  readonly loadKeys?: number;
+  /** Bytes it stores (its engine's estimate), known as loadKeys is. */
+  readonly loadBytes?: number;
 }
 
 /** One partition transfer this node takes part in (a join, decommission or remove moving data). */

@@ -20,6 +20,14 @@ export class RealTime implements Time {
     const handle: RealTimerHandle = { id: this.#nextId++, timeout };
     return handle;
   }
+  /**
+   * Resolve after `delayMs`, keeping the process alive meanwhile (unlike
+   * setTimer): for a command line that waits on purpose (`dynamo
+   * decommission` between polls).
+   */
+  sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, delayMs)));
+  }
   cancelTimer(handle: TimerHandle): void {
     clearTimeout((handle as RealTimerHandle).timeout);
   }

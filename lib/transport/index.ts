@@ -5,7 +5,7 @@
  * (one long-lived, batching, flow-controlled bidi stream per peer), the node's gRPC server
  * (KV with its batching Session streams, Admin, Peer, health, reflection) with
  * its edge validation, and what the SDK shares with it: the DynamoError <->
- * gRPC status mapping and the Session envelope codec.
+ * gRPC status mapping, the Session envelope codec and the Admin message codec.
  */
 export type { Transport } from './transport.ts';
 export { encodeRequest, decodeRequest, encodeReply, decodeReply, encodeError, decodeError } from './peer-codec.ts';
@@ -31,6 +31,7 @@ export {
   type SessionOp,
   type SessionResponseEntry,
 } from './session-codec.ts';
+export { AdminCodec, type StatusResponseMsg, type RingResponseMsg, type MemberStatusMsg, type TransferStatusMsg } from './admin-codec.ts';
 export { passThrough, MESSAGE_BYTES_MAX } from './grpc-options.ts';
 export { CorrelationIds } from './correlation-ids.ts';
 export { encodeMembershipPacket, decodeMembershipPacket, encodeRingState, decodeRingState } from './membership-codec.ts';

@@ -7,7 +7,10 @@
  * status carrying the DynamoError's code and counts. Each RPC is one
  * KvOperation (decode, validate + serve, encode, error reporting) that both
  * its unary method and the Session stream (session-service.ts) run, so the
- * two can never disagree about what a request means.
+ * two can never disagree about what a request means. Admin methods (status,
+ * ring, and the membership commands join, decommission, remove) run the
+ * same way, mapped to and from admin.proto by AdminCodec, and their
+ * rejections map to status codes exactly like KV's.
  */
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
@@ -18,6 +21,7 @@ import type { KvOperation } from './kv-operation.ts';
 import { SessionServer } from './session-service.ts';
 import { CONSISTENCY_NUMBERS } from './peer-codec.ts';
 import { ADMIN_PROTO, KV_PROTO } from './proto-files.ts';
+import { AdminCodec } from './admin-codec.ts';
 
 interface GetRequestMsg {
   key: Uint8Array;
@@ -33,6 +37,9 @@ interface DeleteRequestMsg {
   key: Uint8Array;
   context: Uint8Array;
   consistency: number;
+}
+interface RemoveRequestMsg {
+  nodeId: string;
 }
 
 /** On shutdown, how long a Session waits for its client to half-close after the notice (our SDK does at once). */
@@ -110,7 +117,7 @@ type Serve<Req, Res> = (req: Req, timeoutMs: number) => Promise<Res>;
 
 /** The grpc-js parts of the node's public services. */
 export interface KvServices {
-  /** dynamo.v1.KV (Get, Put, Delete, Session) and dynamo.v1.Admin. */
+  /** dynamo.v1.KV (Get, Put, Delete, Session) and dynamo.v1.Admin (Status, Join, Decommission, Remove, Ring). */
   readonly services: { service: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[];
   /** The Session streams, for draining on shutdown and for stats. */
   readonly sessions: SessionServer;
@@ -217,7 +224,27 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     await opts.kv.delete({ key, context, consistency: consistencyOf(m.consistency), timeoutMs });
     return {};
   }, true);
-  const status = operation<unknown, unknown>('Admin', 'Status', 'StatusRequest', 'StatusResponse', () => opts.admin.status(), false);
+  // Admin: no deadline of their own (a membership command answers once accepted; the change shows in status).
+  const admin = new AdminCodec(root);
+  const adminOp = <Req>(name: string, serve: (req: Req) => Promise<unknown>): Method =>
+    operation<Req, unknown>('Admin', name, `${name}Request`, `${name}Response`, serve, false).unary;
+  const adminMethods = [
+    adminOp('Status', async () => admin.statusMessage(await opts.admin.status())),
+    adminOp('Join', async () => {
+      await opts.admin.join();
+      return {};
+    }),
+    adminOp('Decommission', async () => {
+      await opts.admin.decommission();
+      return {};
+    }),
+    adminOp<RemoveRequestMsg>('Remove', async (m) => {
+      if (typeof m.nodeId !== 'string' || m.nodeId.length === 0) throw new InvalidArgumentError('node_id must name the member to remove');
+      await opts.admin.remove(m.nodeId);
+      return {};
+    }),
+    adminOp('Ring', async () => admin.ringMessage(await opts.admin.ring())),
+  ];
 
   const sessions = new SessionServer({
     ops: { get: get.op, put: put.op, delete: del.op },
@@ -234,5 +261,5 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     implementation: Object.fromEntries(methods.map(([n, , h]) => [n, h])) as grpc.UntypedServiceImplementation,
   });
   const kv = build([get.unary, put.unary, del.unary, ['Session', sessions.definition, sessions.handler as grpc.UntypedHandleCall]]);
-  return { services: [kv, build([status.unary])], sessions };
+  return { services: [kv, build(adminMethods)], sessions };
 }

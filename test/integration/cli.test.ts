@@ -4,7 +4,7 @@
  * every command, the documented exit codes, `where`, and writes with a node down.
  */
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,66 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { makeRing, partitionOf, preferenceList } from '../../lib/ring/index.ts';
 import { EXIT, EXIT_CODES } from '../../cmd/cli/exit-codes.ts';
 import { builtCli } from '../support/build.ts';
+import { columnStarts, dynamo, dynamoAll, expectOneLineError, jsonOf, killStragglers, type Run } from '../support/cli.ts';
 import { eventually, startTestCluster, type TestCluster } from './harness.ts';
 
 const BIN = builtCli();
 const VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
-
-interface Run {
-  code: number;
-  stdout: string;
-  raw: Buffer;
-  stderr: string;
-}
-
-function dynamo(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    // Plain node: no loader flags, none inherited through NODE_OPTIONS either.
-    const childEnv = { ...process.env, NODE_OPTIONS: '', ...env };
-    execFile(process.execPath, [BIN, ...args], { env: childEnv, timeout: 30_000, encoding: 'buffer' }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout: stdout.toString('utf8'), raw: stdout, stderr: stderr.toString('utf8') });
-    });
-  });
-}
-
-/** Run `dynamo` once per argument list, at most four at a time (the machine is shared); results in order. */
-async function dynamoAll(argLists: string[][]): Promise<Run[]> {
-  const runs: Run[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < argLists.length) {
-      const i = next++;
-      runs[i] = await dynamo(argLists[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: 4 }, worker));
-  return runs;
-}
-
-/** One readable line on stderr, no stack trace, and the expected exit code. */
-function expectOneLineError(run: Run, code: number, pattern: RegExp): void {
-  expect(run.code, run.stderr).to.equal(code);
-  const lines = run.stderr.trim().split('\n');
-  expect(lines, run.stderr).to.have.length(1);
-  expect(lines[0]).to.match(/^dynamo: /);
-  expect(lines[0]).to.match(pattern);
-  expect(run.stderr).to.not.match(/\n\s+at /);
-}
-
-/** stdout of a --json run: exactly one JSON line. */
-function jsonOf(run: Run): any {
-  const lines = run.stdout.trim().split('\n');
-  expect(lines, run.stdout).to.have.length(1);
-  return JSON.parse(lines[0]!);
-}
-
-/** Start offsets of each column in a table line (runs of 2+ spaces separate columns). */
-function columnStarts(line: string): number[] {
-  const starts = [0];
-  for (const m of line.matchAll(/ {2,}(?=\S)/g)) starts.push(m.index! + m[0].length);
-  return starts;
-}
 
 describe('integration: dynamo CLI', function () {
   this.timeout(120_000);
@@ -83,6 +28,7 @@ describe('integration: dynamo CLI', function () {
     endpoint = t.cluster.endpoints.join(',');
   });
   after(async () => {
+    killStragglers();
     await t?.teardown();
   });
 
@@ -157,11 +103,12 @@ describe('integration: dynamo CLI', function () {
   it('status shows every member in a table whose columns fit their content', async () => {
     const run = await dynamo(['status', '--endpoint', t.cluster.endpoints[0]!]);
     expect(run.code).to.equal(EXIT.ok);
-    for (const m of t.cluster.members) expect(run.stdout).to.match(new RegExp(`${m.id}\\*?\\s+${m.address.replace(/\./g, '\\.')}\\s+yes`));
+    // These nodes predate membership states: each member shows as up because it is reachable.
+    for (const m of t.cluster.members) expect(run.stdout).to.match(new RegExp(`${m.id}\\*?\\s+${m.address.replace(/\./g, '\\.')}\\s+up\\s+yes`));
     const lines = run.stdout.split('\n');
     const header = lines.findIndex((l) => l.startsWith('ID'));
+    expect(lines[header]!.split(/\s+/)).to.deep.equal(['ID', 'ADDRESS', 'STATE', 'REACHABLE', 'OWNS%', 'PARTITIONS', 'HELD', 'KEYS', 'BYTES']);
     const starts = columnStarts(lines[header]!);
-    expect(starts).to.have.length(4);
     for (const row of lines.slice(header + 1, header + 4)) expect(columnStarts(row)).to.deep.equal(starts);
   });
 
@@ -184,6 +131,18 @@ describe('integration: dynamo CLI', function () {
       const rows = text.stdout.trim().split('\n').slice(2);
       expect(rows.map((r) => r.split(/\s+/)[1])).to.deep.equal(replicas);
     }
+  });
+
+  it('ring prints the ring the node holds, the same one its status reports', async () => {
+    const status = await t.client().status(t.cluster.endpoints[0]!);
+    const json = jsonOf(await dynamo(['ring', '--endpoint', t.cluster.endpoints[0]!, '--json']));
+    expect(json).to.deep.include({ nodeId: status.nodeId, checksum: status.ringChecksum, partitionCount: status.partitionCount, replicas: status.replicas });
+    expect(json.owners).to.deep.equal(status.partitionOwners);
+    expect(json.replicaSets).to.have.length(status.partitionCount);
+    for (const set of json.replicaSets) expect(new Set(set).size).to.equal(status.replicas);
+    const text = await dynamo(['ring', '--endpoint', t.cluster.endpoints[0]!]);
+    expect(text.code).to.equal(EXIT.ok);
+    expect(text.stdout.split('\n')).to.have.length(status.partitionCount + 3);
   });
 
   it('exits 2 on every usage error, 3 when unavailable, 0 for --version and --help', async () => {

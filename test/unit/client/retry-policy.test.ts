@@ -20,7 +20,7 @@ describe('client/retry-policy', () => {
 
   it('retries reads after availability failures, up to attemptsMax attempts', () => {
     expect(RETRY_ATTEMPTS_MAX_DEFAULT).to.equal(2);
-    for (const op of ['get', 'status'] as RequestOp[]) {
+    for (const op of ['get', 'status', 'ring'] as RequestOp[]) {
       for (const error of [unavailable(1, true), new TimeoutError('slow', { answered: 1, required: 2 }), new ClosedError('node stopping')]) {
         expect(policy.shouldRetry({ op, error, attempts: 1 }), `${op} ${error.code}`).to.equal(true);
         expect(policy.shouldRetry({ op, error, attempts: 2 }), `${op} ${error.code} at the cap`).to.equal(false);
@@ -29,8 +29,8 @@ describe('client/retry-policy', () => {
     expect(new DefaultRetryPolicy({ attemptsMax: 4 }).shouldRetry({ op: 'get', error: unavailable(0), attempts: 3 })).to.equal(true);
   });
 
-  it('retries writes only when provably not applied', () => {
-    for (const op of ['put', 'delete'] as RequestOp[]) {
+  it('retries writes and membership commands only when provably not applied', () => {
+    for (const op of ['put', 'delete', 'join', 'decommission', 'remove'] as RequestOp[]) {
       expect(policy.shouldRetry({ op, error: unavailable(0), attempts: 1 }), 'nothing applied').to.equal(true);
       expect(policy.shouldRetry({ op, error: unavailable(0, true), attempts: 1 }), 'maybeApplied').to.equal(false);
       expect(policy.shouldRetry({ op, error: unavailable(1), attempts: 1 }), 'a replica acknowledged it').to.equal(false);

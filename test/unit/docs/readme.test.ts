@@ -39,7 +39,12 @@ describe('README', () => {
 
   it('shows every CLI command', () => {
     const cli = section('CLI');
-    for (const command of ['node', 'cluster', 'get', 'put', 'del', 'status', 'where']) expect(cli).to.match(new RegExp(`^dynamo ${command}\\b`, 'm'));
+    for (const command of ['node', 'cluster', 'get', 'put', 'del', 'status', 'where', 'ring', 'join', 'decommission', 'remove']) expect(cli).to.match(new RegExp(`^dynamo ${command}\\b`, 'm'));
+  });
+
+  it('says how to grow and shrink a cluster with the membership commands', () => {
+    const howTo = section('Growing and shrinking a cluster');
+    for (const text of ['--seeds', '--auto-join false', 'dynamo join --endpoint', 'dynamo decommission --endpoint', 'dynamo remove n3']) expect(howTo).to.contain(text);
   });
 
   it('imports the SDK from the package applications install, in ESM and CommonJS', () => {

@@ -4,6 +4,9 @@
  * it started so afterEach closes it even when a test fails.
  */
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import protobuf from 'protobufjs';
 import {
   InvalidArgumentError,
@@ -20,6 +23,7 @@ import type {
   PeerHandler,
   PeerReply,
   PeerRequest,
+  RingStatus,
 } from '../../../lib/protocol/index.ts';
 import { GrpcTransport, startGrpcServer, type GrpcServer, type GrpcServerOptions, type GrpcTransportOptions } from '../../../lib/transport/index.ts';
 import { frameMethod, PEER_STREAM_PATH } from '../../../lib/transport/grpc-options.ts';
@@ -75,6 +79,27 @@ export const STATUS: NodeStatus = {
   },
 };
 
+/**
+ * A status with every field gossip membership added: each member state,
+ * values that are present but zero or empty (which must not read as absent),
+ * a uint64 above 2^32, and transfers of each direction and state.
+ */
+export const MEMBERSHIP_STATUS: NodeStatus = {
+  ...STATUS,
+  members: [
+    { id: 'n1', address: '127.0.0.1:1', reachable: true, partitionsOwned: 22, self: true, state: 'up', ownershipPct: 34.375, partitionsHeld: 40, generation: 2 ** 40 + 1, zone: 'zone-a', loadKeys: 1200, loadBytes: 2 ** 33 },
+    { id: 'n2', address: '127.0.0.1:2', reachable: false, partitionsOwned: 21, self: false, state: 'down', ownershipPct: 32.8125, partitionsHeld: 41, generation: 3, zone: '' },
+    { id: 'n3', address: '127.0.0.1:3', reachable: true, partitionsOwned: 0, self: false, state: 'joining', ownershipPct: 0, partitionsHeld: 0, generation: 1 },
+    { id: 'n4', address: '127.0.0.1:4', reachable: true, partitionsOwned: 21, self: false, state: 'leaving', ownershipPct: 32.8125, partitionsHeld: 39, generation: 9, loadKeys: 0, loadBytes: 0 },
+  ],
+  ringVersion: 7,
+  transfers: [
+    { partition: 3, direction: 'in', peer: 'n4', state: 'streaming', keys: 10, bytes: 2048 },
+    { partition: 9, direction: 'out', peer: 'n3', state: 'done', keys: 500, bytes: 3 * 2 ** 20 },
+    { partition: 12, direction: 'out', peer: 'n3', state: 'waiting', keys: 0, bytes: 0 },
+  ],
+};
+
 /** An AdminHandler answering `status` with STATUS and `ring` with RING; the membership commands reject unless overridden. */
 export function adminWith(overrides: Partial<AdminHandler> = {}): AdminHandler {
   const refuse = async (): Promise<never> => {
@@ -83,7 +108,7 @@ export function adminWith(overrides: Partial<AdminHandler> = {}): AdminHandler {
   return { status: async () => STATUS, join: refuse, decommission: refuse, remove: refuse, ring: async () => RING, ...overrides };
 }
 
-export const RING = {
+export const RING: RingStatus = {
   nodeId: 'n1',
   version: 3,
   checksum: 0xdeadbeef,
@@ -203,6 +228,31 @@ export function rawCall(
       (e: grpc.ServiceError | null, res?: Record<string, unknown>) => (e ? reject(e) : resolve({ response: res ?? {} })),
     );
   });
+}
+
+const reflectionProto = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')),
+  'build/proto/grpc/reflection/v1/reflection.proto',
+);
+
+/** One request to a server's reflection service (grpc.reflection.v1), and its one response. */
+export async function reflect(address: string, request: object): Promise<Record<string, any>> {
+  const def = protoLoader.loadSync(reflectionProto, {});
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
+  const refl = new pkg.grpc.reflection.v1.ServerReflection(address, grpc.credentials.createInsecure());
+  try {
+    return await new Promise((resolve, reject) => {
+      const call = (refl['ServerReflectionInfo'] as Function).call(refl) as grpc.ClientDuplexStream<object, Record<string, any>>;
+      call.on('data', (msg) => {
+        resolve(msg);
+        call.end();
+      });
+      call.on('error', reject);
+      call.write(request);
+    });
+  } finally {
+    refl.close();
+  }
 }
 
 /** The ServiceError a call failed with (fails the test if it succeeded). */

@@ -1,0 +1,90 @@
+/**
+ * What `dynamo status` and `dynamo ring` print: tables in text mode, and the
+ * JSON shapes of `--json` (README "CLI"). Pure: a status or ring in, text or
+ * a JSON-ready value out.
+ */
+import type { MemberState, MemberStatus, NodeStatus, RingStatus, TransferStatus } from '../../lib/client/index.ts';
+import { table } from './output.ts';
+
+/** A ring checksum as 8 hex digits. */
+export function hex(checksum: number): string {
+  return checksum.toString(16).padStart(8, '0');
+}
+
+/** Bytes for people: B, KiB, MiB, GiB, TiB with one decimal above bytes. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * A member's state: what the node reports or, from a node that predates
+ * membership (its members are all ring members), up or down by reachability.
+ */
+export function memberState(m: MemberStatus): MemberState {
+  return m.state ?? (m.reachable ? 'up' : 'down');
+}
+
+/**
+ * `dynamo status --json`: the node's status as the SDK reads it, with every
+ * member's `state` filled in (memberState) and `transfers` always present
+ * (empty when the node reports none, or predates them). Other fields a node
+ * does not report are left out.
+ */
+export function statusJson(s: NodeStatus): NodeStatus & { transfers: readonly TransferStatus[] } {
+  return { ...s, members: s.members.map((m) => ({ ...m, state: memberState(m) })), transfers: s.transfers ?? [] };
+}
+
+const orDash = (v: number | undefined, show: (n: number) => string = String): string => (v === undefined ? '-' : show(v));
+
+/** `dynamo status` in text: a summary line, the members, counters, safety counters and the node's transfers. */
+export function statusText(s: NodeStatus): string {
+  const version = s.ringVersion === undefined ? '' : ` v${s.ringVersion}`;
+  let out = `node ${s.nodeId}: ${s.ready ? 'ready' : 'not ready'}, N=${s.replicas}, ${s.partitionCount} partitions, engine ${s.engine}, ring ${hex(s.ringChecksum)}${version}\n`;
+  const zones = s.members.some((m) => (m.zone ?? '') !== '');
+  const header = ['ID', 'ADDRESS', 'STATE', 'REACHABLE', 'OWNS%', 'PARTITIONS', 'HELD', 'KEYS', 'BYTES', ...(zones ? ['ZONE'] : [])];
+  const rows = s.members.map((m) => [
+    m.self ? `${m.id}*` : m.id,
+    m.address,
+    memberState(m),
+    m.reachable ? 'yes' : 'NO',
+    orDash(m.ownershipPct, (p) => p.toFixed(1)),
+    String(m.partitionsOwned),
+    orDash(m.partitionsHeld),
+    orDash(m.loadKeys),
+    orDash(m.loadBytes, formatBytes),
+    ...(zones ? [m.zone || '-'] : []),
+  ]);
+  out += table(header, rows);
+  out += `gets ${s.gets}, puts ${s.puts}, deletes ${s.deletes}, read repairs ${s.readRepairs}\n`;
+  const f = s.safety;
+  if (f !== undefined) {
+    out +=
+      `actor ${f.actor}; records set aside ${f.recordsSetAside}, local write failures ${f.localWriteFailures}, actors retired ${f.actorsRetired}, ` +
+      `dot conflicts ${f.dotConflicts}, contexts clamped ${f.contextClamps}, context catch-ups ${f.contextCatchUps}, sibling-cap refusals ${f.siblingCapRefusals}\n`;
+  }
+  if (s.transfers === undefined) return out;
+  if (s.transfers.length === 0) return out + 'transfers: none\n';
+  out += `transfers (${s.transfers.length}):\n`;
+  const transfers = s.transfers.map((t) => [String(t.partition), t.direction === 'in' ? 'in from' : 'out to', t.peer, t.state, String(t.keys), formatBytes(t.bytes)]);
+  return out + table(['PARTITION', 'DIRECTION', 'PEER', 'STATE', 'KEYS', 'BYTES'], transfers);
+}
+
+/** `dynamo ring` in text: a summary line, then one row per partition: owner, replica set, and for a moving one `holders -> target`. */
+export function ringText(r: RingStatus): string {
+  if (r.version === 0 && r.owners.length === 0) return `node ${r.nodeId} holds no ring yet (N=${r.replicas}, ${r.partitionCount} partitions)\n`;
+  const moving = new Map(r.moving.map((m) => [m.partition, m]));
+  let out = `ring v${r.version} ${hex(r.checksum)} as ${r.nodeId} holds it: ${r.partitionCount} partitions, N=${r.replicas}, ${r.moving.length} moving\n`;
+  const rows = r.owners.map((owner, p) => {
+    const m = moving.get(p);
+    return [String(p), owner, (r.replicaSets[p] ?? []).join(','), m === undefined ? '-' : `${m.holders.join(',')} -> ${m.target.join(',')}`];
+  });
+  out += table(['PARTITION', 'OWNER', 'REPLICAS', 'MOVING'], rows);
+  return out;
+}
