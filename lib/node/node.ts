@@ -278,7 +278,7 @@ export class DynamoNode {
     this.#stepEvents?.push(e);
     switch (e.type) {
       case 'transfers-assigned':
-        this.#transfers?.assign(e.planId, e.transfers);
+        this.#transfers?.assign(e.planId, e.transfers.map((t) => ({ partition: t.partition, sources: this.#pullSources(t.partition, t.sources) })));
         break;
       case 'partitions-released':
         void this.#transfers?.release(e.partitions);
@@ -309,6 +309,20 @@ export class DynamoNode {
     if (rejected !== undefined && rejected.type === 'command-rejected') throw new InvalidArgumentError(`${input.type === 'leave' ? 'decommission' : input.type}: ${rejected.reason}`);
   }
 
+  /**
+   * Whom to stream a gained partition from: the holders the target ring
+   * drops (the replicas this node replaces), so the new replica set holds
+   * exactly what the old one did; if none is left (they were removed), every
+   * surviving holder, merged.
+   */
+  #pullSources(partition: number, holders: readonly NodeId[]): NodeId[] {
+    const ring = this.#membership.view()?.ring;
+    if (ring === undefined) return [...holders];
+    const target = preferenceList(ring, partition, this.#opts.replication.replicas);
+    const replaced = holders.filter((h) => !target.includes(h));
+    return replaced.length > 0 ? replaced : [...holders];
+  }
+
   /** Whether every live ring member holds ring version >= `planId` (a holder's barrier before streaming a partition out). */
   #clusterHolds(planId: number): boolean {
     const view = this.#membership.view();
@@ -324,7 +338,7 @@ export class DynamoNode {
     return {
       nodeId: this.id,
       version: view?.ringVersion ?? 0,
-      checksum: view?.ringChecksum ?? 0,
+      checksum: ring?.checksum ?? 0,
       partitionCount: this.#opts.partitionCount,
       replicas,
       owners: ring?.owners ?? [],

@@ -22,6 +22,7 @@
  * replicates a partition, its records are deleted, in bounded batches.
  */
 import {
+  StorageCorruptionError,
   UnavailableError,
   sleep,
   type DynamoError,
@@ -81,8 +82,8 @@ export const TRANSFER_DEFAULTS: TransferConfig = {
   releaseBatchMax: 256,
 };
 
-/** Meta names of a transfer's progress (last key merged) and completion. */
-const progressMeta = (planId: number, partition: number): string => `transfer/${planId}/${partition}/after`;
+/** Meta names of a transfer's progress from one source (last key merged) and of its completion. */
+const progressMeta = (planId: number, partition: number, source: NodeId): string => `transfer/${planId}/${partition}/after/${source}`;
 const doneMeta = (planId: number, partition: number): string => `transfer/${planId}/${partition}/done`;
 const DONE = Uint8Array.of(1);
 
@@ -121,6 +122,17 @@ export class Transfers {
     for (const t of transfers) {
       const current = this.#incoming.get(t.partition);
       if (current !== undefined && current.planId >= planId) continue;
+      if (t.sources.length === 0) {
+        // Every replica that held it was removed (N = 1, or N removals at once): nothing to stream.
+        this.#deps.logger.warn('no remaining replica holds this partition; it starts empty here (its data left with the removed nodes)', {
+          partition: t.partition,
+          planId,
+        });
+        this.#incoming.set(t.partition, { partition: t.partition, planId, sources: [], state: 'done', peer: '', keys: 0, bytes: 0 });
+        // Reported after the membership step that assigned it has returned (steps never nest).
+        queueMicrotask(() => this.#deps.complete(t.partition, planId));
+        continue;
+      }
       this.#incoming.set(t.partition, { partition: t.partition, planId, sources: t.sources, state: 'waiting', peer: t.sources[0] ?? '', keys: 0, bytes: 0 });
       this.#queue.push(t.partition);
     }
@@ -223,57 +235,19 @@ export class Transfers {
   }
 
   async #pull(t: Incoming): Promise<void> {
-    const { storage, logger } = this.#deps;
+    const { storage } = this.#deps;
     let ticket: AdmissionTicket | undefined;
     try {
       if ((await storage.getMeta(doneMeta(t.planId, t.partition))) !== undefined) return this.#finished(t, true);
-      let after = await storage.getMeta(progressMeta(t.planId, t.partition));
-      let attempt = 0;
-      while (!this.#stopped && this.#incoming.get(t.partition) === t) {
-        ticket ??= this.#begin();
-        const source = this.#source(t, attempt);
-        const address = source === undefined ? undefined : this.#deps.addressOf(source);
-        if (ticket === undefined || source === undefined || address === undefined) {
-          t.state = 'waiting';
-          attempt++;
-          await sleep(this.#deps.time, this.#config.retryMs);
-          continue;
-        }
-        t.peer = source;
-        const res = await this.#deps.request(
-          address,
-          { type: 'transfer', partition: t.partition, planId: t.planId, afterKey: after, bytesMax: this.#config.chunkBytesMax },
-          this.#config.chunkTimeoutMs,
-        );
-        if (!res.ok) {
-          t.state = 'waiting';
-          logger.trace('transfer chunk refused or failed; retrying', { partition: t.partition, source, error: res.error.message });
-          attempt++;
-          await sleep(this.#deps.time, this.#config.retryMs);
-          continue;
-        }
-        t.state = 'streaming';
-        let bytes = 0;
-        for (const r of res.value.records) {
-          await this.#deps.merge(t.partition, r.key, r.record);
-          bytes += r.key.length + r.record.length;
-          after = r.key;
-        }
-        t.keys += res.value.records.length;
-        t.bytes += bytes;
-        if (after !== undefined) await storage.putMeta(progressMeta(t.planId, t.partition), after);
-        if (res.value.done) {
-          await storage.putMeta(doneMeta(t.planId, t.partition), DONE);
-          return this.#finished(t, false);
-        }
-        // Charge the chunk to the background budget; wait while it is spent.
-        const now = this.#deps.time.monotonicMs();
-        const readyAtMs = this.#deps.admission.charge(ticket, bytes, now);
-        if (readyAtMs > now) await sleep(this.#deps.time, readyAtMs - now);
+      for (const source of t.sources) {
+        const complete = await this.#pullFrom(t, source, () => (ticket ??= this.#begin()));
+        if (!complete) return; // stopped, or superseded by a newer plan
       }
+      await storage.putMeta(doneMeta(t.planId, t.partition), DONE);
+      return this.#finished(t, false);
     } catch (e) {
       if (this.#stopped) return;
-      logger.warn('transfer failed; retrying', { partition: t.partition, error: e });
+      this.#deps.logger.warn('transfer failed; retrying', { partition: t.partition, error: e });
       await sleep(this.#deps.time, this.#config.retryMs);
       this.#queue.push(t.partition);
     } finally {
@@ -281,16 +255,64 @@ export class Transfers {
     }
   }
 
+  /**
+   * Stream all of `t.partition` from `source` (resuming after the last key
+   * merged from it). A source that is down or not ready to serve is waited
+   * for, not skipped: its copy may hold writes no other node has.
+   * Resolves false if the pull was stopped or superseded.
+   */
+  async #pullFrom(t: Incoming, source: NodeId, admit: () => AdmissionTicket | undefined): Promise<boolean> {
+    const { storage, logger } = this.#deps;
+    let after = await storage.getMeta(progressMeta(t.planId, t.partition, source));
+    for (;;) {
+      if (this.#stopped || this.#incoming.get(t.partition) !== t) return false;
+      const ticket = admit();
+      const address = this.#deps.addressOf(source);
+      t.peer = source;
+      if (ticket === undefined || address === undefined || !this.#deps.isUp(source)) {
+        t.state = 'waiting';
+        await sleep(this.#deps.time, this.#config.retryMs);
+        continue;
+      }
+      const res = await this.#deps.request(
+        address,
+        { type: 'transfer', partition: t.partition, planId: t.planId, afterKey: after, bytesMax: this.#config.chunkBytesMax },
+        this.#config.chunkTimeoutMs,
+      );
+      if (!res.ok) {
+        t.state = 'waiting';
+        logger.trace('transfer chunk refused or failed; retrying', { partition: t.partition, source, error: res.error.message });
+        await sleep(this.#deps.time, this.#config.retryMs);
+        continue;
+      }
+      t.state = 'streaming';
+      let bytes = 0;
+      for (const r of res.value.records) {
+        try {
+          await this.#deps.merge(t.partition, r.key, r.record);
+        } catch (e) {
+          // Rotten on the source: this copy is lost; the other replicas keep theirs.
+          if (!(e instanceof StorageCorruptionError)) throw e;
+          logger.warn('a streamed record does not decode; skipped', { partition: t.partition, source, error: e.message });
+        }
+        bytes += r.key.length + r.record.length;
+        after = r.key;
+      }
+      t.keys += res.value.records.length;
+      t.bytes += bytes;
+      if (after !== undefined) await storage.putMeta(progressMeta(t.planId, t.partition, source), after);
+      if (res.value.done) return true;
+      // Charge the chunk to the background budget; wait while it is spent.
+      const now = this.#deps.time.monotonicMs();
+      const readyAtMs = this.#deps.admission.charge(ticket, bytes, now);
+      if (readyAtMs > now) await sleep(this.#deps.time, readyAtMs - now);
+    }
+  }
+
   #finished(t: Incoming, already: boolean): void {
     t.state = 'done';
     if (!already) this.#deps.logger.info('partition received', { partition: t.partition, planId: t.planId, keys: t.keys, bytes: t.bytes, from: t.peer });
     this.#deps.complete(t.partition, t.planId);
-  }
-
-  /** The holder to stream from: the first believed up, rotating on failures. */
-  #source(t: Incoming, attempt: number): NodeId | undefined {
-    const up = t.sources.filter((s) => this.#deps.isUp(s));
-    return up.length === 0 ? undefined : up[attempt % up.length];
   }
 
   #begin(): AdmissionTicket | undefined {

@@ -108,9 +108,15 @@ export class SimCluster {
   readonly seed: number;
   readonly scheduler: SimScheduler;
   readonly network: SimNetwork;
-  readonly ids: readonly NodeId[];
+  readonly #ids: NodeId[];
   readonly #opts: NodeShape;
   readonly #membership: Partial<MembershipConfig>;
+  readonly #skewRandom: SeededRandom;
+  readonly #diskRandom: SeededRandom;
+  readonly #skewMax: number;
+  readonly #diskOptions: SimDiskOptions | undefined;
+  /** Nodes started with autoJoin false. */
+  readonly #noAutoJoin = new Set<NodeId>();
   readonly #slots = new Map<NodeId, Slot>();
   readonly #lifeRandom: SeededRandom;
   /** Transcript lines matching a watched pattern, by pattern (rare paths the swarm reports). */
@@ -162,12 +168,25 @@ export class SimCluster {
       spikeMsMax: opts.spikeMsMax ?? 0,
       trace: (line) => this.#record(line),
     });
-    this.ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
-    const skewMax = opts.clockSkewMsMax ?? 0;
-    for (const id of this.ids) {
+    this.#ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+    this.#skewRandom = skewRandom;
+    this.#diskRandom = diskRandom;
+    this.#skewMax = opts.clockSkewMsMax ?? 0;
+    this.#diskOptions = opts.disk;
+    for (const id of this.#ids) this.#addSlot(id);
+  }
+
+  /** Node ids, in creation order (added nodes last). */
+  get ids(): readonly NodeId[] {
+    return this.#ids;
+  }
+
+  #addSlot(id: NodeId): Slot {
+    {
       const address = simAddress(id);
-      const skewMs = skewMax > 0 ? skewRandom.int(2 * skewMax + 1) - skewMax : 0;
-      const disk = new SimDisk(this.scheduler, diskRandom.fork(), opts.disk);
+      const skewMax = this.#skewMax;
+      const skewMs = skewMax > 0 ? this.#skewRandom.int(2 * skewMax + 1) - skewMax : 0;
+      const disk = new SimDisk(this.scheduler, this.#diskRandom.fork(), this.#diskOptions);
       const parts = {
         id,
         address,
@@ -181,7 +200,91 @@ export class SimCluster {
       this.#slots.set(id, slot);
       this.network.register(address, (req, timeoutMs) => slot.node.peer(req, timeoutMs));
       this.network.setDown(address, true);
+      return slot;
     }
+  }
+
+  /**
+   * Start one more node with an empty disk and every existing node as a
+   * seed: it joins the running cluster (unless `autoJoin: false`). Runs until
+   * it knows the ring; returns its id.
+   */
+  async addNode(opts: { autoJoin?: boolean } = {}): Promise<NodeId> {
+    const { id, started } = this.startNewNode(opts);
+    await this.run(started);
+    await this.waitReady([id]);
+    return id;
+  }
+
+  /**
+   * addNode without driving the simulation (for fault plans inside a running
+   * workload): the node starts as the simulation runs.
+   */
+  startNewNode(opts: { autoJoin?: boolean } = {}): { id: NodeId; started: Promise<void> } {
+    const id = `n${this.#ids.length + 1}`;
+    this.#ids.push(id);
+    this.#record(`t=${this.scheduler.nowMs} sim add ${id}`);
+    if (opts.autoJoin === false) this.#noAutoJoin.add(id);
+    const slot = this.#addSlot(id);
+    this.network.setDown(slot.address, false);
+    slot.up = true;
+    // The memory engine is imported statically and opens in microtasks: safe inside a running simulation.
+    return { id, started: slot.disk.backing().then(() => slot.node.start()) };
+  }
+
+  /** Decommission a running node and run until it has left the ring (its data handed over). */
+  async decommission(id: NodeId): Promise<void> {
+    this.#record(`t=${this.scheduler.nowMs} sim decommission ${id}`);
+    await this.run(this.node(id).admin.decommission());
+    await this.#guard(() => this.scheduler.runUntil(() => this.node(id).departed === 'left'));
+  }
+
+  /** Ask `via` to remove crashed node `id` (retried until its failure is known everywhere); run until the ring has settled without it. */
+  async removeNode(id: NodeId, via: NodeId): Promise<void> {
+    assert(!this.isUp(id), `${id} is running; crash it before removing it`);
+    this.#record(`t=${this.scheduler.nowMs} sim remove ${id} via ${via}`);
+    for (;;) {
+      try {
+        await this.run(this.node(via).admin.remove(id));
+        break;
+      } catch (e) {
+        // Refused while the node is not yet known dead: wait a gossip round or two.
+        if (!(e instanceof DynamoError)) throw e;
+        await this.runFor(1000);
+      }
+    }
+    await this.#guard(() =>
+      this.scheduler.runUntil(() => {
+        const v = this.node(via).membershipView()?.ringState;
+        return v !== undefined && !v.members.includes(id) && v.moving.every((m) => !m.holders.includes(id));
+      }),
+    );
+    await this.waitRingSettled();
+  }
+
+  /**
+   * Run until the ring is settled: every running node holds the same ring,
+   * no partition moves, no node is joining or leaving (a join or
+   * decommission asked for has been planned, streamed and switched), and
+   * none of `without` (removed nodes) is a member any more.
+   */
+  async waitRingSettled(without: ReadonlySet<NodeId> = new Set()): Promise<void> {
+    await this.#guard(() =>
+      this.scheduler.runUntil(() => {
+        const views = [...this.#slots.values()].filter((s) => s.up && s.node.departed === undefined).map((s) => s.node.membershipView());
+        const first = views[0]?.ringState;
+        return (
+          first !== undefined &&
+          first.members.every((id) => !without.has(id)) &&
+          views.every(
+            (v) =>
+              v?.ringState?.checksum === first.checksum &&
+              v.ringState.moving.length === 0 &&
+              v.members().every((m) => m.lifecycle !== 'joining' && m.lifecycle !== 'leaving'),
+          )
+        );
+      }),
+    );
   }
 
   /** Build a cluster (nothing runs until start()). */
@@ -213,7 +316,7 @@ export class SimCluster {
    * node up (after a start or restart: gossip has spread the new generation).
    */
   async waitConverged(): Promise<void> {
-    const running = (): Slot[] => [...this.#slots.values()].filter((s) => s.up);
+    const running = (): Slot[] => [...this.#slots.values()].filter((s) => s.up && s.node.departed === undefined);
     await this.#guard(() =>
       this.scheduler.runUntil(() => {
         const up = running();
@@ -471,7 +574,7 @@ export class SimCluster {
       { node: slot.id },
     );
     const runtime: Runtime = { time: slot.time, random: this.#lifeRandom.fork(), logger };
-    const seeds: SeedSpec[] = this.ids.map((id) =>
+    const seeds: SeedSpec[] = this.#ids.map((id) =>
       this.#opts.anonymousSeeds ? { address: simAddress(id) } : { id, address: simAddress(id) },
     );
     return new DynamoNode({
@@ -482,7 +585,7 @@ export class SimCluster {
       storage: slot.storage,
       transport: slot.transport,
       partitionCount: this.#opts.partitionCount,
-      membership: { bootstrapExpectCount: this.#opts.nodes, ...this.#membership },
+      membership: { bootstrapExpectCount: this.#opts.nodes, ...this.#membership, ...(this.#noAutoJoin.has(slot.id) ? { autoJoin: false } : {}) },
       replication: {
         replicas: this.#opts.replicas,
         defaultConsistency: this.#opts.defaultConsistency,

@@ -40,6 +40,12 @@ export interface FaultOptions {
   oneWay: boolean;
   /** A node whose messages and disk turn slow for a while. */
   slow: boolean;
+  /** A new node joins (its share of partitions streams to it). */
+  join: boolean;
+  /** A member is decommissioned (streams its partitions away and leaves). */
+  decommission: boolean;
+  /** The unlucky node is crashed for good and removed (its partitions rebuilt from the other replicas). */
+  remove: boolean;
   /** Background message loss / duplication / delay-spike rates while faults run. */
   lossRate: number;
   duplicationRate: number;
@@ -62,6 +68,9 @@ export const NO_FAULTS: FaultOptions = {
   partition: false,
   oneWay: false,
   slow: false,
+  join: false,
+  decommission: false,
+  remove: false,
   lossRate: 0,
   duplicationRate: 0,
   spikeRate: 0,
@@ -70,7 +79,24 @@ export const NO_FAULTS: FaultOptions = {
 };
 
 /** The names `--faults` accepts, each switching one boolean on. */
-export const FAULT_NAMES = ['crash', 'powerLoss', 'diskLoss', 'restore', 'corrupt', 'writeErrors', 'diskFull', 'partition', 'oneWay', 'slow'] as const;
+export const FAULT_NAMES = [
+  'crash',
+  'powerLoss',
+  'diskLoss',
+  'restore',
+  'corrupt',
+  'writeErrors',
+  'diskFull',
+  'partition',
+  'oneWay',
+  'slow',
+  'join',
+  'decommission',
+  'remove',
+] as const;
+
+/** Most nodes a run grows to by joins. */
+const NODES_MAX = 9;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 /** How many times each fault was injected (the swarm's rare-path report). */
@@ -85,6 +111,12 @@ export class FaultInjector {
   readonly #opts: FaultOptions;
   readonly #unlucky: NodeId;
   readonly #down = new Set<NodeId>();
+  /** Nodes removed from the ring (crashed for good; never restarted). */
+  readonly #removed = new Set<NodeId>();
+  /** Nodes asked to decommission. */
+  readonly #leaving = new Set<NodeId>();
+  /** Removals under way (heal waits for them). */
+  readonly #removals: Promise<void>[] = [];
   /** Restarts under way (a life starting), awaited by heal(). */
   readonly #starting = new Set<Promise<void>>();
   #backup: DiskSnapshot | undefined;
@@ -109,7 +141,12 @@ export class FaultInjector {
     this.#loop = this.#run();
   }
 
-  /** Stop injecting, end every fault and restart every down node; resolves once all are running again. */
+  /** Nodes removed from the ring during the run. */
+  get removed(): ReadonlySet<NodeId> {
+    return this.#removed;
+  }
+
+  /** Stop injecting, end every fault and restart every down node (not removed ones); resolves once all are running again. */
   async heal(): Promise<void> {
     this.#stopped = true;
     await this.#loop;
@@ -124,7 +161,8 @@ export class FaultInjector {
       this.#cluster.disk(id).configure({ writeLatencyMsMin: 0, writeLatencyMsMax: 1 });
     }
     await Promise.all([...this.#starting]);
-    for (const id of [...this.#down]) this.#restartNow(id);
+    for (const id of [...this.#down]) if (!this.#removed.has(id)) this.#restartNow(id);
+    await Promise.all(this.#removals);
     await Promise.all([...this.#starting]);
     this.#note('heal: every fault ended, every node running');
   }
@@ -160,12 +198,13 @@ export class FaultInjector {
       }
       case 'powerLoss': {
         if (!this.#mayCrash(this.#unlucky)) return;
+        if (this.#removed.has(this.#unlucky)) return;
         await this.#crash(this.#unlucky, true, durationMs);
         break;
       }
       case 'diskLoss': {
         const id = this.#unlucky;
-        if (!this.#mayCrash(id)) return;
+        if (!this.#mayCrash(id) || this.#removed.has(id)) return;
         await this.#cluster.crash(id);
         this.#down.add(id);
         this.#note(`crash ${id} and lose its disk`, true);
@@ -177,7 +216,7 @@ export class FaultInjector {
       case 'restore': {
         const id = this.#unlucky;
         const backup = this.#backup;
-        if (backup === undefined || !this.#mayCrash(id)) return;
+        if (backup === undefined || !this.#mayCrash(id) || this.#removed.has(id)) return;
         await this.#cluster.crash(id);
         this.#down.add(id);
         this.#note(`crash ${id} and restore its disk from the backup of t=${backup.takenAtMs}`, true);
@@ -187,7 +226,7 @@ export class FaultInjector {
       }
       case 'corrupt': {
         const id = this.#unlucky;
-        if (!(await this.#cluster.disk(id).corruptRandomRecord())) return;
+        if (this.#removed.has(id) || !(await this.#cluster.disk(id).corruptRandomRecord())) return;
         this.#note(`a record on ${id}'s disk rots`, true);
         break;
       }
@@ -231,6 +270,45 @@ export class FaultInjector {
         this.#later(durationMs, () => this.#cluster.heal());
         break;
       }
+      case 'join': {
+        if (this.#cluster.ids.length >= NODES_MAX) return;
+        const { id, started } = this.#cluster.startNewNode();
+        void started.catch((e: unknown) => this.#note(`start of ${id} failed: ${String(e)}`));
+        this.#note(`${id} starts with an empty disk and joins`);
+        break;
+      }
+      case 'decommission': {
+        const staying = this.#stayingMembers();
+        const replicas = this.#cluster.node(this.#cluster.ids[0]!).membershipView()?.ringState?.replicas ?? 3;
+        if (staying.length <= replicas + 1) return;
+        const id = staying[this.#random.int(staying.length)]!;
+        if (id === this.#unlucky || !this.#cluster.isUp(id) || this.#down.has(id)) return;
+        this.#leaving.add(id);
+        this.#note(`decommission ${id}`);
+        this.#cluster
+          .node(id)
+          .admin.decommission()
+          .catch((e: unknown) => {
+            this.#leaving.delete(id);
+            this.#note(`decommission of ${id} refused: ${String(e)}`);
+          });
+        break;
+      }
+      case 'remove': {
+        const id = this.#unlucky;
+        const staying = this.#stayingMembers();
+        const replicas = this.#cluster.node(this.#cluster.ids[0]!).membershipView()?.ringState?.replicas ?? 3;
+        if (this.#removed.has(id) || !staying.includes(id) || staying.length <= replicas + 1) return;
+        if (this.#cluster.isUp(id)) {
+          if (this.#down.size >= this.#opts.downMax) return;
+          await this.#cluster.crash(id);
+        }
+        this.#down.delete(id);
+        this.#removed.add(id);
+        this.#note(`crash ${id} for good and remove it from the ring`, true);
+        this.#removals.push(this.#removeLater(id));
+        break;
+      }
       case 'slow': {
         const id = any();
         const extraMs = 20 + this.#random.int(300);
@@ -248,7 +326,44 @@ export class FaultInjector {
   }
 
   #mayCrash(id: NodeId): boolean {
-    return this.#cluster.isUp(id) && !this.#down.has(id) && this.#down.size < this.#opts.downMax;
+    return (
+      this.#cluster.isUp(id) &&
+      !this.#down.has(id) &&
+      !this.#leaving.has(id) &&
+      this.#cluster.node(id).departed === undefined &&
+      this.#down.size < this.#opts.downMax
+    );
+  }
+
+  /** Ring members still in it for good (not leaving, not removed), as the cluster's first node sees them. */
+  #stayingMembers(): NodeId[] {
+    const via = this.#cluster.ids.find((id) => this.#cluster.isUp(id) && this.#cluster.node(id).departed === undefined);
+    const ring = via === undefined ? undefined : this.#cluster.node(via).membershipView()?.ringState;
+    return (ring?.members ?? []).filter((id) => !this.#leaving.has(id) && !this.#removed.has(id));
+  }
+
+  /** A node that can take a membership command now. */
+  #anyMember(except: NodeId): NodeId | undefined {
+    const ok = this.#cluster.ids.filter(
+      (id) => id !== except && this.#cluster.isUp(id) && !this.#down.has(id) && this.#cluster.node(id).departed === undefined,
+    );
+    return ok.length === 0 ? undefined : ok[this.#random.int(ok.length)];
+  }
+
+  /** Remove the crashed unlucky node, retrying until some member accepts (it must be known dead first); heal() waits for it. */
+  async #removeLater(id: NodeId): Promise<void> {
+    for (let attempt = 0; attempt < 120; attempt++) {
+      await this.#sleep(1000);
+      const via = this.#anyMember(id);
+      if (via === undefined) continue;
+      try {
+        await this.#cluster.node(via).admin.remove(id);
+        this.#note(`${via} accepted the removal of ${id}`);
+        return;
+      } catch {
+        // not yet known dead, or the claimant is busy: try again
+      }
+    }
   }
 
   async #crash(id: NodeId, powerLoss: boolean, downMs: number): Promise<void> {
@@ -259,7 +374,7 @@ export class FaultInjector {
   }
 
   #restartNow(id: NodeId): void {
-    if (!this.#down.delete(id)) return;
+    if (!this.#down.delete(id) || this.#removed.has(id)) return;
     this.#note(`restart ${id}`);
     const starting = this.#cluster.startLife(id).catch((e: unknown) => this.#note(`restart of ${id} failed: ${String(e)}`));
     this.#starting.add(starting);

@@ -100,7 +100,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
     disk: opts.disk,
     logLevel: 'info',
     transcriptLinesMax: 2000,
-    stepsMax: 5_000_000,
+    stepsMax: 1_500_000,
   });
   for (const fragment of Object.values(LOG)) cluster.watch(fragment);
   // Workload and faults draw from their own generator, so the cluster's forks stay put.
@@ -124,9 +124,11 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
     faults.start();
     await cluster.run(workload.run());
     await cluster.run(faults.heal());
-    await cluster.waitReady();
+    await cluster.waitConverged();
+    await cluster.waitRingSettled(faults.removed);
     await cluster.runFor(opts.settleMs);
-    const via = cluster.ids[random.int(cluster.ids.length)]!;
+    const serving = cluster.ids.filter((id) => cluster.isUp(id) && cluster.node(id).departed === undefined);
+    const via = serving[random.int(serving.length)]!;
     for (let k = 0; k < opts.keys; k++) {
       const key = `k${k}`;
       finalValues.set(key, await finalRead(cluster, via, key, opts.requestTimeoutMs));

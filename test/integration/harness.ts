@@ -51,10 +51,11 @@ export async function startTestCluster(opts: Partial<LocalClusterOptions> = {}):
       return c;
     },
     async settle(): Promise<void> {
-      for (const m of cluster.members) {
+      // Running members only: a stopped, decommissioned or removed one answers nothing.
+      for (const m of cluster.members.filter((x) => cluster.pid(x.id) !== undefined)) {
         const c = new DynamoClient({ endpoints: [m.address], timeoutMs: 2000, discovery: false });
         clients.push(c);
-        await eventually(() => c.get('settle-probe', { consistency: 'ALL' }));
+        await eventually(() => c.get('settle-probe', { consistency: 'ALL' }), 30_000);
       }
     },
     async teardown(): Promise<void> {
