@@ -37,6 +37,7 @@ import { checkPartitionCount } from './epoch.ts';
 import { GossipMembership } from './gossip-membership.ts';
 import { checkSeeds, type SeedSpec } from './seeds.ts';
 import { Transfers, type TransferConfig } from './transfers.ts';
+import { PendingRemovals, removalCommitted } from './removals.ts';
 
 /** Everything a node is built from; the caller owns `transport` (and closes it after `stop`). */
 export interface NodeOptions {
@@ -96,6 +97,7 @@ export class DynamoNode {
   #startedAtMs = 0;
   /** Events of the membership step running now (to answer a command). */
   #stepEvents: MembershipEvent[] | undefined;
+  readonly #removals: PendingRemovals;
 
   constructor(opts: NodeOptions) {
     if (opts.id === '') throw new InvalidArgumentError('node id must not be empty');
@@ -109,6 +111,7 @@ export class DynamoNode {
     this.#opts = opts;
     this.id = opts.id;
     this.#logger = opts.runtime.logger;
+    this.#removals = new PendingRemovals(opts.runtime.time);
     this.#admission = new BackgroundAdmission(opts.background ?? BACKGROUND_DEFAULTS, opts.runtime.time.monotonicMs());
     this.#membership = new GossipMembership({
       runtime: opts.runtime,
@@ -235,6 +238,7 @@ export class DynamoNode {
     if (this.#starting !== undefined) await this.#starting.catch(() => {});
     this.#membership.stop();
     this.#transfers?.stop();
+    this.#removals.close(this.id);
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     try {
@@ -277,6 +281,12 @@ export class DynamoNode {
   #onMembershipEvent(e: MembershipEvent): void {
     this.#stepEvents?.push(e);
     switch (e.type) {
+      case 'ring-changed':
+        this.#removals.onRing(e.state);
+        break;
+      case 'command-rejected':
+        if (e.command === 'remove') this.#removals.onRejected(e.reason);
+        break;
       case 'transfers-assigned':
         this.#transfers?.assign(e.planId, e.transfers.map((t) => ({ partition: t.partition, sources: this.#pullSources(t.partition, t.sources) })));
         break;
@@ -307,6 +317,7 @@ export class DynamoNode {
     }
     const rejected = events.find((e) => e.type === 'command-rejected');
     if (rejected !== undefined && rejected.type === 'command-rejected') throw new InvalidArgumentError(`${input.type === 'leave' ? 'decommission' : input.type}: ${rejected.reason}`);
+    if (input.type === 'remove' && !removalCommitted(this.#membership.view()?.ringState, input.node)) await this.#removals.wait(input.node);
   }
 
   /**

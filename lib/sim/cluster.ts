@@ -20,7 +20,7 @@ import { Dvv } from '../vclock/index.ts';
 import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import { DynamoNode, type SeedSpec } from '../node/index.ts';
-import type { MembershipConfig } from '../membership/index.ts';
+import type { MembershipConfig, MembershipView } from '../membership/index.ts';
 import { SimScheduler } from './scheduler.ts';
 import { SimTime } from './sim-time.ts';
 import { SimNetwork, type SimTransport } from './network.ts';
@@ -100,6 +100,9 @@ function lifeEnd(): { died: Promise<void>; die: () => void } {
 
 const utf8 = new TextEncoder();
 /** A simulated node's address: host:port shaped, so it passes the same validation as a real one. */
+/** Virtual time a healed cluster gets to converge or settle its ring before the run counts as stuck. */
+const SETTLE_DEADLINE_MS = 10 * 60_000;
+
 const simAddress = (id: NodeId): Address => `${id}.sim:7000`;
 const toBytes = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? utf8.encode(v) : v);
 
@@ -269,21 +272,41 @@ export class SimCluster {
    * none of `without` (removed nodes) is a member any more.
    */
   async waitRingSettled(without: ReadonlySet<NodeId> = new Set()): Promise<void> {
-    await this.#guard(() =>
-      this.scheduler.runUntil(() => {
-        const views = [...this.#slots.values()].filter((s) => s.up && s.node.departed === undefined).map((s) => s.node.membershipView());
-        const first = views[0]?.ringState;
-        return (
-          first !== undefined &&
-          first.members.every((id) => !without.has(id)) &&
-          views.every(
-            (v) =>
-              v?.ringState?.checksum === first.checksum &&
-              v.ringState.moving.length === 0 &&
-              v.members().every((m) => m.lifecycle !== 'joining' && m.lifecycle !== 'leaving'),
-          )
-        );
-      }),
+    const views = (): MembershipView[] =>
+      [...this.#slots.values()].filter((s) => s.up && s.node.departed === undefined).flatMap((s) => s.node.membershipView() ?? []);
+    await this.#guard(
+      () =>
+        this.scheduler.runUntil(
+          () => {
+            const all = views();
+            const first = all[0]?.ringState;
+            return (
+              first !== undefined &&
+              first.members.every((id) => !without.has(id)) &&
+              all.every(
+                (v) =>
+                  v.ringState?.checksum === first.checksum &&
+                  v.ringState.moving.length === 0 &&
+                  v.members().every((m) => m.lifecycle !== 'joining' && m.lifecycle !== 'leaving'),
+              )
+            );
+          },
+          undefined,
+          this.scheduler.nowMs + SETTLE_DEADLINE_MS,
+        ),
+      () =>
+        views()
+          .map((v) => {
+            const r = v.ringState;
+            const busy = v.members().filter((m) => m.lifecycle === 'joining' || m.lifecycle === 'leaving' || !v.isUp(m.id));
+            return (
+              `${v.self}: ring ${r?.checksum ?? '-'} plan ${r?.planId ?? '-'} members [${r?.members ?? ''}] ` +
+              `moving ${r?.moving.length ?? 0}${r?.moving[0] ? ` (p${r.moving[0].partition} held by ${r.moving[0].holders})` : ''} ` +
+              `not settled [${busy.map((m) => `${m.id}:${m.lifecycle}${v.isUp(m.id) ? "" : `/${v.liveness(m.id)}`}`)}] ` +
+              `incoming ${v.incomingTransfers().length}`
+            );
+          })
+          .join('; '),
     );
   }
 
@@ -317,11 +340,20 @@ export class SimCluster {
    */
   async waitConverged(): Promise<void> {
     const running = (): Slot[] => [...this.#slots.values()].filter((s) => s.up && s.node.departed === undefined);
-    await this.#guard(() =>
-      this.scheduler.runUntil(() => {
-        const up = running();
-        return up.every((s) => s.node.ready && up.every((o) => o === s || s.node.membershipView()?.isUp(o.id) === true));
-      }),
+    await this.#guard(
+      () =>
+        this.scheduler.runUntil(
+          () => {
+            const up = running();
+            return up.every((s) => s.node.ready && up.every((o) => o === s || s.node.membershipView()?.isUp(o.id) === true));
+          },
+          undefined,
+          this.scheduler.nowMs + SETTLE_DEADLINE_MS,
+        ),
+      () =>
+        running()
+          .map((s) => `${s.id}: ready=${s.node.ready} sees down [${running().filter((o) => o !== s && s.node.membershipView()?.isUp(o.id) !== true).map((o) => o.id)}]`)
+          .join('; '),
     );
   }
 
@@ -448,6 +480,15 @@ export class SimCluster {
    * may have been applied). Never hangs on a dead node.
    */
   clientCall<T>(id: NodeId, timeoutMs: number, fn: (kv: KvHandler) => Promise<T>): Promise<T> {
+    return this.#remoteCall(id, timeoutMs, (node) => fn(node.kv));
+  }
+
+  /** An operator's Admin call to node `id`, failing like clientCall when the node dies or the deadline passes. */
+  adminCall<T>(id: NodeId, timeoutMs: number, fn: (admin: DynamoNode['admin']) => Promise<T>): Promise<T> {
+    return this.#remoteCall(id, timeoutMs, (node) => fn(node.admin));
+  }
+
+  #remoteCall<T>(id: NodeId, timeoutMs: number, fn: (node: DynamoNode) => Promise<T>): Promise<T> {
     const slot = this.#slot(id);
     if (!slot.up) return Promise.reject(new UnavailableError(`${id} is down: connection refused`, { answered: 0, required: 0 }));
     return new Promise<T>((resolve, reject) => {
@@ -466,7 +507,7 @@ export class SimCluster {
       );
       let call: Promise<T>;
       try {
-        call = fn(slot.node.kv);
+        call = fn(slot.node);
       } catch (e) {
         call = Promise.reject(e);
       }
@@ -607,10 +648,11 @@ export class SimCluster {
   }
 
   /** Scheduler failures (deadlock, step bound) and handler bugs carry the seed. */
-  async #guard(step: () => Promise<void>): Promise<void> {
+  async #guard(step: () => Promise<void>, describe?: () => string): Promise<void> {
     try {
       await step();
     } catch (e) {
+      if (describe !== undefined && e instanceof Error) e.message += ` (${describe()})`;
       throw this.#withSeed(e);
     }
     const bug = this.network.unexpectedErrors.shift();

@@ -97,6 +97,10 @@ export const FAULT_NAMES = [
 
 /** Most nodes a run grows to by joins. */
 const NODES_MAX = 9;
+/** How long the injector keeps asking for a removal before leaving it to the settle check to report. */
+const REMOVE_RETRY_MS = 5 * 60_000;
+/** The operator's deadline for one membership command (the CLI's default is of this order). */
+const ADMIN_DEADLINE_MS = 60_000;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 /** How many times each fault was injected (the swarm's rare-path report). */
@@ -352,13 +356,14 @@ export class FaultInjector {
 
   /** Remove the crashed unlucky node, retrying until some member accepts (it must be known dead first); heal() waits for it. */
   async #removeLater(id: NodeId): Promise<void> {
-    for (let attempt = 0; attempt < 120; attempt++) {
+    const giveUpAtMs = this.#cluster.scheduler.nowMs + REMOVE_RETRY_MS;
+    while (this.#cluster.scheduler.nowMs < giveUpAtMs) {
       await this.#sleep(1000);
       const via = this.#anyMember(id);
       if (via === undefined) continue;
       try {
-        await this.#cluster.node(via).admin.remove(id);
-        this.#note(`${via} accepted the removal of ${id}`);
+        await this.#cluster.adminCall(via, ADMIN_DEADLINE_MS, (admin) => admin.remove(id));
+        this.#note(`${via} committed the removal of ${id}`);
         return;
       } catch {
         // not yet known dead, or the claimant is busy: try again

@@ -99,7 +99,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
     requestTimeoutMsDefault: opts.requestTimeoutMs,
     disk: opts.disk,
     logLevel: 'info',
-    transcriptLinesMax: 2000,
+    transcriptLinesMax: Number(process.env.SIM_TRANSCRIPT ?? 2000),
     stepsMax: 1_500_000,
   });
   for (const fragment of Object.values(LOG)) cluster.watch(fragment);
@@ -148,8 +148,9 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
   const traces = violations.map((v) =>
     v.rule === 'simulation-failed'
       ? [
+          ...history.faults.map((f) => f.line),
           ...history.ops.filter((o) => o.outcome.status === 'pending').map((o) => `still pending: #${o.id} ${describeOp(o)}`),
-          ...cluster.transcript.slice(-40),
+          ...cluster.transcript.slice(-Number(process.env.SIM_TAIL ?? 40)),
         ]
       : traceOf(history, v),
   );

@@ -94,9 +94,10 @@ export class SimScheduler {
 
   /**
    * Fire events in order until `done()` holds. Throws when more than `stepsMax`
-   * events fire, or when nothing is queued and nothing else can make progress.
+   * events fire, when virtual time would pass `deadlineMs`, or when nothing is
+   * queued and nothing else can make progress.
    */
-  async runUntil(done: () => boolean, stepsMax = this.#stepsMax): Promise<void> {
+  async runUntil(done: () => boolean, stepsMax = this.#stepsMax, deadlineMs = Infinity): Promise<void> {
     assert(!this.#running, 'the scheduler is not reentrant: do not call run() from inside a running simulation');
     this.#running = true;
     try {
@@ -112,6 +113,7 @@ export class SimScheduler {
         }
         idle = 0;
         if (++steps > stepsMax) throw new Error(`simulation exceeded ${stepsMax} steps at t=${this.#nowMs}ms`);
+        if (ev.atMs > deadlineMs) throw new Error(`simulation passed its deadline t=${deadlineMs}ms and the awaited condition never became true`);
         this.#steps++;
         this.#nowMs = ev.atMs;
         ev.fn();
