@@ -19,7 +19,7 @@ import type { Address, Consistency, GetResult, KvHandler, NodeId, PutResult } fr
 import { Dvv } from '../vclock/index.ts';
 import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
-import { DynamoNode, type SeedSpec } from '../node/index.ts';
+import { DynamoNode, type SeedSpec, type TransferConfig } from '../node/index.ts';
 import type { MembershipConfig, MembershipView } from '../membership/index.ts';
 import { SimScheduler } from './scheduler.ts';
 import { SimTime } from './sim-time.ts';
@@ -52,6 +52,8 @@ export interface SimClusterOptions {
   anonymousSeeds?: boolean;
   /** Membership tunables for every node (e.g. autoJoin); bootstrapExpectCount defaults to `nodes`. */
   membership?: Partial<MembershipConfig>;
+  /** Partition transfer tunables for every node (e.g. small chunks, to crash a node mid-transfer). */
+  transfers?: Partial<TransferConfig>;
   logLevel?: LogLevel;
   /** Logger modules whose trace lines are recorded (`*` for all). */
   trace?: readonly string[];
@@ -114,6 +116,7 @@ export class SimCluster {
   readonly #ids: NodeId[];
   readonly #opts: NodeShape;
   readonly #membership: Partial<MembershipConfig>;
+  readonly #transfers: Partial<TransferConfig> | undefined;
   readonly #skewRandom: SeededRandom;
   readonly #diskRandom: SeededRandom;
   readonly #skewMax: number;
@@ -147,6 +150,7 @@ export class SimCluster {
       anonymousSeeds: opts.anonymousSeeds ?? false,
     };
     this.#membership = opts.membership ?? {};
+    this.#transfers = opts.transfers;
     this.#logLevel = opts.logLevel ?? 'info';
     this.#trace = new Set(opts.trace ?? []);
     this.#linesMax = opts.transcriptLinesMax ?? 50_000;
@@ -627,6 +631,7 @@ export class SimCluster {
       transport: slot.transport,
       partitionCount: this.#opts.partitionCount,
       membership: { bootstrapExpectCount: this.#opts.nodes, ...this.#membership, ...(this.#noAutoJoin.has(slot.id) ? { autoJoin: false } : {}) },
+      ...(this.#transfers === undefined ? {} : { transfers: this.#transfers }),
       replication: {
         replicas: this.#opts.replicas,
         defaultConsistency: this.#opts.defaultConsistency,
