@@ -30,6 +30,12 @@ export interface GetCommand {
   readonly consistency?: Consistency;
   /** Time left for the whole operation, already capped by the client's deadline. */
   readonly timeoutMs: number;
+  /**
+   * Only the key's primary replicas count toward the level (Riak's pr/pw):
+   * no fallback stands in for a replica that is down. Default false (sloppy
+   * quorum with hinted handoff).
+   */
+  readonly strict?: boolean;
 }
 
 export interface GetResult {
@@ -46,6 +52,12 @@ export interface PutCommand {
   readonly context: Uint8Array;
   readonly consistency?: Consistency;
   readonly timeoutMs: number;
+  /**
+   * Only the key's primary replicas count toward the level (Riak's pr/pw):
+   * no fallback stands in for a replica that is down. Default false (sloppy
+   * quorum with hinted handoff).
+   */
+  readonly strict?: boolean;
 }
 
 export interface PutResult {
@@ -58,6 +70,12 @@ export interface DeleteCommand {
   readonly context: Uint8Array;
   readonly consistency?: Consistency;
   readonly timeoutMs: number;
+  /**
+   * Only the key's primary replicas count toward the level (Riak's pr/pw):
+   * no fallback stands in for a replica that is down. Default false (sloppy
+   * quorum with hinted handoff).
+   */
+  readonly strict?: boolean;
 }
 
 /**
@@ -92,6 +110,8 @@ export interface ReadRequest {
   readonly key: Uint8Array;
   /** Ring version the coordinator routed by (absent or 0: none); see peer.proto. */
   readonly ringVersion?: number;
+  /** Asked as a fallback: answer from the hints held for the key, not from this node's own data. */
+  readonly hinted?: boolean;
 }
 export interface ReadReply {
   readonly type: 'read';
@@ -107,6 +127,8 @@ export interface WriteRequest {
   readonly record: Uint8Array;
   /** Ring version the coordinator routed by (absent or 0: none). */
   readonly ringVersion?: number;
+  /** Stored as a hint for this node (a primary believed down), not as this node's data; absent for a replica's own copy. */
+  readonly hintFor?: NodeId;
 }
 export interface WriteReply {
   readonly type: 'write';
@@ -126,6 +148,8 @@ export interface CoordinateRequest {
   readonly consistency: Consistency | undefined;
   /** Ring version the forwarding node routed by (absent or 0: none). */
   readonly ringVersion?: number;
+  /** The client's strict flag (PutCommand.strict). */
+  readonly strict?: boolean;
 }
 export interface CoordinateReply {
   readonly type: 'coordinate';
@@ -265,6 +289,28 @@ export interface NodeStatus {
   readonly ringVersion?: number;
   /** Partition transfers this node takes part in. */
   readonly transfers?: readonly TransferStatus[];
+  /** Hinted handoff on this node (absent from nodes that predate it). */
+  readonly hints?: HintStatus;
+}
+
+/** Hints this node holds for other nodes (hinted handoff), and what became of earlier ones. */
+export interface HintStatus {
+  /** False when the node runs with --hinted-handoff false (it neither stores nor sends hints). */
+  readonly enabled: boolean;
+  /** Hints stored since start (a hint merged into one already held for the same key counts again). */
+  readonly stored: number;
+  /** Hints the intended node acknowledged (then deleted here). */
+  readonly delivered: number;
+  /** Hints dropped: older than the hint window, or refused because the store was full (anti-entropy repairs those keys). */
+  readonly dropped: number;
+  /** Hints held now, per intended node. */
+  readonly pending: readonly HintsPending[];
+}
+
+export interface HintsPending {
+  readonly target: NodeId;
+  readonly keys: number;
+  readonly bytes: number;
 }
 
 /**

@@ -22,7 +22,7 @@
  * Meta writes and set-asides are rare and treated as landed and durable at once.
  */
 import { assert, ClosedError, StorageError, type SeededRandom } from '../runtime/index.ts';
-import { createStorage, type EngineKind, type RecordWrite, type Storage, type StoredRecord } from '../storage/index.ts';
+import { createStorage, type EngineKind, type HintWrite, type RecordWrite, type Storage, type StoredHint, type StoredRecord } from '../storage/index.ts';
 import type { SimScheduler } from './scheduler.ts';
 
 /** How a simulated disk behaves; every field can change during a run. */
@@ -44,6 +44,7 @@ export interface DiskSnapshot {
   readonly takenAtMs: number;
   readonly data: ReadonlyMap<string, { readonly partition: number; readonly key: Uint8Array; readonly record: Uint8Array }>;
   readonly meta: ReadonlyMap<string, Uint8Array>;
+  readonly hints: ReadonlyMap<string, HintWrite>;
 }
 
 /** Counters of what the disk did (the swarm reports how often each rare path was hit). */
@@ -85,6 +86,8 @@ export class SimDisk {
   /** Exactly what the engine holds, kept synchronously so undo and snapshots need no I/O. */
   #data = new Map<string, { partition: number; key: Uint8Array; record: Uint8Array }>();
   #meta = new Map<string, Uint8Array>();
+  /** Mirror of the hint space (durable at once, like meta), so snapshots and restores cover it. */
+  #hints = new Map<string, HintWrite>();
   #pending: PendingWrite[] = [];
   #unsynced: UnsyncedWrite[] = [];
   /** When the last submitted write lands; later ones land no earlier (call order). */
@@ -178,7 +181,7 @@ export class SimDisk {
 
   /** A copy of the directory as it is now (landed writes, durable or not). */
   snapshot(): DiskSnapshot {
-    return { takenAtMs: this.#scheduler.nowMs, data: new Map(this.#data), meta: new Map(this.#meta) };
+    return { takenAtMs: this.#scheduler.nowMs, data: new Map(this.#data), meta: new Map(this.#meta), hints: new Map(this.#hints) };
   }
 
   /** Put back a snapshot (while no life has the disk mounted): everything written since is gone. */
@@ -190,8 +193,13 @@ export class SimDisk {
     const inner = await this.backing();
     if (batch.length > 0) await inner.write(batch);
     for (const [name, value] of snap.meta) await inner.putMeta(name, value);
+    const hints: HintWrite[] = [];
+    for (const [k, h] of this.#hints) if (!snap.hints.has(k)) hints.push({ ...h, value: undefined });
+    hints.push(...snap.hints.values());
+    if (hints.length > 0) await inner.writeHints(hints);
     this.#data = new Map(snap.data);
     this.#meta = new Map(snap.meta);
+    this.#hints = new Map(snap.hints);
     this.#unsynced = [];
   }
 
@@ -203,6 +211,7 @@ export class SimDisk {
     this.#opened = undefined;
     this.#data.clear();
     this.#meta.clear();
+    this.#hints.clear();
     this.#unsynced = [];
   }
 
@@ -238,6 +247,21 @@ export class SimDisk {
         this.#land(p, true);
       });
     });
+  }
+
+  /** @internal Hint writes: landed and durable at once, unless the disk is failing writes. */
+  async writeHints(batch: readonly HintWrite[]): Promise<void> {
+    const failure = this.#failure;
+    if (failure !== undefined && (failure.kind === 'ENOSPC' || this.#random.float() < failure.rate)) {
+      this.stats.writesFailed++;
+      throw new StorageError(failure.kind === 'ENOSPC' ? 'ENOSPC: no space left on device' : 'EIO: i/o error');
+    }
+    await this.#inner.writeHints(batch);
+    for (const h of batch) {
+      const k = `${h.target}/${dataMirrorKey(h.partition, h.key)}`;
+      if (h.value === undefined) this.#hints.delete(k);
+      else this.#hints.set(k, { target: h.target, partition: h.partition, key: Uint8Array.from(h.key), value: Uint8Array.from(h.value) });
+    }
   }
 
   /** @internal Meta writes and set-asides: landed and durable at once. */
@@ -330,6 +354,22 @@ class DiskSession implements Storage {
 
   getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
     return this.#op('getSetAside', (s) => s.getSetAside(partition, key));
+  }
+
+  writeHints(batch: readonly HintWrite[]): Promise<void> {
+    return this.#op('writeHints', () => this.#disk.writeHints(batch));
+  }
+
+  getHint(target: string, partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#op('getHint', (s) => s.getHint(target, partition, key));
+  }
+
+  async *iterateHints(opts?: { readonly target?: string }): AsyncIterable<StoredHint> {
+    this.#check('iterateHints');
+    for await (const h of this.#disk.inner.iterateHints(opts)) {
+      this.#check('iterateHints');
+      yield h;
+    }
   }
 
   getMeta(name: string): Promise<Uint8Array | undefined> {

@@ -13,9 +13,9 @@
  */
 import { ClosedError, InvalidArgumentError, StorageError } from '../runtime/index.ts';
 import { GroupCommit, type GroupCommitStats, type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';
-import { checkBytes, dataKey, metaKey, ownedCopy, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
+import { checkBytes, dataKey, hintKey, hintRange, metaKey, ownedCopy, parseHintKey, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
 import { ReadBatch } from './read-batch.ts';
-import type { EngineKind, RecordWrite, Storage, StoredRecord } from './storage.ts';
+import type { EngineKind, HintWrite, RecordWrite, Storage, StoredHint, StoredRecord } from './storage.ts';
 
 /** One operation of an engine batch (engine keys). */
 export type LevelBatchOp =
@@ -220,6 +220,56 @@ export abstract class AbstractStorage implements Storage {
   async getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
     const db = this.#openDb('getSetAside');
     return this.#read(db, setAsideKey(partition, key), 'getSetAside');
+  }
+
+  async writeHints(batch: readonly HintWrite[]): Promise<void> {
+    this.#openDb('writeHints');
+    if (!Array.isArray(batch)) throw new InvalidArgumentError('hint batch must be an array');
+    const ops: LevelBatchOp[] = [];
+    let bytes = 0;
+    for (const h of batch) {
+      const key = hintKey(h.target, h.partition, h.key);
+      bytes += key.length;
+      if (h.value === undefined) {
+        ops.push({ type: 'del', key });
+      } else {
+        checkBytes('hint', h.value);
+        bytes += h.value.length;
+        ops.push({ type: 'put', key, value: this.#traits.retainsInput ? ownedCopy(h.value) : h.value });
+      }
+    }
+    if (ops.length === 0) return;
+    await this.#commits.submit(ops, bytes);
+  }
+
+  async getHint(target: string, partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const db = this.#openDb('getHint');
+    return this.#read(db, hintKey(target, partition, key), 'getHint');
+  }
+
+  async *iterateHints(opts: { readonly target?: string } = {}): AsyncGenerator<StoredHint, void, undefined> {
+    const db = this.#openDb('iterateHints');
+    let it: LevelIterator;
+    try {
+      it = db.iterator(hintRange(opts.target));
+    } catch (e) {
+      throw this.#engineError('iterate', e);
+    }
+    try {
+      for (;;) {
+        this.#openDb('iterateHints');
+        let rows: Array<[Uint8Array, Uint8Array]>;
+        try {
+          rows = await it.nextv(ITERATE_ROWS_PER_STEP);
+        } catch (e) {
+          throw this.#engineError('iterate', e);
+        }
+        if (rows.length === 0) return;
+        for (const [k, v] of rows) yield { ...parseHintKey(k), value: this.#owned(v) };
+      }
+    } finally {
+      await it.close().catch(() => undefined);
+    }
   }
 
   async getMeta(name: string): Promise<Uint8Array | undefined> {

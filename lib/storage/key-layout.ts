@@ -5,17 +5,24 @@
  *   data keys:        0x01 | partition (uint32, big-endian) | user key bytes
  *   set-aside keys:   0x02 | partition (uint32, big-endian) | user key bytes
  *                     (records that failed to decode, kept for an operator)
+ *   hint keys:        0x03 | target length (uint8) | utf8(target node id)
+ *                     | partition (uint32, big-endian) | user key bytes
+ *                     (versions held for another node: hinted handoff)
  *
  * Engines order keys bytewise, so all meta keys sort before all data keys and
  * each partition's data keys form one contiguous range [0x01|p, 0x01|p+1),
  * ordered by user key: walking a partition is a single range scan, and no
- * partition scan can ever see a meta or set-aside key. Tags 0x03..0xff are unused (reserved).
+ * partition scan can ever see a meta, set-aside or hint key. The hints for
+ * one target node are one contiguous range too. Tags 0x04..0xff are unused (reserved).
  */
 import { InvalidArgumentError } from '../runtime/index.ts';
 
 const TAG_META = 0x00;
 const TAG_DATA = 0x01;
 const TAG_SET_ASIDE = 0x02;
+const TAG_HINT = 0x03;
+/** Node ids in hint keys are at most this many UTF-8 bytes (the length is one byte). */
+export const HINT_TARGET_BYTES_MAX = 255;
 const DATA_PREFIX_BYTES = 5;
 const PARTITION_MAX = 0xffff_ffff;
 
@@ -61,6 +68,54 @@ export function setAsideKey(partition: number, key: Uint8Array): Uint8Array {
   writePrefix(out, TAG_SET_ASIDE, partition);
   out.set(key, DATA_PREFIX_BYTES);
   return out;
+}
+
+function hintPrefix(target: string): Uint8Array {
+  if (typeof target !== 'string' || target.length === 0) throw new InvalidArgumentError('hint target must be a non-empty node id');
+  const id = utf8.encode(target);
+  if (id.length > HINT_TARGET_BYTES_MAX) throw new InvalidArgumentError(`hint target must be at most ${HINT_TARGET_BYTES_MAX} bytes, got ${id.length}`);
+  const out = new Uint8Array(2 + id.length);
+  out[0] = TAG_HINT;
+  out[1] = id.length;
+  out.set(id, 2);
+  return out;
+}
+
+/** Engine key of the hint held for `target` for one key. */
+export function hintKey(target: string, partition: number, key: Uint8Array): Uint8Array {
+  checkPartition(partition);
+  checkBytes('key', key);
+  const prefix = hintPrefix(target);
+  const out = new Uint8Array(prefix.length + 4 + key.length);
+  out.set(prefix, 0);
+  const p = prefix.length;
+  out[p] = partition >>> 24;
+  out[p + 1] = (partition >>> 16) & 0xff;
+  out[p + 2] = (partition >>> 8) & 0xff;
+  out[p + 3] = partition & 0xff;
+  out.set(key, p + 4);
+  return out;
+}
+
+/**
+ * Engine key range of every hint (`target` undefined) or of those for one
+ * target. UTF-8 never contains 0xff, so bumping the prefix's last byte bounds it.
+ */
+export function hintRange(target?: string): { gte: Uint8Array; lt: Uint8Array } {
+  if (target === undefined) return { gte: Uint8Array.of(TAG_HINT), lt: Uint8Array.of(TAG_HINT + 1) };
+  const gte = hintPrefix(target);
+  const lt = Uint8Array.from(gte);
+  lt[lt.length - 1]! += 1;
+  return { gte, lt };
+}
+
+/** Target, partition and user key of a hint key. */
+export function parseHintKey(engineKey: Uint8Array): { target: string; partition: number; key: Uint8Array } {
+  const len = engineKey[1]!;
+  const p = 2 + len;
+  const target = new TextDecoder().decode(engineKey.subarray(2, p));
+  const partition = ((engineKey[p]! << 24) | (engineKey[p + 1]! << 16) | (engineKey[p + 2]! << 8) | engineKey[p + 3]!) >>> 0;
+  return { target, partition, key: ownedCopy(engineKey.subarray(p + 4)) };
 }
 
 /** Engine key range holding exactly the records of `partition`: gte <= k < lt. */

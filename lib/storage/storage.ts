@@ -23,6 +23,21 @@ export interface RecordWrite {
   readonly record: Uint8Array | undefined;
 }
 
+/** Store (value) or remove (value undefined) the hint held for `target` under one key. */
+export interface HintWrite {
+  readonly target: string;
+  readonly partition: number;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array | undefined;
+}
+
+export interface StoredHint {
+  readonly target: string;
+  readonly partition: number;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
 export interface StoredRecord {
   readonly key: Uint8Array;
   readonly record: Uint8Array;
@@ -53,6 +68,16 @@ export interface Storage {
   setAside(partition: number, key: Uint8Array): Promise<void>;
   /** The bytes set aside for a key, if any (operators and tests). */
   getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined>;
+  /**
+   * Hints (hinted handoff): versions this node holds for another node while
+   * it is down, in a space of their own that no read, partition walk or
+   * anti-entropy tree sees. Values are opaque (lib/handoff encodes them).
+   * A batch applies atomically, like `write`.
+   */
+  writeHints(batch: readonly HintWrite[]): Promise<void>;
+  getHint(target: string, partition: number, key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Every hint (or those for `target`), ordered by target, partition, key. */
+  iterateHints(opts?: { readonly target?: string }): AsyncIterable<StoredHint>;
   /** Small named node metadata (actor epoch, ...), kept apart from data keys. */
   getMeta(name: string): Promise<Uint8Array | undefined>;
   putMeta(name: string, value: Uint8Array): Promise<void>;

@@ -26,18 +26,24 @@ import { AdminCodec } from './admin-codec.ts';
 interface GetRequestMsg {
   key: Uint8Array;
   consistency: number;
+  strict?: boolean;
 }
 interface PutRequestMsg {
   key: Uint8Array;
   value: Uint8Array;
   context: Uint8Array;
   consistency: number;
+  strict?: boolean;
 }
 interface DeleteRequestMsg {
   key: Uint8Array;
   context: Uint8Array;
   consistency: number;
+  strict?: boolean;
 }
+
+/** The strict flag as a command field: present only when set, so default requests stay as they were. */
+const strictOf = (m: { strict?: boolean }): { strict?: true } => (m.strict === true ? { strict: true } : {});
 interface RemoveRequestMsg {
   nodeId: string;
 }
@@ -205,7 +211,7 @@ export function kvServices(opts: KvServiceOptions): KvServices {
   const get = operation<GetRequestMsg, unknown>('KV', 'Get', 'GetRequest', 'GetResponse', (m, timeoutMs) => {
     const key = bytesOf(m.key);
     checkKey(key);
-    return opts.kv.get({ key, consistency: consistencyOf(m.consistency), timeoutMs });
+    return opts.kv.get({ key, consistency: consistencyOf(m.consistency), timeoutMs, ...strictOf(m) });
   }, true);
   const put = operation<PutRequestMsg, unknown>('KV', 'Put', 'PutRequest', 'PutResponse', (m, timeoutMs) => {
     const key = bytesOf(m.key);
@@ -214,14 +220,14 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     checkKey(key);
     checkValue(value);
     checkContext(context);
-    return opts.kv.put({ key, value, context, consistency: consistencyOf(m.consistency), timeoutMs });
+    return opts.kv.put({ key, value, context, consistency: consistencyOf(m.consistency), timeoutMs, ...strictOf(m) });
   }, true);
   const del = operation<DeleteRequestMsg, unknown>('KV', 'Delete', 'DeleteRequest', 'DeleteResponse', async (m, timeoutMs) => {
     const key = bytesOf(m.key);
     const context = bytesOf(m.context);
     checkKey(key);
     checkContext(context);
-    await opts.kv.delete({ key, context, consistency: consistencyOf(m.consistency), timeoutMs });
+    await opts.kv.delete({ key, context, consistency: consistencyOf(m.consistency), timeoutMs, ...strictOf(m) });
     return {};
   }, true);
   // Admin: no deadline of their own (a membership command answers once accepted; the change shows in status).

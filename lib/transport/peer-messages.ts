@@ -163,22 +163,26 @@ const readRequest: MessageRow<ReadRequest> = {
   protoType: 'ReadRequest',
   kind: KIND_REQUEST,
   type: 'read',
-  length: (m) => bytesFieldLength(1, m.key) + uint32FieldLength(2, ringVersionOf(m)),
+  length: (m) => bytesFieldLength(1, m.key) + uint32FieldLength(2, ringVersionOf(m)) + boolFieldLength(3, m.hinted === true),
   write(w, m) {
     writeBytesField(w, 1, m.key);
     writeUint32Field(w, 2, ringVersionOf(m));
+    writeBoolField(w, 3, m.hinted === true);
   },
   read(r, end) {
     let key = EMPTY;
     let ringVersion = 0;
+    let hinted = false;
     while (r.pos < end) {
       const t = r.uint32();
       if (t === T_LEN(1)) key = r.bytes();
       else if (t === T_VARINT(2)) ringVersion = r.uint32();
+      else if (t === T_VARINT(3)) hinted = r.bool();
       else skipField(r, t);
       checkEnd(r, end);
     }
-    return ringVersion === 0 ? { type: 'read', key } : { type: 'read', key, ringVersion };
+    const req: ReadRequest = ringVersion === 0 ? { type: 'read', key } : { type: 'read', key, ringVersion };
+    return hinted ? { ...req, hinted } : req;
   },
 };
 
@@ -195,25 +199,30 @@ const writeRequest: MessageRow<WriteRequest> = {
   protoType: 'WriteRequest',
   kind: KIND_REQUEST,
   type: 'write',
-  length: (m) => bytesFieldLength(1, m.key) + bytesFieldLength(2, m.record) + uint32FieldLength(3, ringVersionOf(m)),
+  length: (m) =>
+    bytesFieldLength(1, m.key) + bytesFieldLength(2, m.record) + uint32FieldLength(3, ringVersionOf(m)) + stringFieldLength(4, m.hintFor ?? ''),
   write(w, m) {
     writeBytesField(w, 1, m.key);
     writeBytesField(w, 2, m.record);
     writeUint32Field(w, 3, ringVersionOf(m));
+    writeStringField(w, 4, m.hintFor ?? '');
   },
   read(r, end) {
     let key = EMPTY;
     let record = EMPTY;
     let ringVersion = 0;
+    let hintFor = '';
     while (r.pos < end) {
       const t = r.uint32();
       if (t === T_LEN(1)) key = r.bytes();
       else if (t === T_LEN(2)) record = r.bytes();
       else if (t === T_VARINT(3)) ringVersion = r.uint32();
+      else if (t === T_LEN(4)) hintFor = r.string();
       else skipField(r, t);
       checkEnd(r, end);
     }
-    return ringVersion === 0 ? { type: 'write', key, record } : { type: 'write', key, record, ringVersion };
+    const req: WriteRequest = ringVersion === 0 ? { type: 'write', key, record } : { type: 'write', key, record, ringVersion };
+    return hintFor === '' ? req : { ...req, hintFor };
   },
 };
 
@@ -230,13 +239,15 @@ const coordinateRequest: MessageRow<CoordinateRequest> = {
     optionalBytesFieldLength(2, m.value) +
     bytesFieldLength(3, m.context) +
     uint32FieldLength(4, consistencyNumber(m.consistency)) +
-    uint32FieldLength(5, ringVersionOf(m)),
+    uint32FieldLength(5, ringVersionOf(m)) +
+    boolFieldLength(6, m.strict === true),
   write(w, m) {
     writeBytesField(w, 1, m.key);
     writeOptionalBytesField(w, 2, m.value);
     writeBytesField(w, 3, m.context);
     writeUint32Field(w, 4, consistencyNumber(m.consistency));
     writeUint32Field(w, 5, ringVersionOf(m));
+    writeBoolField(w, 6, m.strict === true);
   },
   read(r, end) {
     let key = EMPTY;
@@ -244,6 +255,7 @@ const coordinateRequest: MessageRow<CoordinateRequest> = {
     let context = EMPTY;
     let code = 0;
     let ringVersion = 0;
+    let strict = false;
     while (r.pos < end) {
       const t = r.uint32();
       if (t === T_LEN(1)) key = r.bytes();
@@ -251,12 +263,14 @@ const coordinateRequest: MessageRow<CoordinateRequest> = {
       else if (t === T_LEN(3)) context = r.bytes();
       else if (t === T_VARINT(4)) code = r.uint32();
       else if (t === T_VARINT(5)) ringVersion = r.uint32();
+      else if (t === T_VARINT(6)) strict = r.bool();
       else skipField(r, t);
       checkEnd(r, end);
     }
     if (code >= CONSISTENCY_BY_NUMBER.length) throw new InvalidArgumentError(`malformed peer message (unknown consistency ${code})`);
     const req: CoordinateRequest = { type: 'coordinate', key, value, context, consistency: CONSISTENCY_BY_NUMBER[code] };
-    return ringVersion === 0 ? req : { ...req, ringVersion };
+    const routed = ringVersion === 0 ? req : { ...req, ringVersion };
+    return strict ? { ...routed, strict } : routed;
   },
 };
 

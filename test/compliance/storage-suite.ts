@@ -26,8 +26,8 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-async function collect(it: AsyncIterable<StoredRecord>): Promise<StoredRecord[]> {
-  const out: StoredRecord[] = [];
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const r of it) out.push(r);
   return out;
 }
@@ -324,6 +324,35 @@ export function storageSuite(name: string, factory: () => Promise<StorageFixture
         const again = await reopen();
         expect(await again.getSetAside(7, k)).to.deep.equal(rec(0xde, 0xad));
         expect(await again.get(7, k)).to.deep.equal(rec(2));
+      });
+    });
+
+    describe('hints', function () {
+      it('keeps hints apart from data, per target, ordered by target, partition and key, and across reopen', async function () {
+        await storage.write([{ partition: 3, key: bytes('k'), record: rec(1) }]);
+        await storage.writeHints([
+          { target: 'n2', partition: 3, key: bytes('k'), value: rec(9) },
+          { target: 'n10', partition: 1, key: bytes('z'), value: rec(8) },
+          { target: 'n2', partition: 1, key: bytes('b'), value: rec(7) },
+          { target: 'n2', partition: 1, key: bytes('a'), value: rec(6) },
+          { target: 'n20', partition: 0, key: bytes('x'), value: rec(5) },
+        ]);
+        expect(await storage.get(3, bytes('k')), 'a hint never replaces data').to.deep.equal(rec(1));
+        expect((await collect(storage.iteratePartition(1))).length, 'no partition walk sees a hint').to.equal(0);
+        expect(await storage.getHint('n2', 3, bytes('k'))).to.deep.equal(rec(9));
+        expect(await storage.getHint('n3', 3, bytes('k'))).to.equal(undefined);
+        const forN2 = await collect(storage.iterateHints({ target: 'n2' }));
+        expect(forN2.map((h) => `${h.target}/${h.partition}/${new TextDecoder().decode(h.key)}`)).to.deep.equal(['n2/1/a', 'n2/1/b', 'n2/3/k']);
+        expect(forN2.map((h) => h.value[0])).to.deep.equal([6, 7, 9]);
+        const all = await collect(storage.iterateHints());
+        expect(all.map((h) => h.target)).to.deep.equal(['n2', 'n2', 'n2', 'n10', 'n20'], 'by target id length, then bytes');
+        await storage.writeHints([{ target: 'n2', partition: 1, key: bytes('a'), value: undefined }]);
+        expect(await storage.getHint('n2', 1, bytes('a'))).to.equal(undefined);
+        await expectRejects(storage.writeHints([{ target: '', partition: 0, key: bytes('a'), value: rec(1) }]), InvalidArgumentError);
+        if (!storage.supports.persistent) return;
+        const again = await reopen();
+        expect((await collect(again.iterateHints({ target: 'n2' }))).length).to.equal(2);
+        expect(await again.getHint('n20', 0, bytes('x'))).to.deep.equal(rec(5));
       });
     });
 

@@ -1,5 +1,5 @@
 /** Shared fixtures for replication tests: counting storage wrapper and a capturing logger. */
-import { createStorage, type RecordWrite, type Storage, type StoredRecord } from '../../../lib/storage/index.ts';
+import { createStorage, type HintWrite, type RecordWrite, type Storage, type StoredHint, type StoredRecord } from '../../../lib/storage/index.ts';
 import type { LogFields, Logger } from '../../../lib/runtime/index.ts';
 
 /** Memory storage that counts write batches (to prove refusals write nothing). */
@@ -40,6 +40,15 @@ export class CountingStorage implements Storage {
   }
   getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
     return this.inner.getSetAside(partition, key);
+  }
+  writeHints(batch: readonly HintWrite[]): Promise<void> {
+    return this.inner.writeHints(batch);
+  }
+  getHint(target: string, partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.inner.getHint(target, partition, key);
+  }
+  iterateHints(opts?: { readonly target?: string }): AsyncIterable<StoredHint> {
+    return this.inner.iterateHints(opts);
   }
   getMeta(name: string): Promise<Uint8Array | undefined> {
     return this.inner.getMeta(name);
