@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { ClosedError, InvalidArgumentError } from '../../lib/runtime/index.ts';
-import type { RecordWrite, Storage, StorageStats, StoredRecord } from '../../lib/storage/index.ts';
+import type { RecordWrite, Storage, StorageStats } from '../../lib/storage/index.ts';
 
 /** What a factory hands the suite: a new, NOT yet opened storage over fresh, empty data. */
 export interface StorageFixture {
