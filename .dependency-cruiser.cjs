@@ -17,9 +17,10 @@ const allowed = {
   // storage: types only (StoredObject, StoredRecord; the swc parser cannot tell
   // type-only imports apart, so test/unit/antientropy/layering.test.ts checks it).
   antientropy: ['runtime', 'protocol', 'vclock', 'ring', 'storage'],
+  handoff: ['runtime', 'protocol', 'vclock', 'storage'],
   client: ['runtime', 'protocol', 'ring', 'transport', 'config'],
-  node: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'membership', 'antientropy'],
-  sim: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'node', 'membership', 'antientropy'],
+  node: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'membership', 'antientropy', 'handoff'],
+  sim: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'node', 'membership', 'antientropy', 'handoff'],
 };
 
 const modules = Object.keys(allowed);

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import type { Consistency, DynamoClient, RequestOptions } from '../lib/client/index.ts';
+import type { CallOptions, Consistency, DynamoClient, RequestOptions } from '../lib/client/index.ts';
 import { envName, flagName, NODE_FLAGS, resolveNodeConfig, validateHostPort, validateNodeId, type NodeConfig } from '../lib/config/index.ts';
 import { DynamoError, RealTime } from '../lib/runtime/index.ts';
 import { hex, ringText, statusJson, statusText } from './cli/admin-output.ts';
@@ -28,8 +28,8 @@ const time = new RealTime();
 
 /** Levels a read can use (ANY never can). */
 const READ_LEVELS: readonly Consistency[] = ['ONE', 'TWO', 'THREE', 'QUORUM', 'ALL'];
-/** Levels a write can use today; ANY (sloppy quorum with hinted handoff) joins once nodes accept it. */
-const WRITE_LEVELS: readonly Consistency[] = READ_LEVELS;
+/** ANY (stored by any node, even only as a hint holder) is a write level only. */
+const WRITE_LEVELS: readonly Consistency[] = [...READ_LEVELS, 'ANY'];
 
 /**
  * The SDK, loaded by the first command that talks to a cluster: help,
@@ -161,6 +161,7 @@ function parseWhole(flag: string, raw: string, min: number, max: number): number
 interface ClientOpts {
   endpoint?: string;
   consistency?: string;
+  strict?: boolean;
   timeoutMs?: string;
   json?: boolean;
 }
@@ -214,7 +215,9 @@ function oneEndpoint(flag: string | undefined, command: string): string {
 }
 
 function clientOptions(cmd: Command, levels: readonly Consistency[]): Command {
-  return endpointOption(cmd).option('--consistency <level>', `${levels.join(' | ')} (default: the node's)`);
+  return endpointOption(cmd)
+    .option('--consistency <level>', `${levels.join(' | ')} (default: the node's)`)
+    .option('--strict', 'count only the key\'s primary replicas: no fallback stands in for one that is down (fails UNAVAILABLE instead)');
 }
 
 /**
@@ -222,13 +225,13 @@ function clientOptions(cmd: Command, levels: readonly Consistency[]): Command {
  * to the nodes it is given, in order) and one deadline for the whole
  * command, then close the client.
  */
-async function withClient<T>(opts: ClientOpts, fn: (client: DynamoClient, call: RequestOptions) => Promise<T>): Promise<T> {
+async function withClient<T>(opts: ClientOpts, fn: (client: DynamoClient, call: CallOptions) => Promise<T>): Promise<T> {
   const endpoints = endpointsOf(opts.endpoint);
   const timeoutMs = parseWhole('--timeout-ms', opts.timeoutMs ?? String(TIMEOUT_MS_DEFAULT), 1, 3_600_000);
   sdk ??= await import('../lib/client/index.ts');
   const client = new sdk.DynamoClient({ endpoints, timeoutMs, routing: 'round-robin', discovery: false });
   try {
-    return await fn(client, { deadline: time.nowMs() + timeoutMs });
+    return await fn(client, { deadline: time.nowMs() + timeoutMs, ...(opts.strict === true ? { strict: true } : {}) });
   } finally {
     await client.close();
   }
@@ -248,7 +251,7 @@ function decodeContextFlag(b64: string | undefined): Uint8Array | undefined {
  * answer, ONE. A write at ALL with one replica down then fails as the
  * write it is.
  */
-async function currentContext(client: DynamoClient, key: string, write: Consistency | undefined, call: RequestOptions, command: string): Promise<Uint8Array> {
+async function currentContext(client: DynamoClient, key: string, write: Consistency | undefined, call: CallOptions, command: string): Promise<Uint8Array> {
   const levels: Consistency[] = write === 'ONE' ? ['ONE'] : write === 'TWO' ? ['TWO', 'ONE'] : ['QUORUM', 'ONE'];
   step = `${command} not attempted, the key's current context could not be read: `;
   let last: unknown;

@@ -69,11 +69,22 @@ export function statusText(s: NodeStatus): string {
       `actor ${f.actor}; records set aside ${f.recordsSetAside}, local write failures ${f.localWriteFailures}, actors retired ${f.actorsRetired}, ` +
       `dot conflicts ${f.dotConflicts}, contexts clamped ${f.contextClamps}, context catch-ups ${f.contextCatchUps}, sibling-cap refusals ${f.siblingCapRefusals}\n`;
   }
+  out += hintsText(s);
   if (s.transfers === undefined) return out;
   if (s.transfers.length === 0) return out + 'transfers: none\n';
   out += `transfers (${s.transfers.length}):\n`;
   const transfers = s.transfers.map((t) => [String(t.partition), t.direction === 'in' ? 'in from' : 'out to', t.peer, t.state, String(t.keys), formatBytes(t.bytes)]);
   return out + table(['PARTITION', 'DIRECTION', 'PEER', 'STATE', 'KEYS', 'BYTES'], transfers);
+}
+
+/** The hinted-handoff lines of `dynamo status`: counters, then the hints held per intended node. */
+function hintsText(s: NodeStatus): string {
+  const h = s.hints;
+  if (h === undefined) return '';
+  if (!h.enabled) return 'hinted handoff: off\n';
+  const out = `hints stored ${h.stored}, delivered ${h.delivered}, dropped ${h.dropped}; ${h.pending.length === 0 ? 'none pending' : 'pending:'}\n`;
+  if (h.pending.length === 0) return out;
+  return out + table(['FOR', 'KEYS', 'BYTES'], h.pending.map((p) => [p.target, String(p.keys), formatBytes(p.bytes)]));
 }
 
 /** `dynamo ring` in text: a summary line, then one row per partition: owner, replica set, and for a moving one `holders -> target`. */

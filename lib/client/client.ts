@@ -31,7 +31,7 @@ import type {
   WriteOptions,
 } from './options.ts';
 import { DefaultRetryPolicy, type RequestOp, type RetryPolicy } from './retry-policy.ts';
-import type { Schema, UnaryMethod } from './schema.ts';
+import type { Level, Schema, UnaryMethod } from './schema.ts';
 import { schema } from './schema.ts';
 import { placementOf, TokenRouter } from './token-router.ts';
 
@@ -162,7 +162,7 @@ export class DynamoClient {
     return this.#track(async () => {
       const ctx = this.#context(opts);
       const k = keyBytes(key);
-      return this.#get(k, this.#consistency(opts?.consistency), ctx, this.plan(k));
+      return this.#get(k, this.#level(opts), ctx, this.plan(k));
     });
   }
 
@@ -179,7 +179,7 @@ export class DynamoClient {
       const ctx = this.#context(opts);
       if (!Array.isArray(keys)) throw new InvalidArgumentError('keys must be an array of strings or Uint8Arrays');
       if (keys.length > GET_MANY_KEYS_MAX) throw new InvalidArgumentError(`getMany takes at most ${GET_MANY_KEYS_MAX} keys, got ${keys.length}`);
-      const consistency = this.#consistency(opts?.consistency);
+      const level = this.#level(opts);
       const bytes = keys.map(keyBytes);
       const plans = new Map<string, readonly string[]>();
       const reads = new Map<string, Promise<GetResult>>();
@@ -193,7 +193,7 @@ export class DynamoClient {
             plan = this.plan(k);
             plans.set(group, plan);
           }
-          read = this.#get(k, consistency, ctx, plan);
+          read = this.#get(k, level, ctx, plan);
           reads.set(id, read);
         }
         return read;
@@ -210,7 +210,7 @@ export class DynamoClient {
     return this.#track(async () => {
       const ctx = this.#context(opts);
       const k = keyBytes(key);
-      return this.#put(k, valueBytes(value), contextBytes(opts?.context), this.#consistency(opts?.consistency), ctx);
+      return this.#put(k, valueBytes(value), contextBytes(opts?.context), this.#level(opts), ctx);
     });
   }
 
@@ -219,7 +219,7 @@ export class DynamoClient {
     return this.#track(async () => {
       const ctx = this.#context(opts);
       const k = keyBytes(key);
-      const req = { key: k, context: contextBytes(opts?.context), consistency: this.#consistency(opts?.consistency) };
+      const req = { key: k, context: contextBytes(opts?.context), ...this.#level(opts) };
       await this.#call('delete', this.#schema.delete, req, this.plan(k), ctx);
     });
   }
@@ -246,11 +246,11 @@ export class DynamoClient {
     return this.#track(async () => {
       const ctx = this.#context(opts);
       const k = keyBytes(key);
-      const consistency = this.#consistency(opts?.consistency);
+      const level = this.#level(opts);
       if (typeof update !== 'function') throw new InvalidArgumentError('update must be a function');
-      const read = await this.#get(k, consistency, ctx, this.plan(k));
+      const read = await this.#get(k, level, ctx, this.plan(k));
       const value = valueBytes(await update(read.values));
-      return this.#put(k, value, contextBytes(read.context), consistency, ctx);
+      return this.#put(k, value, contextBytes(read.context), level, ctx);
     });
   }
 
@@ -418,15 +418,15 @@ export class DynamoClient {
     return this.#tokenRouting ? this.#router.replicasOf(key).sort().join(',') : '';
   }
 
-  async #get(key: Uint8Array, consistency: number | undefined, ctx: RequestContext, plan: readonly string[]): Promise<GetResult> {
-    const res = await this.#call('get', this.#schema.get, { key, consistency }, plan, ctx);
+  async #get(key: Uint8Array, level: Level, ctx: RequestContext, plan: readonly string[]): Promise<GetResult> {
+    const res = await this.#call('get', this.#schema.get, { key, ...level }, plan, ctx);
     // Absent fields decode as protobufjs's shared defaults: hand out our own array, and real bytes.
     const values = res.values.length > 0 ? res.values : [];
     return { values, context: bytesOrEmpty(res.context), found: values.length > 0 };
   }
 
-  async #put(key: Uint8Array, value: Uint8Array, context: Uint8Array | undefined, consistency: number | undefined, ctx: RequestContext): Promise<PutResult> {
-    const res = await this.#call('put', this.#schema.put, { key, value, context, consistency }, this.plan(key), ctx);
+  async #put(key: Uint8Array, value: Uint8Array, context: Uint8Array | undefined, level: Level, ctx: RequestContext): Promise<PutResult> {
+    const res = await this.#call('put', this.#schema.put, { key, value, context, ...level }, this.plan(key), ctx);
     return { context: bytesOrEmpty(res.context) };
   }
 
@@ -491,8 +491,11 @@ export class DynamoClient {
     return { deadlineMs: opts?.timeoutMs === undefined ? deadlineMs : Math.min(deadlineMs, nowMs + checkTimeout(opts.timeoutMs, this.#timeoutMs)), signal };
   }
 
-  #consistency(name: Consistency | undefined): number | undefined {
-    return name === undefined ? this.#consistencyCode : consistencyCode(this.#schema, name);
+  #level(opts: CallOptions | undefined): Level {
+    const name = opts?.consistency;
+    const consistency = name === undefined ? this.#consistencyCode : consistencyCode(this.#schema, name);
+    if (opts?.strict !== undefined && typeof opts.strict !== 'boolean') throw new InvalidArgumentError('strict must be a boolean');
+    return opts?.strict === true ? { consistency, strict: true } : { consistency };
   }
 
   #newEndpoint(address: string): Endpoint {

@@ -73,6 +73,12 @@ export interface RequestOptions {
 /** Options every KV call accepts. */
 export interface CallOptions extends RequestOptions {
   readonly consistency?: Consistency;
+  /**
+   * Count only the key's primary replicas (Riak's pr/pw): no fallback node
+   * stands in for a replica that is down, so the call fails UNAVAILABLE
+   * instead of succeeding on hints. Default false (sloppy quorum).
+   */
+  readonly strict?: boolean;
 }
 
 /** Options of put and delete: the causal context from an earlier get/put of the same key. */

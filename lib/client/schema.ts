@@ -26,27 +26,29 @@ export interface UnaryMethod<Req, Res> {
 // Message shapes as protobufjs reads/writes them (camelCase fields, bytes as
 // Buffer on decode — but an absent bytes field decodes as a plain empty array;
 // undefined fields are not written).
-export interface GetRequestMsg {
-  key: Uint8Array;
+/** How many replicas a request waits for: the consistency number and, when set, the strict flag. */
+export interface Level {
   consistency: number | undefined;
+  strict?: true;
+}
+export interface GetRequestMsg extends Level {
+  key: Uint8Array;
 }
 export interface GetResponseMsg {
   values: Buffer[];
   context: Buffer;
 }
-export interface PutRequestMsg {
+export interface PutRequestMsg extends Level {
   key: Uint8Array;
   value: Uint8Array;
   context: Uint8Array | undefined;
-  consistency: number | undefined;
 }
 export interface PutResponseMsg {
   context: Buffer;
 }
-export interface DeleteRequestMsg {
+export interface DeleteRequestMsg extends Level {
   key: Uint8Array;
   context: Uint8Array | undefined;
-  consistency: number | undefined;
 }
 /** RemoveRequest as protobufjs writes it. */
 export interface RemoveRequestMsg {

@@ -44,6 +44,12 @@ export interface NodeConfig {
   bootstrapExpect: number;
   /** Background budget shared by partition streaming (and repair): sustained bytes per second. */
   backgroundBytesPerS: number;
+  /** Keep hints for replicas that are down and use fallbacks (sloppy quorum); false: every request is strict. */
+  hintedHandoff: boolean;
+  /** Hints older than this are dropped (anti-entropy repairs those keys). */
+  hintWindowMs: number;
+  /** Bound on the bytes of all hints a node holds. */
+  hintsBytesMax: number;
 }
 
 /** Defaults for a production node. */
@@ -67,6 +73,9 @@ export function defaultConfig(): NodeConfig {
     autoJoin: true,
     bootstrapExpect: 0,
     backgroundBytesPerS: 32 * 1024 * 1024,
+    hintedHandoff: true,
+    hintWindowMs: 3 * 3600_000,
+    hintsBytesMax: 1024 * 1024 * 1024,
   };
 }
 
@@ -94,6 +103,9 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   autoJoin: 'auto-join',
   bootstrapExpect: 'bootstrap-expect',
   backgroundBytesPerS: 'background-bytes-per-s',
+  hintedHandoff: 'hinted-handoff',
+  hintWindowMs: 'hint-window-ms',
+  hintsBytesMax: 'hints-bytes-max',
 };
 
 /** One `dynamo node` flag: its config field, argument placeholder and what it does. */
@@ -131,6 +143,9 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
     help: 'a new cluster founds its first ring once this many nodes are up (set it to the initial size; default 0: after a 5 s wait)',
   },
   { field: 'backgroundBytesPerS', arg: '<n>', help: 'bytes per second partition streaming and repair may use together (default 33554432)' },
+  { field: 'hintedHandoff', arg: '[bool]', help: 'keep hints for replicas that are down and stand in for them (sloppy quorum; default true; false: every request is strict)' },
+  { field: 'hintWindowMs', arg: '<ms>', help: 'hints older than this are dropped and left to anti-entropy (default 10800000, 3 h)' },
+  { field: 'hintsBytesMax', arg: '<n>', help: 'bound on the bytes of all hints this node holds (default 1073741824)' },
 ];
 
 /** The command-line flag for a config field (`dataDir` → `--data-dir`). */
@@ -202,6 +217,12 @@ export function resolveNodeConfig(
   if (autoJoin !== undefined) c.autoJoin = parseBool('autoJoin', autoJoin === '' ? 'true' : autoJoin);
   const expect = raw('bootstrapExpect');
   if (expect !== undefined) c.bootstrapExpect = parseIntField('bootstrapExpect', expect, 0, 1024);
+  const hinted = raw('hintedHandoff');
+  if (hinted !== undefined) c.hintedHandoff = parseBool('hintedHandoff', hinted === '' ? 'true' : hinted);
+  const window = raw('hintWindowMs');
+  if (window !== undefined) c.hintWindowMs = parseIntField('hintWindowMs', window, 1, 30 * 24 * 3600_000);
+  const hintBytes = raw('hintsBytesMax');
+  if (hintBytes !== undefined) c.hintsBytesMax = parseIntField('hintsBytesMax', hintBytes, 1024, 2 ** 44);
   const budget = raw('backgroundBytesPerS');
   if (budget !== undefined) c.backgroundBytesPerS = parseIntField('backgroundBytesPerS', budget, 1024, 2 ** 40);
   const replicas = raw('replicas');

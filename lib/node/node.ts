@@ -38,6 +38,8 @@ import { GossipMembership } from './gossip-membership.ts';
 import { checkSeeds, type SeedSpec } from './seeds.ts';
 import { Transfers, type TransferConfig } from './transfers.ts';
 import { PendingRemovals, removalCommitted } from './removals.ts';
+import { Handoff } from './handoff.ts';
+import { HANDOFF_DEFAULTS, HintStore, validateHandoffConfig, type HandoffConfig } from '../handoff/index.ts';
 
 /** Everything a node is built from; the caller owns `transport` (and closes it after `stop`). */
 export interface NodeOptions {
@@ -60,6 +62,8 @@ export interface NodeOptions {
   readonly transfers?: Partial<TransferConfig>;
   /** The background budget shared by partition streaming (and, as they land, anti-entropy and hint replay). */
   readonly background?: AdmissionConfig;
+  /** Hinted handoff settings (on by default). */
+  readonly handoff?: Partial<HandoffConfig>;
 }
 
 /** Background budget: 32 MiB/s sustained, 4 MiB burst, two transfers at once. */
@@ -88,6 +92,8 @@ export class DynamoNode {
   readonly #membership: GossipMembership;
   readonly #admission: BackgroundAdmission;
   #transfers: Transfers | undefined;
+  #handoff: Handoff | undefined;
+  readonly #handoffConfig: HandoffConfig;
   #state: State = 'new';
   #coordinator: Coordinator | undefined;
   /** Set once this node has left the ring (decommissioned or removed): it serves no more requests. */
@@ -112,6 +118,7 @@ export class DynamoNode {
     this.id = opts.id;
     this.#logger = opts.runtime.logger;
     this.#removals = new PendingRemovals(opts.runtime.time);
+    this.#handoffConfig = validateHandoffConfig({ ...HANDOFF_DEFAULTS, ...opts.handoff });
     this.#admission = new BackgroundAdmission(opts.background ?? BACKGROUND_DEFAULTS, opts.runtime.time.monotonicMs());
     this.#membership = new GossipMembership({
       runtime: opts.runtime,
@@ -135,6 +142,11 @@ export class DynamoNode {
       remove: async (node) => this.#command({ type: 'remove', node }),
       ring: async () => this.#ringStatus(),
     };
+  }
+
+  /** Hints this node holds for other nodes (keys); 0 with hinted handoff off. */
+  get hintsHeld(): number {
+    return this.#handoff?.status().pending.reduce((n, p) => n + p.keys, 0) ?? 0;
   }
 
   /** The actor this node mints new versions under now (`id.epoch`, fresh per life), known once started. */
@@ -186,6 +198,8 @@ export class DynamoNode {
     await storage.open();
     try {
       await checkPartitionCount(storage, partitionCount);
+      const hints = this.#handoffConfig.enabled ? new HintStore(storage, this.#handoffConfig, runtime.logger.child('handoff')) : undefined;
+      await hints?.open();
       const coordinator = new Coordinator({
         runtime,
         config: this.#opts.replication,
@@ -193,8 +207,34 @@ export class DynamoNode {
         transport: this.#opts.transport,
         nodeId: this.id,
         cluster: () => this.#membership.clusterView(),
+        ...(hints === undefined
+          ? {}
+          : {
+              hints: {
+                store: (target, partition, key, record) => hints.store(target, partition, key, record, runtime.time.nowMs()),
+                read: (partition, key) => hints.read(partition, key),
+              },
+            }),
       });
       this.#coordinator = coordinator;
+      if (hints !== undefined) {
+        this.#handoff = new Handoff({
+          time: runtime.time,
+          logger: runtime.logger.child('handoff'),
+          store: hints,
+          config: this.#handoffConfig,
+          self: this.id,
+          cluster: () => this.#membership.clusterView(),
+          upMembers: () => (this.#membership.view()?.members() ?? []).filter((m) => m.liveness === 'up' && (m.lifecycle === 'member' || m.lifecycle === 'joining')).map((m) => m.id),
+          inRing: (id) => {
+            const ring = this.#membership.view()?.ringState;
+            return ring === undefined || ring.members.includes(id) || ring.moving.some((m) => m.holders.includes(id));
+          },
+          request: (to, req, timeoutMs) => this.#opts.transport.request(to, req, timeoutMs),
+          mergeLocal: (partition, key, record) => coordinator.mergeRecord(partition, key, record),
+          admission: this.#admission,
+        });
+      }
       this.#transfers = new Transfers(
         {
           time: runtime.time,
@@ -213,6 +253,7 @@ export class DynamoNode {
       );
       if (this.#stopping !== undefined) return; // stop() arrived while storage was opening
       await this.#membership.start();
+      this.#handoff?.start();
     } catch (e) {
       this.#state = 'stopped';
       await storage.close().catch(() => {});
@@ -236,6 +277,8 @@ export class DynamoNode {
 
   async #stop(): Promise<void> {
     if (this.#starting !== undefined) await this.#starting.catch(() => {});
+    // Hand hints over while peers and the transport are still there (bounded: the rest stays on disk for the next life).
+    await this.#handoff?.stop(this.#state === 'running' ? this.#handoffConfig.drainOnStopMs : 0);
     this.#membership.stop();
     this.#transfers?.stop();
     this.#removals.close(this.id);
@@ -293,8 +336,12 @@ export class DynamoNode {
       case 'partitions-released':
         void this.#transfers?.release(e.partitions);
         break;
+      case 'member-up':
+        this.#handoff?.kick();
+        break;
       case 'departed':
         this.#departed = e.status;
+        if (e.status === 'left') this.#handoff?.leaving();
         this.#logger.info(e.status === 'left' ? 'this node has left the cluster (decommissioned)' : 'this node was removed from the cluster', {});
         break;
       case 'superseded':
@@ -381,6 +428,7 @@ export class DynamoNode {
       partitionOwners: ring?.owners ?? [],
       ringVersion: view?.ringVersion ?? 0,
       transfers: this.#transfers?.status() ?? [],
+      hints: this.#handoff?.status() ?? { enabled: false, stored: 0, delivered: 0, dropped: 0, pending: [] },
       ...(stats === undefined
         ? {}
         : {

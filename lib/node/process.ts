@@ -54,6 +54,13 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     ...(config.zone === '' ? {} : { zone: config.zone }),
     membership: { autoJoin: config.autoJoin, bootstrapExpectCount: config.bootstrapExpect },
     background: { ...BACKGROUND_DEFAULTS, bytesPerSecond: config.backgroundBytesPerS },
+    handoff: {
+      enabled: config.hintedHandoff,
+      windowMs: config.hintWindowMs,
+      bytesMax: config.hintsBytesMax,
+      // Part of the SIGTERM grace: hand hints over first, leave time for requests in flight.
+      drainOnStopMs: Math.floor(config.shutdownGraceMs / 2),
+    },
     replication: {
       replicas: config.replicas,
       defaultConsistency: config.defaultConsistency,

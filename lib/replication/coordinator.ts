@@ -10,8 +10,10 @@ import {
   StorageCorruptionError,
   TimeoutError,
   UnavailableError,
-  type DynamoError,
+  DynamoError,
   type Logger,
+  type Random,
+  type Result,
   type Runtime,
   type Time,
   type TimerHandle,
@@ -28,16 +30,18 @@ import type {
   PutCommand,
   PutResult,
   ReadRequest,
+  WriteReply,
   WriteRequest,
 } from '../protocol/index.ts';
-import { Dvv, decodeContext, encodeContext, type Actor, type VersionVector } from '../vclock/index.ts';
+import { Dvv, actorFor, decodeContext, encodeContext, type Actor, type VersionVector } from '../vclock/index.ts';
 import { partitionOf } from '../ring/index.ts';
-import { decodeRecord, encodeRecord, type Storage, type StoredObject } from '../storage/index.ts';
+import { decodeRecord, encodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import { ActorEpochs } from './actor-epochs.ts';
 import { requiredReplies } from './quorum.ts';
-import { LocalReplica, type ReplicaStats, type ReplicaWrite } from './replica.ts';
+import { LocalReplica, encodeWithinLimits, seenByWriter, unverifiedActors, type ReplicaStats, type ReplicaWrite } from './replica.ts';
+import { Fallbacks, SloppySlots } from './fallbacks.ts';
 import { Round, SLOT_OK, SLOT_PENDING, type RoundOptions } from './round.ts';
-import type { ClusterView, PeerClient, ReplicationConfig } from './types.ts';
+import type { ClusterView, HintPort, PeerClient, ReplicationConfig } from './types.ts';
 import { liveOrder, refuseStaleRouting } from './placement.ts';
 import { checkKey, checkWrite } from './validate.ts';
 
@@ -52,6 +56,10 @@ export interface ReplicationStats extends Readonly<ReplicaStats> {
   readonly contextCatchUps: number;
   /** Minting actors retired this life (see actor-epochs.ts). */
   readonly actorsRetired: number;
+  /** Copies of writes sent to (or kept by) a fallback as a hint for a primary that was down or failed. */
+  readonly hintedWrites: number;
+  /** Writes this node minted as a fallback because none of the key's replicas could (sloppy quorum, e.g. ANY). */
+  readonly fallbackCoordinated: number;
 }
 
 /** What a Coordinator is built from. */
@@ -67,6 +75,8 @@ export interface CoordinatorDeps {
   mintEpoch?: () => string;
   /** The current cluster view; undefined while the node is joining (requests fail UNAVAILABLE). */
   cluster: () => ClusterView | undefined;
+  /** This node's hint store (hinted handoff); absent when hinted handoff is off here: every request is then strict. */
+  hints?: HintPort;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -87,11 +97,14 @@ class ReadRound extends Round<StoredObject> {
   escalation: TimerHandle | undefined;
   /** Slots whose copy did not decode: they fail toward the quorum but are repaired like stale ones. */
   readonly corrupt: Set<number>;
+  /** Slots answered by a fallback from its hints (sloppy quorum), by stand-in: never read-repaired. */
+  readonly standIns = new Map<number, string>();
   constructor(
     opts: RoundOptions,
     readonly key: Uint8Array,
     readonly partition: number,
     readonly view: ClusterView,
+    readonly fallbacks: Fallbacks | undefined,
   ) {
     super(opts);
     this.corrupt = new Set();
@@ -128,13 +141,31 @@ function withRing<R extends ReadRequest | WriteRequest | CoordinateRequest>(req:
 
 /**
  * Fail at once, not at the deadline, when fewer of `nodes` are believed up
- * than the level needs: nothing was sent, so nothing was applied.
+ * than the level needs: nothing was sent, so nothing was applied. With a
+ * sloppy quorum the up nodes that can stand in for the down ones count too.
  */
-function failFastIfTooFewUp(nodes: readonly string[], view: ClusterView, required: number, level: Consistency, op: 'read' | 'write'): void {
+function failFastIfTooFewUp(
+  nodes: readonly string[],
+  view: ClusterView,
+  required: number,
+  level: Consistency,
+  op: 'read' | 'write',
+  fallbacks: Fallbacks | undefined,
+): void {
   let up = 0;
   for (const n of nodes) if (n === view.self || view.isUp(n)) up++;
   if (up >= required) return;
-  throw new UnavailableError(`${level} ${op} failed: ${up} of ${nodes.length} replicas are up, ${required} needed`, { answered: 0, required });
+  const standIns = fallbacks?.available(nodes.length - up) ?? 0;
+  if (up + standIns >= required) return;
+  const more = standIns === 0 ? '' : ` (and ${standIns} other node${standIns === 1 ? '' : 's'} up to stand in)`;
+  throw new UnavailableError(`${level} ${op} failed: ${up} of ${nodes.length} replicas are up${more}, ${required} needed`, { answered: 0, required });
+}
+
+/** A fresh actor for one version minted by a node that is not a replica of the key (see #coordinateAsFallback). */
+function fallbackActor(nodeId: string, random: { bytes(n: number): Uint8Array }): Actor {
+  let epoch = 'f';
+  for (const b of random.bytes(8)) epoch += b.toString(16).padStart(2, '0');
+  return actorFor(nodeId, epoch);
 }
 
 /** Coordinates client requests and serves peer requests for this node. */
@@ -145,7 +176,10 @@ export class Coordinator implements KvHandler {
   readonly #transport: PeerClient;
   readonly #cluster: () => ClusterView | undefined;
   readonly #replica: LocalReplica;
-  readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0, contextCatchUps: 0 };
+  readonly #hints: HintPort | undefined;
+  readonly #nodeId: string;
+  readonly #random: Random;
+  readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0, contextCatchUps: 0, hintedWrites: 0, fallbackCoordinated: 0 };
   /** Requests, replica calls and repairs not yet finished; close() waits for zero. */
   #inflight = 0;
   #closed = false;
@@ -159,6 +193,9 @@ export class Coordinator implements KvHandler {
     this.#config = deps.config;
     this.#transport = deps.transport;
     this.#cluster = deps.cluster;
+    this.#hints = deps.hints;
+    this.#nodeId = deps.nodeId;
+    this.#random = deps.runtime.random;
     const actors = new ActorEpochs(deps.nodeId, deps.runtime.random, this.#log, deps.mintEpoch);
     this.#replica = new LocalReplica({ storage: deps.storage, actors, logger: this.#log });
   }
@@ -184,7 +221,7 @@ export class Coordinator implements KvHandler {
     this.#admit();
     this.#stats.puts++;
     try {
-      return await this.#write(cmd.key, cmd.value, cmd.context, cmd.consistency, cmd.timeoutMs, false);
+      return await this.#write(cmd.key, cmd.value, cmd.context, cmd.consistency, cmd.timeoutMs, false, cmd.strict === true);
     } finally {
       this.#leave();
     }
@@ -195,7 +232,7 @@ export class Coordinator implements KvHandler {
     this.#admit();
     this.#stats.deletes++;
     try {
-      return await this.#write(cmd.key, undefined, cmd.context, cmd.consistency, cmd.timeoutMs, false);
+      return await this.#write(cmd.key, undefined, cmd.context, cmd.consistency, cmd.timeoutMs, false, cmd.strict === true);
     } finally {
       this.#leave();
     }
@@ -215,6 +252,11 @@ export class Coordinator implements KvHandler {
         case 'read': {
           const view = this.#view(1);
           const partition = partitionOf(req.key, view.ring.partitionCount);
+          if (req.hinted === true) {
+            // Standing in for a primary that is down: answer from the hints held for the key.
+            const held = await this.#hintPort().read(partition, req.key);
+            return { type: 'read', record: held === undefined ? undefined : encodeRecord(held) };
+          }
           refuseStaleRouting(view, partition, 'reads', req.ringVersion);
           const record = await this.#replica.readRecord(partition, req.key);
           return { type: 'read', record };
@@ -222,6 +264,10 @@ export class Coordinator implements KvHandler {
         case 'write': {
           const view = this.#view(1);
           const partition = partitionOf(req.key, view.ring.partitionCount);
+          if (req.hintFor !== undefined && req.hintFor !== view.self) {
+            await this.#hintPort().store(req.hintFor, partition, req.key, req.record);
+            return { type: 'write' };
+          }
           refuseStaleRouting(view, partition, 'writes', req.ringVersion);
           const incoming = decodeRecord(req.record);
           await this.#replica.merge(partition, req.key, incoming, req.record);
@@ -230,7 +276,7 @@ export class Coordinator implements KvHandler {
         case 'coordinate': {
           const view = this.#view(1);
           refuseStaleRouting(view, partitionOf(req.key, view.ring.partitionCount), 'writes', req.ringVersion);
-          const result = await this.#write(req.key, req.value, req.context, req.consistency, timeoutMs, true);
+          const result = await this.#write(req.key, req.value, req.context, req.consistency, timeoutMs, true, req.strict === true);
           return { type: 'coordinate', context: result.context };
         }
       }
@@ -250,6 +296,12 @@ export class Coordinator implements KvHandler {
     } finally {
       this.#leave();
     }
+  }
+
+  /** This node's hint store, or a refusal (nothing stored) when hinted handoff is off here. */
+  #hintPort(): HintPort {
+    if (this.#hints === undefined) throw new UnavailableError('hinted handoff is off on this node: it holds no hints for others', { answered: 0, required: 1 });
+    return this.#hints;
   }
 
   /** Counters since start. */
@@ -280,8 +332,10 @@ export class Coordinator implements KvHandler {
     const view = this.#view(required);
     const partition = partitionOf(cmd.key, view.ring.partitionCount);
     const nodes = view.replicas(partition).reads;
-    failFastIfTooFewUp(nodes, view, required, level, 'read');
-    const round = new ReadRound({ nodes, required, level, op: 'read', timeoutMs: cmd.timeoutMs, time: this.#time }, cmd.key, partition, view);
+    const sloppy = cmd.strict !== true && this.#hints !== undefined;
+    failFastIfTooFewUp(nodes, view, required, level, 'read', sloppy ? new Fallbacks(view, partition, nodes, true) : undefined);
+    const fallbacks = sloppy ? new Fallbacks(view, partition, nodes, true) : undefined;
+    const round = new ReadRound({ nodes, required, level, op: 'read', timeoutMs: cmd.timeoutMs, time: this.#time }, cmd.key, partition, view, fallbacks);
     try {
       if (round.decision === 'lost') throw round.error('lost');
       if (this.#config.readRepair) round.onSettled = () => this.#repair(round);
@@ -308,15 +362,38 @@ export class Coordinator implements KvHandler {
     }
   }
 
-  /** Ask replicas, in the round's order, until `count` have been asked; a replica believed down fails at once. */
+  /**
+   * Ask replicas, in the round's order, until `count` have been asked. A
+   * replica believed down is stood in for by a fallback answering from its
+   * hints (sloppy quorum), or fails at once.
+   */
   #askMore(round: ReadRound, count: number, req: ReadRequest, timeoutMs: number): void {
     while (round.asked < count && round.asked < round.order.length) {
       const i = round.order[round.asked++]!;
       const node = round.nodes[i]!;
       if (node === round.view.self) this.#readLocal(round, i, req, timeoutMs);
-      else if (!round.view.isUp(node)) this.#readFailed(round, i, `${node} is believed down`, req, timeoutMs);
-      else this.#readRemote(round, i, req, timeoutMs);
+      else if (round.view.isUp(node)) this.#readRemote(round, i, node, req, timeoutMs);
+      else {
+        const standIn = round.fallbacks?.next();
+        if (standIn === undefined) this.#readFailed(round, i, `${node} is believed down`, req, timeoutMs);
+        else {
+          round.standIns.set(i, standIn);
+          if (standIn === round.view.self) this.#readHintsHere(round, i, req, timeoutMs);
+          else this.#readRemote(round, i, standIn, { ...req, hinted: true }, timeoutMs);
+        }
+      }
     }
+  }
+
+  #readHintsHere(round: ReadRound, i: number, req: ReadRequest, timeoutMs: number): void {
+    this.#inflight++;
+    this.#hintPort()
+      .read(round.partition, round.key)
+      .then(
+        (obj) => round.succeed(i, obj),
+        (e: unknown) => this.#readFailed(round, i, e, req, timeoutMs),
+      )
+      .finally(() => this.#leave());
   }
 
   /** A replica failed: ask the next one in its place (unless the read is already decided). */
@@ -340,8 +417,8 @@ export class Coordinator implements KvHandler {
     );
   }
 
-  #readRemote(round: ReadRound, i: number, req: ReadRequest, timeoutMs: number): void {
-    const address = round.view.addressOf(round.nodes[i]!);
+  #readRemote(round: ReadRound, i: number, target: string, req: ReadRequest, timeoutMs: number): void {
+    const address = round.view.addressOf(target);
     if (address === undefined) {
       this.#readFailed(round, i, 'address not known yet', req, timeoutMs);
       return;
@@ -386,6 +463,8 @@ export class Coordinator implements KvHandler {
     const full = target.length > 0;
     let record: Uint8Array | undefined;
     for (let i = 0; i < round.nodes.length; i++) {
+      // A stand-in holds hints, not the replica's data: read repair never writes there.
+      if (round.standIns.has(i)) continue;
       if (!round.corrupt.has(i)) {
         if (round.states[i] !== SLOT_OK) continue;
         const obj = round.values[i];
@@ -423,7 +502,13 @@ export class Coordinator implements KvHandler {
     this.#leave();
   }
 
-  /** put/delete: coordinate here if this node is a replica, else forward. */
+  /**
+   * put/delete: coordinate here if this node is a replica, else forward to
+   * one. With a sloppy quorum (the default; `strict` turns it off), replicas
+   * believed down or failing are stood in for by fallbacks that keep the
+   * version as a hint; when no replica can coordinate at all, this node
+   * mints the version itself as a fallback (#coordinateAsFallback).
+   */
   async #write(
     key: Uint8Array,
     value: Uint8Array | undefined,
@@ -431,7 +516,9 @@ export class Coordinator implements KvHandler {
     consistency: Consistency | undefined,
     timeoutMs: number,
     forwarded: boolean,
+    strict: boolean,
   ): Promise<PutResult> {
+    const start = this.#time.monotonicMs();
     const level = consistency ?? this.#config.defaultConsistency;
     const required = requiredReplies(level, this.#config.replicas, 'write');
     checkKey(key);
@@ -441,26 +528,30 @@ export class Coordinator implements KvHandler {
     const partition = partitionOf(key, view.ring.partitionCount);
     const replicas = view.replicas(partition);
     const nodes = replicas.writes;
+    const sloppy = !strict && this.#hints !== undefined;
+    const self = nodes.indexOf(view.self);
     // While a partition moves, the nodes receiving it must get every write as
     // well (Cassandra's pending endpoints): W is raised by their number, so a
     // write acknowledged now is on W of the replica set after the switch too.
     const needed = required + (nodes.length - replicas.reads.length);
-    failFastIfTooFewUp(nodes, view, needed, level, 'write');
-    const self = nodes.indexOf(view.self);
-    if (self < 0) {
-      // A forwarded write is never forwarded again: rings that disagree must not loop.
-      if (forwarded) {
-        throw new UnavailableError(`${view.self} is not a replica of this key in its ring`, { answered: 0, required });
+    failFastIfTooFewUp(nodes, view, needed, level, 'write', sloppy ? new Fallbacks(view, partition, nodes, self < 0 && !forwarded) : undefined);
+    const fallbacks = sloppy ? new Fallbacks(view, partition, nodes) : undefined;
+    if (self >= 0) return this.#coordinateWrite(nodes, self, view, partition, key, value, context, level, needed, timeoutMs, fallbacks);
+    // A forwarded write is never forwarded again: rings that disagree must not loop.
+    if (forwarded) throw new UnavailableError(`${view.self} is not a replica of this key in its ring`, { answered: 0, required });
+    const up = nodes.filter((n) => view.isUp(n));
+    if (up.length > 0 || fallbacks === undefined) {
+      const req: CoordinateRequest = { type: 'coordinate', key, value, context: contextBytes, consistency: level, ...(strict ? { strict } : {}) };
+      try {
+        return await this.#forward(up, view, withRing(req, view), required, timeoutMs);
+      } catch (e) {
+        // Only when no replica could coordinate and none applied anything may this node mint the version instead.
+        if (fallbacks === undefined || !(e instanceof DynamoError) || !mayFallOver(e)) throw e;
       }
-      return this.#forward(
-        nodes.filter((n) => view.isUp(n)),
-        view,
-        withRing({ type: 'coordinate', key, value, context: contextBytes, consistency: level }, view),
-        required,
-        timeoutMs,
-      );
     }
-    return this.#coordinateWrite(nodes, self, view, partition, key, value, context, level, needed, timeoutMs);
+    const leftMs = timeoutMs - (this.#time.monotonicMs() - start);
+    if (leftMs <= 0) throw new TimeoutError(`${level} write timed out after ${timeoutMs} ms: no replica could coordinate`, { answered: 0, required });
+    return this.#coordinateAsFallback(nodes, view, partition, key, value, context, level, needed, leftMs, fallbacks);
   }
 
   async #coordinateWrite(
@@ -474,6 +565,7 @@ export class Coordinator implements KvHandler {
     level: Consistency,
     required: number,
     timeoutMs: number,
+    fallbacks: Fallbacks | undefined,
   ): Promise<PutResult> {
     const start = this.#time.monotonicMs();
     const round = new Round({ nodes, required, level, op: 'write', timeoutMs, time: this.#time });
@@ -486,19 +578,16 @@ export class Coordinator implements KvHandler {
       // Safe because a dot whose local write fails retires its actor before
       // the key is unlocked (actor-epochs.ts): it is never minted again.
       let computed: ReplicaWrite | undefined;
-      // Replicas believed down are not waited for: they count as failed at once.
-      for (let i = 0; i < nodes.length; i++) if (i !== self && !view.isUp(nodes[i]!)) round.fail(i, `${nodes[i]} is believed down`);
+      const slots = new SloppySlots(round, nodes, fallbacks);
+      // Replicas believed down are not waited for: a fallback stands in, or they count as failed at once.
+      for (let i = 0; i < nodes.length; i++) if (i !== self && !view.isUp(nodes[i]!)) slots.standIn(i, `${nodes[i]} is believed down`);
       const fanOut = (w: ReplicaWrite): void => {
         computed = w;
         const req: WriteRequest = withRing({ type: 'write', key, record: w.record }, view);
         const remainingMs = Math.max(1, timeoutMs - (this.#time.monotonicMs() - start));
         for (let i = 0; i < nodes.length; i++) {
           if (i === self || round.states[i] !== SLOT_PENDING) continue;
-          try {
-            this.#writeRemote(round, i, view, req, remainingMs);
-          } catch (e) {
-            round.fail(i, e);
-          }
+          this.#sendWrite(slots, i, view, req, remainingMs);
         }
       };
       const nowMs = this.#time.nowMs();
@@ -561,6 +650,59 @@ export class Coordinator implements KvHandler {
   }
 
   /**
+   * No replica of the key can coordinate (all down or refusing): with a
+   * sloppy quorum this node mints the version itself and keeps it as a hint
+   * for the first replica, while fallbacks hold it for the others. It is not
+   * a replica, so it has no actor in the key's clocks that it could keep
+   * counting under; it mints under a fresh actor for this one version, which
+   * nothing can ever mint again (the price: one more clock entry for a
+   * write that reached no replica). A context naming versions this node
+   * cannot vouch for (its hints lack them; no replica is there to ask) is
+   * refused, as the replicas refuse it (README "contexts are bound").
+   */
+  async #coordinateAsFallback(
+    nodes: readonly string[],
+    view: ClusterView,
+    partition: number,
+    key: Uint8Array,
+    value: Uint8Array | undefined,
+    context: VersionVector,
+    level: Consistency,
+    required: number,
+    timeoutMs: number,
+    fallbacks: Fallbacks,
+  ): Promise<PutResult> {
+    const local = (await this.#hintPort().read(partition, key)) ?? Dvv.fresh<StoredValue>();
+    if (unverifiedActors(context, Dvv.join(local)).length > 0) {
+      throw new UnavailableError(
+        `${level} write refused: none of the ${nodes.length} replicas can coordinate, and the context names versions this node cannot vouch for; ` +
+          'retry once a replica is reachable, or write without a context',
+        { answered: 0, required },
+      );
+    }
+    const actor = fallbackActor(this.#nodeId, this.#random);
+    const nowMs = this.#time.nowMs();
+    const stored: StoredValue = value === undefined ? { data: EMPTY, tombstone: true, writtenAtMs: nowMs } : { data: value, tombstone: false, writtenAtMs: nowMs };
+    const object = Dvv.update(local, context, actor, stored);
+    const record = encodeWithinLimits(local, object);
+    this.#stats.fallbackCoordinated++;
+    const round = new Round({ nodes, required, level, op: 'write', timeoutMs, time: this.#time });
+    try {
+      if (round.decision === 'lost') throw round.error('lost');
+      const slots = new SloppySlots(round, nodes, fallbacks);
+      slots.keepHere(0, view.self);
+      for (let i = 1; i < nodes.length; i++) slots.standIn(i, `${nodes[i]} is not reachable`);
+      const req: WriteRequest = withRing({ type: 'write', key, record }, view);
+      for (let i = 0; i < nodes.length; i++) if (round.states[i] === SLOT_PENDING) this.#sendWrite(slots, i, view, req, timeoutMs);
+      const decision = await round.decided;
+      if (decision !== 'won') throw round.error(decision, { maybeApplied: true });
+      return { context: encodeContext(seenByWriter(object, context, actor), key) };
+    } finally {
+      round.finish();
+    }
+  }
+
+  /**
    * Merge every other replica's copy of the key into this one (bounded by
    * `timeoutMs`), so a context naming versions this copy has not received
    * yet is honoured. Resolves to how many of the other replicas answered
@@ -589,21 +731,53 @@ export class Coordinator implements KvHandler {
     return answered;
   }
 
-  #writeRemote(round: Round, i: number, view: ClusterView, req: WriteRequest, timeoutMs: number): void {
-    const address = view.addressOf(round.nodes[i]!);
+  /**
+   * Send slot `i`'s copy of a write to whoever the slot targets now (its
+   * replica, or a fallback with a hint for it). A failure while the write is
+   * undecided moves the slot to the next fallback (sloppy quorum); the slot
+   * fails once no stand-in is left.
+   */
+  #sendWrite(slots: SloppySlots, i: number, view: ClusterView, req: WriteRequest, timeoutMs: number): void {
+    const target = slots.targets[i]!;
+    const hintFor = slots.hintFor[i];
+    if (hintFor !== undefined) this.#stats.hintedWrites++;
+    const failed = (error: unknown): void => {
+      if (slots.standIn(i, error)) this.#sendWrite(slots, i, view, req, timeoutMs);
+    };
+    if (target === view.self) {
+      // This node stands in for a replica (it coordinates as a fallback): the hint is kept here.
+      this.#inflight++;
+      this.#hintPort()
+        .store(hintFor!, partitionOf(req.key, view.ring.partitionCount), req.key, req.record)
+        .then(
+          () => slots.round.succeed(i, undefined),
+          (e: unknown) => failed(e),
+        )
+        .finally(() => this.#leave());
+      return;
+    }
+    const address = view.addressOf(target);
     if (address === undefined) {
-      round.fail(i, 'address not known yet');
+      failed(`${target}: address not known yet`);
       return;
     }
     this.#inflight++;
-    this.#transport.request(address, req, timeoutMs).then(
+    let sent: Promise<Result<WriteReply, DynamoError>>;
+    try {
+      sent = this.#transport.request(address, hintFor === undefined ? req : { ...req, hintFor }, timeoutMs);
+    } catch (e) {
+      this.#leave();
+      failed(e);
+      return;
+    }
+    sent.then(
       (res) => {
-        if (res.ok) round.succeed(i, undefined);
-        else round.fail(i, res.error);
+        if (res.ok) slots.round.succeed(i, undefined);
+        else failed(res.error);
         this.#leave();
       },
       (e: unknown) => {
-        round.fail(i, e);
+        failed(e);
         this.#leave();
       },
     );

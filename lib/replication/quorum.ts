@@ -27,11 +27,11 @@ export function requiredReplies(consistency: Consistency, n: number, op: 'read' 
       required = n;
       break;
     case 'ANY':
-      throw new InvalidArgumentError(
-        op === 'write'
-          ? 'consistency ANY needs hinted handoff, which is not supported yet; use ONE'
-          : 'consistency ANY is only valid for writes',
-      );
+      // One node storing the write, even only as a hint holder (Cassandra's ANY);
+      // a strict ANY write (no fallbacks) needs one replica, as ONE does.
+      if (op !== 'write') throw new InvalidArgumentError('consistency ANY is only valid for writes');
+      required = 1;
+      break;
     default:
       throw new InvalidArgumentError(`unknown consistency level ${String(consistency)}`);
   }

@@ -21,7 +21,7 @@ import { LIMITS } from '../protocol/index.ts';
 import { Dvv, type Actor, type VersionVector } from '../vclock/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import type { ActorEpochs } from './actor-epochs.ts';
-import { KeyLock } from './key-lock.ts';
+import { KeyLock } from '../runtime/index.ts';
 
 /** The object a replica now holds for a key and its encoded record (encoded once, reused for fan-out). */
 export interface ReplicaWrite {
@@ -99,10 +99,29 @@ export function unverifiedActors(context: VersionVector, known: VersionVector): 
  * context back, and its next write keeps this one as a sibling rather than
  * replacing a concurrent value it never saw.
  */
-function seenByWriter(object: StoredObject, context: VersionVector, actor: Actor): VersionVector {
+export function seenByWriter(object: StoredObject, context: VersionVector, actor: Actor): VersionVector {
   const entry = object.entries.find((e) => e.actor === actor);
   if (entry === undefined || entry.values.length !== 1) return context;
   return Dvv.mergeVectors(context, [{ actor, counter: entry.counter }]);
+}
+
+/**
+ * The record of `object`, the result of a write to `local`; LimitExceededError
+ * (nothing is written) when the write would take the key past the sibling cap
+ * or the object past its size limit.
+ */
+export function encodeWithinLimits(local: StoredObject, object: StoredObject): Uint8Array {
+  if (Dvv.size(object) > LIMITS.siblingsMax) {
+    throw new LimitExceededError(`key has ${Dvv.size(local)} siblings, the limit; read it and write back a resolved value with its context`);
+  }
+  const record = encodeRecord(object);
+  if (record.byteLength > LIMITS.objectBytesMax) {
+    throw new LimitExceededError(
+      `object would be ${record.byteLength} bytes with this write, over the ${LIMITS.objectBytesMax}-byte limit; ` +
+        'resolve its siblings or write a smaller value',
+    );
+  }
+  return record;
 }
 
 /** What `update` was asked to do with a context the local copy cannot fully vouch for. */
@@ -246,21 +265,15 @@ export class LocalReplica {
         actor = this.#actors.current();
       }
       const object = Dvv.update(local, vouched, actor, stored);
+      let record: Uint8Array;
+      try {
+        record = encodeWithinLimits(local, object);
+      } catch (e) {
+        if (e instanceof LimitExceededError && Dvv.size(object) > LIMITS.siblingsMax) this.#stats.siblingCapRefusals++;
+        throw e;
+      }
       const siblings = Dvv.size(object);
-      if (siblings > LIMITS.siblingsMax) {
-        this.#stats.siblingCapRefusals++;
-        throw new LimitExceededError(
-          `key has ${Dvv.size(local)} siblings, the limit; read it and write back a resolved value with its context`,
-        );
-      }
       if (siblings >= LIMITS.siblingsWarn) this.#logger.warn('key has many siblings', { siblings, partition });
-      const record = encodeRecord(object);
-      if (record.byteLength > LIMITS.objectBytesMax) {
-        throw new LimitExceededError(
-          `object would be ${record.byteLength} bytes with this write, over the ${LIMITS.objectBytesMax}-byte limit; ` +
-            'resolve its siblings or write a smaller value',
-        );
-      }
       const written = { object, record, seen: seenByWriter(object, vouched, actor) };
       const persisted = this.#storage.write([{ partition, key, record }]);
       let fanOutFailure: unknown;

@@ -2,6 +2,7 @@
 import type { DynamoError, Result } from '../runtime/index.ts';
 import type { Address, Consistency, NodeId, PeerRequest, ReplyFor } from '../protocol/index.ts';
 import type { Ring } from '../ring/index.ts';
+import type { StoredObject } from '../storage/index.ts';
 
 /** Replication settings; must agree across the cluster (except the defaults). */
 export interface ReplicationConfig {
@@ -49,4 +50,16 @@ export interface ClusterView {
  */
 export interface PeerClient {
   request<R extends PeerRequest>(to: Address, req: R, timeoutMs: number): Promise<Result<ReplyFor<R['type']>, DynamoError>>;
+}
+
+/**
+ * Where this node keeps the versions it holds for other nodes (hinted
+ * handoff, lib/handoff's HintStore as the node wires it). Absent when hinted
+ * handoff is off on this node: then no fallback is used and none is served.
+ */
+export interface HintPort {
+  /** Keep `record` as a hint for `target`; rejects (storing nothing) when the hint store is full or failing. */
+  store(target: NodeId, partition: number, key: Uint8Array, record: Uint8Array): Promise<void>;
+  /** Everything hinted for `key` on this node, whoever it is meant for. */
+  read(partition: number, key: Uint8Array): Promise<StoredObject | undefined>;
 }

@@ -21,3 +21,4 @@ export interface Runtime {
   readonly random: Random;
   readonly logger: Logger;
 }
+export { KeyLock } from './key-lock.ts';

@@ -15,11 +15,13 @@
  *   saw it);
  * - no-resurrection: no value present at the end was covered by an
  *   acknowledged, durable write (a deleted or replaced value never comes back);
- * - read-your-quorum: a read with R + W > N that started after an
- *   acknowledged put ended returns it or a possible successor — checked for
- *   reads that ended before the first fault that can make a replica forget
- *   (tail loss, disk loss, restore, rot), which breaks quorum intersection
- *   until repair;
+ * - read-your-quorum: a strict read with R + W > N that started after a
+ *   strict put was acknowledged returns it or a possible successor —
+ *   checked for reads that ended before the first fault that can make a
+ *   replica forget (tail loss, disk loss, restore, rot), which breaks quorum
+ *   intersection until repair. Sloppy requests are exempt: a write counted
+ *   on hints, or a read answered by stand-ins, need not meet the same
+ *   replicas (Dynamo §4.6);
  * - no-refused-valid-write: a write with no context or a genuine one is never
  *   refused as INVALID_ARGUMENT;
  * - foreign-context-refused: a write carrying a context read for another key
@@ -138,7 +140,7 @@ export function checkHistory(input: CheckInput): Violation[] {
       const fresh = regressions ? (r.endMs ?? Infinity) < history.firstRegressionMs! : true;
       if (!fresh) continue;
       for (const p of puts.values()) {
-        if (!acknowledged(p) || p.endMs === undefined || p.endMs >= r.startMs || p.needed + r.needed <= replicas) continue;
+        if (!acknowledged(p) || p.endMs === undefined || p.endMs >= r.startMs || p.needed + r.needed <= replicas || !p.strict || !r.strict) continue;
         if (ids.has(p.id)) continue;
         // Same-millisecond starts count: virtual time does not order events within a millisecond.
         const successor = covered(p, (w) => w.startMs <= (r.endMs ?? Infinity));

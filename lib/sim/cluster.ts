@@ -21,6 +21,7 @@ import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import { DynamoNode, type SeedSpec, type TransferConfig } from '../node/index.ts';
 import type { MembershipConfig, MembershipView } from '../membership/index.ts';
+import type { HandoffConfig } from '../handoff/index.ts';
 import { SimScheduler } from './scheduler.ts';
 import { SimTime } from './sim-time.ts';
 import { SimNetwork, type SimTransport } from './network.ts';
@@ -54,6 +55,8 @@ export interface SimClusterOptions {
   membership?: Partial<MembershipConfig>;
   /** Partition transfer tunables for every node (e.g. small chunks, to crash a node mid-transfer). */
   transfers?: Partial<TransferConfig>;
+  /** Hinted handoff settings for every node (on by default, as on real nodes). */
+  handoff?: Partial<HandoffConfig>;
   logLevel?: LogLevel;
   /** Logger modules whose trace lines are recorded (`*` for all). */
   trace?: readonly string[];
@@ -70,6 +73,8 @@ export interface SimKvOptions {
   consistency?: Consistency;
   timeoutMs?: number;
   context?: Uint8Array;
+  /** Only primaries count (no fallbacks). */
+  strict?: boolean;
 }
 
 /** The options every node life is built from, defaults filled in. */
@@ -117,6 +122,7 @@ export class SimCluster {
   readonly #opts: NodeShape;
   readonly #membership: Partial<MembershipConfig>;
   readonly #transfers: Partial<TransferConfig> | undefined;
+  readonly #handoff: Partial<HandoffConfig> | undefined;
   readonly #skewRandom: SeededRandom;
   readonly #diskRandom: SeededRandom;
   readonly #skewMax: number;
@@ -151,6 +157,7 @@ export class SimCluster {
     };
     this.#membership = opts.membership ?? {};
     this.#transfers = opts.transfers;
+    this.#handoff = opts.handoff;
     this.#logLevel = opts.logLevel ?? 'info';
     this.#trace = new Set(opts.trace ?? []);
     this.#linesMax = opts.transcriptLinesMax ?? 50_000;
@@ -311,6 +318,19 @@ export class SimCluster {
             );
           })
           .join('; '),
+    );
+  }
+
+  /** Run until no running node holds a hint (every one handed over), within the settle deadline. */
+  async waitHintsDrained(): Promise<void> {
+    const running = (): Slot[] => [...this.#slots.values()].filter((s) => s.up);
+    await this.#guard(
+      () => this.scheduler.runUntil(() => running().every((s) => s.node.hintsHeld === 0), undefined, this.scheduler.nowMs + SETTLE_DEADLINE_MS),
+      () =>
+        `hints still held: ${running()
+          .filter((s) => s.node.hintsHeld > 0)
+          .map((s) => `${s.id}: ${s.node.hintsHeld}`)
+          .join(', ')}`,
     );
   }
 
@@ -632,6 +652,7 @@ export class SimCluster {
       partitionCount: this.#opts.partitionCount,
       membership: { bootstrapExpectCount: this.#opts.nodes, ...this.#membership, ...(this.#noAutoJoin.has(slot.id) ? { autoJoin: false } : {}) },
       ...(this.#transfers === undefined ? {} : { transfers: this.#transfers }),
+      ...(this.#handoff === undefined ? {} : { handoff: this.#handoff }),
       replication: {
         replicas: this.#opts.replicas,
         defaultConsistency: this.#opts.defaultConsistency,
@@ -641,9 +662,13 @@ export class SimCluster {
     });
   }
 
-  #kvOpts(opts: SimKvOptions): { consistency?: Consistency; timeoutMs: number } {
+  #kvOpts(opts: SimKvOptions): { consistency?: Consistency; timeoutMs: number; strict?: boolean } {
     const timeoutMs = opts.timeoutMs ?? this.#opts.requestTimeoutMsDefault;
-    return opts.consistency === undefined ? { timeoutMs } : { consistency: opts.consistency, timeoutMs };
+    return {
+      timeoutMs,
+      ...(opts.consistency === undefined ? {} : { consistency: opts.consistency }),
+      ...(opts.strict === undefined ? {} : { strict: opts.strict }),
+    };
   }
 
   #slot(id: NodeId): Slot {

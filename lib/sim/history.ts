@@ -46,6 +46,8 @@ interface OpBase {
   /** Node the request was sent to. */
   readonly via: NodeId;
   readonly level: Consistency;
+  /** Only primaries counted (no fallbacks): R + W > N promises overlap only between strict requests. */
+  readonly strict: boolean;
   /** Replicas the level needs (W for writes, R for reads) for the run's N. */
   readonly needed: number;
   readonly startMs: number;

@@ -126,6 +126,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
     await cluster.run(faults.heal());
     await cluster.waitConverged();
     await cluster.waitRingSettled(faults.removed);
+    await cluster.waitHintsDrained();
     await cluster.runFor(opts.settleMs);
     const serving = cluster.ids.filter((id) => cluster.isUp(id) && cluster.node(id).departed === undefined);
     const via = serving[random.int(serving.length)]!;

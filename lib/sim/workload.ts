@@ -119,19 +119,21 @@ export class Workload {
   async #get(client: number, random: SeededRandom, key: string, contexts: Map<string, CachedContext>): Promise<void> {
     const via = this.#via(random);
     const level = this.#level(random);
+    const strict = random.int(2) === 0;
     const op = this.#history.begin<ReadOp>({
       kind: 'get',
       client,
       key,
       via,
       level,
+      strict,
       needed: requiredReplies(level, this.#opts.replicas, 'read'),
       startMs: this.#now(),
       returned: undefined,
     });
     try {
       const got = await this.#cluster.clientCall(via, this.#opts.requestTimeoutMs + 500, (kv) =>
-        kv.get({ key: utf8.encode(key), consistency: level, timeoutMs: this.#opts.requestTimeoutMs }),
+        kv.get({ key: utf8.encode(key), consistency: level, timeoutMs: this.#opts.requestTimeoutMs, strict }),
       );
       op.returned = got.values.map((v) => text.decode(v));
       this.#end(op);
@@ -151,7 +153,9 @@ export class Workload {
     contexts: Map<string, CachedContext>,
   ): Promise<void> {
     const via = this.#via(random);
-    const level = this.#level(random);
+    const strict = random.int(2) === 0;
+    // Now and then ANY: stored by any node, even only as a hint holder (sloppy writes only).
+    const level = !strict && random.int(8) === 0 ? 'ANY' : this.#level(random);
     const value = kind === 'put' ? valueOf(key, this.#history.nextId) : undefined;
     const op = this.#history.begin<WriteOp>({
       kind,
@@ -159,6 +163,7 @@ export class Workload {
       key,
       via,
       level,
+      strict,
       needed: requiredReplies(level, this.#opts.replicas, 'write'),
       startMs: this.#now(),
       value,
@@ -169,8 +174,8 @@ export class Workload {
       const timeoutMs = this.#opts.requestTimeoutMs;
       const res = await this.#cluster.clientCall(via, timeoutMs + 500, (kv) =>
         value === undefined
-          ? kv.delete({ key: utf8.encode(key), context: contextBytes, consistency: level, timeoutMs })
-          : kv.put({ key: utf8.encode(key), value: utf8.encode(value), context: contextBytes, consistency: level, timeoutMs }),
+          ? kv.delete({ key: utf8.encode(key), context: contextBytes, consistency: level, timeoutMs, strict })
+          : kv.put({ key: utf8.encode(key), value: utf8.encode(value), context: contextBytes, consistency: level, timeoutMs, strict }),
       );
       this.#end(op);
       // The reply's context covers what this write's context did, and maybe the write itself.

@@ -68,6 +68,16 @@ export interface StatusResponseMsg {
   safety?: SafetyCounters | null;
   ringVersion?: number | null;
   transfers?: TransferStatusMsg[];
+  hints?: HintStatusMsg | null;
+}
+
+/** admin.proto HintStatus (repeated field absent after toObject when empty). */
+interface HintStatusMsg {
+  enabled: boolean;
+  stored: number;
+  delivered: number;
+  dropped: number;
+  pending?: readonly { target: string; keys: number; bytes: number }[];
 }
 
 /** admin.proto RingResponse as a message object. */
@@ -154,6 +164,7 @@ export class AdminCodec {
       return transfer === undefined ? [] : [transfer];
     });
     const safety = sent(s.safety);
+    const hints = sent(s.hints);
     return definedOnly({
       nodeId: s.nodeId,
       members: s.members.map((m) => this.#member(m)),
@@ -171,6 +182,10 @@ export class AdminCodec {
       ringVersion,
       // A node that reports a ring version reports every transfer: none is an empty list, not "unknown".
       transfers: ringVersion === undefined && transfers.length === 0 ? undefined : transfers,
+      hints:
+        hints === undefined
+          ? undefined
+          : { enabled: hints.enabled, stored: hints.stored, delivered: hints.delivered, dropped: hints.dropped, pending: (hints.pending ?? []).map((p) => ({ ...p })) },
     });
   }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UnavailableError } from '../../../lib/runtime/index.ts';
-import { KeyLock } from '../../../lib/replication/key-lock.ts';
+import { KeyLock } from '../../../lib/runtime/index.ts';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 

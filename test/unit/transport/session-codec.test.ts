@@ -32,10 +32,10 @@ describe('transport session codec (kv.proto Session envelopes)', () => {
     expect(out.frames[0]![1]).to.equal(3);
     const decoded = SessionRequests.toObject(SessionRequests.decode(out.frames[0]![0]), { oneofs: true, longs: Number, defaults: true, bytes: Array });
     expect(decoded['requests']).to.deep.equal([
-      { id: 1, timeoutMs: 250, get: { key: [0x6b], consistency: 0 }, op: 'get' },
-      { id: 0xffffffff, timeoutMs: 2, put: { key: [0x6b], value: [], context: [], consistency: 0 }, op: 'put' },
+      { id: 1, timeoutMs: 250, get: { key: [0x6b], consistency: 0, strict: false }, op: 'get' },
+      { id: 0xffffffff, timeoutMs: 2, put: { key: [0x6b], value: [], context: [], consistency: 0, strict: false }, op: 'put' },
       // An empty op body still says which op it is (oneof presence).
-      { id: 7, timeoutMs: 0, delete: { key: [], context: [], consistency: 0 }, op: 'delete' },
+      { id: 7, timeoutMs: 0, delete: { key: [], context: [], consistency: 0, strict: false }, op: 'delete' },
     ]);
   });
 

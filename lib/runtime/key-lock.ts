@@ -3,7 +3,7 @@
  * work in flight has a FIFO chain; idle keys hold no memory. Queues are
  * bounded so a hot key cannot grow memory without limit.
  */
-import { UnavailableError } from '../runtime/index.ts';
+import { UnavailableError } from './errors.ts';
 
 interface KeyQueue {
   /** Settles when the last queued holder releases. */
