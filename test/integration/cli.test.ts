@@ -149,7 +149,6 @@ describe('integration: dynamo CLI', function () {
     const cases: [string[], number, RegExp][] = [
       [['get', 'k', '--endpoint', endpoint, '--consistency', 'MOST'], EXIT.usage, /consistency/],
       [['get', 'k', '--endpoint', endpoint, '--consistency', 'ANY'], EXIT.usage, /ANY/],
-      [['put', 'k', 'x', '--endpoint', endpoint, '--consistency', 'ANY'], EXIT.usage, /ANY/],
       [['get', 'k', '--endpoint', 'localhost'], EXIT.usage, /--endpoint/],
       [['get', 'k', '--endpoint', '127.0.0.1:99999'], EXIT.usage, /--endpoint/],
       [['status', '--endpoint', 'a b:1'], EXIT.usage, /--endpoint/],
@@ -178,13 +177,15 @@ describe('integration: dynamo CLI', function () {
     for (const e of EXIT_CODES) expect(help.stdout).to.match(new RegExp(`^  ${e.code}  `, 'm'));
   });
 
-  it('offers only the levels a command can use in its help', async () => {
+  it('offers only the levels a command can use in its help (ANY for writes), and --strict', async () => {
     const commands = ['get', 'put', 'del'];
     const helps = await dynamoAll(commands.map((c) => [c, '--help']));
     helps.forEach((help, i) => {
       expect(help.code).to.equal(EXIT.ok);
       expect(help.stdout).to.match(/ONE \| TWO \| THREE \| QUORUM \| ALL/);
-      expect(help.stdout, `${commands[i]} --help`).to.not.match(/\bANY\b/);
+      expect(help.stdout).to.match(/--strict/);
+      if (commands[i] === 'get') expect(help.stdout, 'get --help').to.not.match(/\bANY\b/);
+      else expect(help.stdout, `${commands[i]} --help`).to.match(/ALL \| ANY/);
     });
   });
 

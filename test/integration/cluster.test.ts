@@ -176,8 +176,10 @@ describe('integration: 3 real node processes over gRPC with LevelDB', function (
     expect(text(got.values)).to.deep.equal(['kept']);
   });
 
-  it('rejects ANY with INVALID_ARGUMENT', async () => {
-    const err = await client.put('any', 'x', { consistency: 'ANY' }).then(
+  it('accepts ANY for writes and rejects it for reads with INVALID_ARGUMENT', async () => {
+    await client.put('any', 'x', { consistency: 'ANY' });
+    expect(text((await eventually(() => client.get('any', { consistency: 'ALL' }))).values)).to.deep.equal(['x']);
+    const err = await client.get('any', { consistency: 'ANY' }).then(
       () => undefined,
       (e: unknown) => e,
     );

@@ -75,7 +75,6 @@ describe('integration: raw gRPC contract (kv.proto only), health, reflection, ba
     ['a context that does not decode', () => kv.put({ key: Buffer.from('k'), value: Buffer.from('v'), context: Buffer.from([0xff, 0x01, 0x02]) }), /context/i],
     ['an unknown consistency value', () => kv.get({ key: Buffer.from('k'), consistency: 42 }), /consistency/i],
     ['ANY on a read', () => kv.get({ key: Buffer.from('k'), consistency: 6 }), /ANY/],
-    ['ANY on a write (hinted handoff not built yet)', () => kv.put({ key: Buffer.from('k'), value: Buffer.from('v'), consistency: 6 }), /ANY/],
   ];
   for (const [what, call, message] of bad) {
     it(`answers ${what} with INVALID_ARGUMENT and keeps serving`, async () => {
