@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   UnavailableError,
   type Logger,
+  type Metrics,
   type Runtime,
 } from '../runtime/index.ts';
 import type {
@@ -59,6 +60,8 @@ export interface NodeOptions {
   readonly transfers?: Partial<TransferConfig>;
   /** The background budget shared by partition streaming (and, as they land, anti-entropy and hint replay). */
   readonly background?: AdmissionConfig;
+  /** Where hinted handoff and anti-entropy count what they do (hintStored, antiEntropyRepaired, ...); default noopMetrics. */
+  readonly metrics?: Metrics;
 }
 
 /** Background budget: 32 MiB/s sustained, 4 MiB burst, two transfers at once. */
