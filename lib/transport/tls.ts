@@ -43,7 +43,9 @@ export function checkTlsMaterial(m: TlsMaterial): TlsMaterial {
     }
   };
   const cert = parse('--tls-cert', m.cert);
-  const ca = parse('--tls-ca', m.ca);
+  // A CA file may be a bundle (several PEM certificates, e.g. old and new CA during a rotation).
+  const blocks = m.ca.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [m.ca.toString('utf8')];
+  const cas = blocks.map((b) => parse('--tls-ca', Buffer.from(b)));
   let key;
   try {
     key = createPrivateKey(m.key);
@@ -51,8 +53,9 @@ export function checkTlsMaterial(m: TlsMaterial): TlsMaterial {
     throw new InvalidArgumentError(`--tls-key: not a PEM private key (${(e as Error).message})`);
   }
   if (!cert.checkPrivateKey(key)) throw new InvalidArgumentError('--tls-key is not the private key of --tls-cert');
-  if (!cert.checkIssued(ca) && cert.fingerprint256 !== ca.fingerprint256) {
-    throw new InvalidArgumentError(`--tls-cert (issued by ${cert.issuer.replace(/\n/g, ', ')}) was not issued by --tls-ca (${ca.subject.replace(/\n/g, ', ')})`);
+  if (!cas.some((ca) => cert.checkIssued(ca) || cert.fingerprint256 === ca.fingerprint256)) {
+    const names = cas.map((ca) => ca.subject.replace(/\n/g, ', ')).join('; ');
+    throw new InvalidArgumentError(`--tls-cert (issued by ${cert.issuer.replace(/\n/g, ', ')}) was not issued by --tls-ca (${names})`);
   }
   return m;
 }
