@@ -153,7 +153,7 @@ describe('integration: TLS, node-to-node mutual TLS and bearer tokens', function
   });
 
   it('keeps health open for probes (no token), and refuses plaintext clients', async () => {
-    const def = grpc.loadPackageDefinition(protoLoader.loadSync(HEALTH_PROTO)) as unknown as {
+    const def = grpc.loadPackageDefinition(protoLoader.loadSync(HEALTH_PROTO, { enums: String })) as unknown as {
       grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { check: Function } } } };
     };
     const health = new def.grpc.health.v1.Health(procs[0]!.address, grpc.credentials.createSsl(Buffer.from(ca)));
