@@ -19,7 +19,9 @@ const allowed = {
   antientropy: ['runtime', 'protocol', 'vclock', 'ring', 'storage'],
   handoff: ['runtime', 'protocol', 'vclock', 'storage'],
   client: ['runtime', 'protocol', 'ring', 'transport', 'config'],
-  node: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'membership', 'antientropy', 'handoff'],
+  // The Prometheus edge (prom-client, node:http); the Metrics port itself is in runtime.
+  metrics: ['runtime', 'protocol'],
+  node: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'membership', 'antientropy', 'handoff', 'metrics'],
   sim: ['runtime', 'protocol', 'vclock', 'ring', 'storage', 'replication', 'transport', 'config', 'node', 'membership', 'antientropy', 'handoff'],
 };
 
@@ -57,6 +59,20 @@ forbidden.push(
     to: { path: '^cmd/' },
   },
   {
+    name: 'prom-client-at-the-edge',
+    severity: 'error',
+    comment: 'Only lib/metrics loads prom-client: pure modules, the simulator and the SDK never do (they use the Metrics port).',
+    from: { path: '^(lib|cmd)/', pathNot: '^lib/metrics/' },
+    to: { path: 'node_modules/prom-client/' },
+  },
+  {
+    name: 'pino-at-the-edge',
+    severity: 'error',
+    comment: 'Only the node process logger loads pino; everything else logs through the Logger port.',
+    from: { path: '^(lib|cmd)/', pathNot: '^lib/node/pino-logger\\.ts$' },
+    to: { path: 'node_modules/pino/' },
+  },
+  {
     name: 'sim-only-for-tests',
     severity: 'error',
     comment: 'Only the simulator entry point and tests may import lib/sim.',
@@ -72,6 +88,6 @@ module.exports = {
     tsPreCompilationDeps: true,
     parser: 'swc',
     tsConfig: { fileName: 'tsconfig.json' },
-    exclude: { path: '(^|/)node_modules/' },
+    // node_modules are leaves (not followed), kept so the edge rules above can see them.
   },
 };

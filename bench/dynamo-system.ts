@@ -16,6 +16,12 @@ export interface DynamoBenchOptions {
   partitions?: number;
   /** Runs before the nodes start (bulk loading their data dirs). */
   prepare?: (members: readonly LocalMember[]) => Promise<void>;
+  /**
+   * Serve /metrics on every node and scrape each every `scrapeIntervalMs`
+   * (as Prometheus would, default 5 s) while the benchmark runs: the
+   * `dynamo-metrics` system, to measure what metrics cost.
+   */
+  metrics?: { scrapeIntervalMs?: number };
 }
 
 export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnderTest & { pids(): number[] }> {
@@ -35,8 +41,24 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
     stderr: 'inherit',
     execArgv,
     ...(opts.prepare ? { prepare: opts.prepare } : {}),
+    ...(opts.metrics ? { metrics: true } : {}),
   });
   const kill = (): void => cluster.killAllSync();
+  let scrapes = 0;
+  let scrapeBytes = 0;
+  const scraper =
+    opts.metrics === undefined
+      ? undefined
+      : setInterval(() => {
+          for (const m of cluster.members) {
+            void fetch(`http://${m.metricsAddress}/metrics`)
+              .then((r) => r.text())
+              .then((t) => {
+                scrapes++;
+                scrapeBytes += t.length;
+              }, () => {});
+          }
+        }, opts.metrics.scrapeIntervalMs ?? 5_000);
   process.on('exit', kill);
   const client = new DynamoClient({ endpoints: cluster.endpoints, timeoutMs: 10_000, ...(opts.protocol ? { protocol: opts.protocol } : {}) });
   const consistency = opts.consistency;
@@ -45,7 +67,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   // writes), so it replaces what was seen instead of piling up siblings.
   const contexts = new Map<string, Uint8Array>();
   return {
-    name: 'dynamo',
+    name: opts.metrics ? 'dynamo-metrics' : 'dynamo',
     async read(key) {
       const res = await client.get(key, { consistency });
       contexts.set(key, res.context);
@@ -57,6 +79,10 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
     },
     pids: () => cluster.members.map((m) => cluster.pid(m.id)).filter((p): p is number => p !== undefined),
     async close() {
+      if (scraper !== undefined) {
+        clearInterval(scraper);
+        console.error(`dynamo-metrics: ${scrapes} scrapes, ${Math.round(scrapeBytes / Math.max(1, scrapes))} bytes each`);
+      }
       client.close();
       await cluster.stop('SIGTERM');
       process.off('exit', kill);

@@ -21,7 +21,7 @@ const OUT_DIR = fileURLToPath(new URL('./out', import.meta.url));
 
 const program = new Command()
   .name('bench')
-  .option('--systems <list>', 'systems to measure: dynamo, etcd, echo', 'dynamo,etcd,echo')
+  .option('--systems <list>', 'systems to measure: dynamo, dynamo-metrics (dynamo with /metrics on, scraped every 5 s), etcd, echo; a name may repeat (alternate dynamo,dynamo-metrics,... to measure metrics)', 'dynamo,etcd,echo')
   .option('--workloads <list>', 'YCSB workloads: A (50/50), B (95/5), C (read-only), W (write-only)', 'A')
   .option('--distribution <d>', 'uniform | zipfian', 'uniform')
   .option('--clients <n>', 'concurrent closed-loop clients', '64')
@@ -39,7 +39,7 @@ program.parse(process.argv);
 const o = program.opts<Record<string, string>>();
 
 const systems = o['systems']!.split(',').map((x) => x.trim());
-for (const x of systems) if (!['dynamo', 'etcd', 'echo'].includes(x)) throw new Error(`unknown system ${x}`);
+for (const x of systems) if (!['dynamo', 'dynamo-metrics', 'etcd', 'echo'].includes(x)) throw new Error(`unknown system ${x}`);
 const workloads = o['workloads']!.split(',').map((w) => w.trim().toUpperCase()) as WorkloadName[];
 for (const w of workloads) if (!(w in WORKLOAD_TITLE)) throw new Error(`unknown workload ${w}`);
 const distribution = o['distribution'] as Distribution;
@@ -104,6 +104,8 @@ async function benchSystem(sut: SystemUnderTest): Promise<RunResult[]> {
 
 const starters: Record<string, () => Promise<SystemUnderTest>> = {
   dynamo: () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb', protocol }),
+  // The same with /metrics on every node, scraped every 5 s: list both (repeated, alternating) to measure what metrics cost.
+  'dynamo-metrics': () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb', protocol, metrics: {} }),
   etcd: () => startEtcd(3),
   echo: () => startEcho(),
 };
@@ -123,7 +125,7 @@ printTable(results);
 /** ours / anchor per workload: throughput ratio and p99 ratio. */
 const ratios: { workload: string; anchor: string; opsRatio: number; p99Ratio: number }[] = [];
 for (const r of results.filter((x) => x.system === 'dynamo')) {
-  for (const anchor of results.filter((x) => x.system !== 'dynamo' && x.workload === r.workload && x.distribution === r.distribution)) {
+  for (const anchor of results.filter((x) => !x.system.startsWith('dynamo') && x.workload === r.workload && x.distribution === r.distribution)) {
     ratios.push({ workload: `${r.workload}/${r.distribution}`, anchor: anchor.system, opsRatio: r.opsPerSec / anchor.opsPerSec, p99Ratio: r.all.p99Ms / anchor.all.p99Ms });
   }
 }
@@ -132,9 +134,35 @@ if (ratios.length) {
   for (const x of ratios) console.log(`dynamo / ${x.anchor} ${x.workload}: ops/s ${fmt(x.opsRatio)}x, p99 ${fmt(x.p99Ratio)}x`);
 }
 
+// Metrics on vs off (systems dynamo and dynamo-metrics, each possibly run several times): medians and their ratios.
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const metricsCost: { workload: string; runs: number; opsRatio: number; p99Ratio: number; serverCpuRatio: number }[] = [];
+for (const workload of workloads) {
+  const off = results.filter((r) => r.system === 'dynamo' && r.workload === workload);
+  const on = results.filter((r) => r.system === 'dynamo-metrics' && r.workload === workload);
+  if (off.length === 0 || on.length === 0) continue;
+  const m = (rs: RunResult[], f: (r: RunResult) => number): number => median(rs.map(f));
+  const x = {
+    workload: `${workload}/${distribution}`,
+    runs: Math.min(off.length, on.length),
+    opsRatio: m(on, (r) => r.opsPerSec) / m(off, (r) => r.opsPerSec),
+    p99Ratio: m(on, (r) => r.all.p99Ms) / m(off, (r) => r.all.p99Ms),
+    serverCpuRatio: m(on, (r) => r.serverCpuUsPerOp) / m(off, (r) => r.serverCpuUsPerOp),
+  };
+  metricsCost.push(x);
+  console.log(
+    `metrics on / off ${x.workload} (medians of ${off.length} and ${on.length} runs: ops/s ${fmt(m(on, (r) => r.opsPerSec), 0)} vs ${fmt(m(off, (r) => r.opsPerSec), 0)}, ` +
+      `server µs/op ${fmt(m(on, (r) => r.serverCpuUsPerOp), 0)} vs ${fmt(m(off, (r) => r.serverCpuUsPerOp), 0)}): ` +
+      `ops/s ${fmt(x.opsRatio)}x, p99 ${fmt(x.p99Ratio)}x, server CPU/op ${fmt(x.serverCpuRatio)}x`,
+  );
+}
+
 const settings = { systems, workloads, distribution, clients, durationMs, warmupMs, keys, valueBytes, consistency, protocol };
 mkdirSync(path.dirname(o['out']!), { recursive: true });
-writeFileSync(o['out']!, JSON.stringify({ at: new Date().toISOString(), settings, results, ratios }, null, 2));
+writeFileSync(o['out']!, JSON.stringify({ at: new Date().toISOString(), settings, results, ratios, metricsCost }, null, 2));
 const svg = o['out']!.replace(/\.json$/, '') + '.svg';
 writeFileSync(svg, renderChart(results, `${clients} clients, ${keys} keys, ${valueBytes} B values, ${consistency}, ${distribution}, ${durationMs / 1000}s per workload`));
 console.log(`results: ${o['out']}`);

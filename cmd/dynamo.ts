@@ -110,7 +110,7 @@ program
   .option('--engine <engine>', 'leveldb | rocksdb | memory', 'leveldb')
   .option('--replicas <n>', 'replication factor N', '3')
   .option('--partitions <n>', 'ring partitions', '256')
-  .option('--log-level <level>', 'node log level: error | warn | info | silent', 'warn')
+  .option('--log-level <level>', 'node log level: error | warn | info | debug | silent', 'warn')
   .option('--json', 'once every node serves, print {"endpoints","members"} as one JSON line')
   .action(async (opts: Record<string, string | boolean | undefined>) => {
     jsonMode = opts['json'] === true;
@@ -118,8 +118,8 @@ program
     const engine = opts['engine'];
     if (engine !== 'leveldb' && engine !== 'rocksdb' && engine !== 'memory') throw new UsageError(`--engine must be leveldb, rocksdb or memory, not "${String(engine)}"`);
     const logLevel = opts['logLevel'];
-    if (logLevel !== 'error' && logLevel !== 'warn' && logLevel !== 'info' && logLevel !== 'silent') {
-      throw new UsageError(`--log-level must be error, warn, info or silent, not "${String(logLevel)}"`);
+    if (logLevel !== 'error' && logLevel !== 'warn' && logLevel !== 'info' && logLevel !== 'debug' && logLevel !== 'silent') {
+      throw new UsageError(`--log-level must be error, warn, info, debug or silent, not "${String(logLevel)}"`);
     }
     const dataDir = String(opts['dataDir']);
     const basePort = parseWhole('--base-port', String(opts['basePort']), 0, 65535);
@@ -164,6 +164,12 @@ interface ClientOpts {
   strict?: boolean;
   timeoutMs?: string;
   json?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsServerName?: string;
+  token?: string;
+  tokenFile?: string;
 }
 
 /** --endpoint, else DYNAMO_ENDPOINT, else 127.0.0.1:7001: host:port, comma-separated. */
@@ -187,17 +193,70 @@ function levelOf(raw: string | undefined, allowed: readonly Consistency[]): Cons
   return level as Consistency;
 }
 
-function endpointOption(cmd: Command): Command {
+/** --tls-* and --token* of every command that talks to a node. */
+function authOptions(cmd: Command): Command {
   return cmd
-    .option('--endpoint <list>', `node(s) to talk to, host:port comma-separated, tried in order [DYNAMO_ENDPOINT] (default ${DEFAULT_ENDPOINT})`)
-    .option('--timeout-ms <ms>', 'deadline of the whole command', String(TIMEOUT_MS_DEFAULT));
+    .option('--tls-ca <file>', 'connect with TLS, trusting this PEM CA certificate [DYNAMO_TLS_CA]')
+    .option('--tls-cert <file>', 'client certificate to present, with --tls-key (optional) [DYNAMO_TLS_CERT]')
+    .option('--tls-key <file>', 'private key of --tls-cert [DYNAMO_TLS_KEY]')
+    .option('--tls-server-name <name>', "host name to check the node's certificate against (default: the endpoint's host) [DYNAMO_TLS_SERVER_NAME]")
+    .option('--token <token>', 'bearer token for nodes started with --auth-token-file [DYNAMO_TOKEN]')
+    .option('--token-file <file>', 'read the bearer token from this file (its first token) [DYNAMO_TOKEN_FILE, else DYNAMO_AUTH_TOKEN_FILE]');
+}
+
+function endpointOption(cmd: Command): Command {
+  return authOptions(
+    cmd
+      .option('--endpoint <list>', `node(s) to talk to, host:port comma-separated, tried in order [DYNAMO_ENDPOINT] (default ${DEFAULT_ENDPOINT})`)
+      .option('--timeout-ms <ms>', 'deadline of the whole command', String(TIMEOUT_MS_DEFAULT)),
+  );
 }
 
 /** --endpoint and --timeout-ms of a command that acts on one node (join, decommission). */
 function nodeOption(cmd: Command): Command {
-  return cmd
-    .option('--endpoint <host:port>', 'the node to act on (required; or DYNAMO_ENDPOINT)')
-    .option('--timeout-ms <ms>', 'deadline of each request', String(TIMEOUT_MS_DEFAULT));
+  return authOptions(
+    cmd
+      .option('--endpoint <host:port>', 'the node to act on (required; or DYNAMO_ENDPOINT)')
+      .option('--timeout-ms <ms>', 'deadline of each request', String(TIMEOUT_MS_DEFAULT)),
+  );
+}
+
+function readFileFlag(flag: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** The SDK's tls and token options from the flags, else the environment (a pod's own DYNAMO_TLS_* and DYNAMO_AUTH_TOKEN_FILE work as they are). */
+function authOf(opts: ClientOpts): { tls?: { ca: string; cert?: string; key?: string; serverName?: string }; token?: string } {
+  const env = process.env;
+  const ca = opts.tlsCa ?? env['DYNAMO_TLS_CA'];
+  const cert = opts.tlsCert ?? env['DYNAMO_TLS_CERT'];
+  const key = opts.tlsKey ?? env['DYNAMO_TLS_KEY'];
+  const serverName = opts.tlsServerName ?? env['DYNAMO_TLS_SERVER_NAME'];
+  if ((cert === undefined || cert === '') !== (key === undefined || key === '')) throw new UsageError('--tls-cert and --tls-key go together');
+  if ((cert || serverName) && !ca) throw new UsageError('--tls-cert and --tls-server-name need --tls-ca (the CA the nodes chain to)');
+  const out: { tls?: { ca: string; cert?: string; key?: string; serverName?: string }; token?: string } = {};
+  if (ca) {
+    out.tls = {
+      ca: readFileFlag('--tls-ca', ca),
+      ...(cert ? { cert: readFileFlag('--tls-cert', cert), key: readFileFlag('--tls-key', key!) } : {}),
+      ...(serverName ? { serverName } : {}),
+    };
+  }
+  const tokenFile = opts.tokenFile ?? env['DYNAMO_TOKEN_FILE'] ?? env['DYNAMO_AUTH_TOKEN_FILE'];
+  const token = opts.token ?? env['DYNAMO_TOKEN'];
+  if (opts.token !== undefined && opts.tokenFile !== undefined) throw new UsageError('--token and --token-file exclude each other');
+  if (token) out.token = token;
+  else if (tokenFile) {
+    const first = readFileFlag('--token-file', tokenFile).split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+    if (first === undefined) throw new UsageError(`--token-file ${tokenFile} holds no token`);
+    out.token = first;
+  }
+  if (out.token !== undefined && !/^[\x21-\x7e]{1,4096}$/.test(out.token)) throw new UsageError('the token must be 1-4096 visible ASCII characters without spaces');
+  return out;
 }
 
 /**
@@ -229,7 +288,7 @@ async function withClient<T>(opts: ClientOpts, fn: (client: DynamoClient, call: 
   const endpoints = endpointsOf(opts.endpoint);
   const timeoutMs = parseWhole('--timeout-ms', opts.timeoutMs ?? String(TIMEOUT_MS_DEFAULT), 1, 3_600_000);
   sdk ??= await import('../lib/client/index.ts');
-  const client = new sdk.DynamoClient({ endpoints, timeoutMs, routing: 'round-robin', discovery: false });
+  const client = new sdk.DynamoClient({ endpoints, timeoutMs, routing: 'round-robin', discovery: false, ...authOf(opts) });
   try {
     return await fn(client, { deadline: time.nowMs() + timeoutMs, ...(opts.strict === true ? { strict: true } : {}) });
   } finally {

@@ -14,6 +14,7 @@ export const EXIT = {
   unavailable: 3,
   timeout: 4,
   failed: 5,
+  unauthenticated: 6,
 } as const;
 
 /** Each exit code and when it is used (help text and README). */
@@ -24,6 +25,7 @@ export const EXIT_CODES: readonly { readonly code: number; readonly meaning: str
   { code: EXIT.unavailable, meaning: 'unavailable: no node reachable, too few replicas for the level, or a node that cannot act on a command yet (DYNAMO_UNAVAILABLE)' },
   { code: EXIT.timeout, meaning: 'timeout: the deadline passed first (DYNAMO_TIMEOUT), or `decommission` waited --timeout-s for the node to leave' },
   { code: EXIT.failed, meaning: 'any other failure: limits (DYNAMO_LIMIT_EXCEEDED), storage or internal errors, a node that fails to start, a decommission called off' },
+  { code: EXIT.unauthenticated, meaning: 'unauthenticated: the node refused the credentials, a missing or wrong token (DYNAMO_UNAUTHENTICATED)' },
 ];
 
 /** Bad command-line usage found by the CLI itself. */
@@ -46,6 +48,8 @@ export function exitCodeOf(e: unknown): number {
       return EXIT.unavailable;
     case 'DYNAMO_TIMEOUT':
       return EXIT.timeout;
+    case 'DYNAMO_UNAUTHENTICATED':
+      return EXIT.unauthenticated;
     default:
       return EXIT.failed;
   }

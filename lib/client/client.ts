@@ -18,6 +18,7 @@ import type { DynamoError, Time, TimerHandle } from '../runtime/index.ts';
 import { ClosedError, InvalidArgumentError, RealTime, TimeoutError, UnavailableError } from '../runtime/index.ts';
 import { contextBytes, keyBytes, valueBytes } from './bytes.ts';
 import { markMaybeApplied, toDynamoError } from './call-errors.ts';
+import { channelOptions, tlsCredentials } from './credentials.ts';
 import { Endpoint } from './endpoint.ts';
 import type {
   CallOptions,
@@ -92,6 +93,8 @@ export class DynamoClient {
   readonly #consistencyCode: number | undefined;
   readonly #schema: Schema;
   readonly #credentials: grpc.ChannelCredentials;
+  /** Channel options beyond the defaults: the token interceptor, a TLS server name. */
+  readonly #channel: grpc.ClientOptions;
   readonly #protocol: Protocol;
   readonly #retry: RetryPolicy;
   readonly #time: Time = new RealTime();
@@ -124,7 +127,8 @@ export class DynamoClient {
     this.#schema = schema();
     this.#timeoutMs = checkTimeout(opts.timeoutMs, CLIENT_TIMEOUT_MS_DEFAULT);
     this.#consistencyCode = opts.consistency === undefined ? undefined : consistencyCode(this.#schema, opts.consistency);
-    this.#credentials = opts.credentials ?? grpc.credentials.createInsecure();
+    this.#credentials = opts.credentials ?? tlsCredentials(opts.tls);
+    this.#channel = channelOptions(opts.tls, opts.token);
     const protocol = opts.protocol ?? 'session';
     if (protocol !== 'session' && protocol !== 'unary') {
       throw new InvalidArgumentError(`protocol must be 'session' or 'unary', got ${String(protocol)}`);
@@ -402,7 +406,7 @@ export class DynamoClient {
   async #admin<Req, Res>(op: RequestOp, method: UnaryMethod<Req, Res>, req: Req, endpoint: string | undefined, ctx: RequestContext): Promise<Res> {
     if (endpoint === undefined) return this.#call(op, method, req, this.plan(undefined), ctx);
     const known = this.#endpoints.get(checkEndpoint(endpoint));
-    const target = known ?? new Endpoint(endpoint, this.#credentials, 'unary', this.#time);
+    const target = known ?? new Endpoint(endpoint, this.#credentials, 'unary', this.#time, this.#channel);
     try {
       return await target.call(method, req, ctx.deadlineMs, ctx.signal);
     } catch (e) {
@@ -499,7 +503,7 @@ export class DynamoClient {
   }
 
   #newEndpoint(address: string): Endpoint {
-    return new Endpoint(address, this.#credentials, this.#protocol, this.#time);
+    return new Endpoint(address, this.#credentials, this.#protocol, this.#time, this.#channel);
   }
 
   // ------------------------------------------------------------ discovery

@@ -40,10 +40,10 @@ export class Endpoint {
   readonly #unary = new Set<Promise<void>>();
   #closed = false;
 
-  /** `time` gives the Session its clock and deadline timers. */
-  constructor(address: string, credentials: grpc.ChannelCredentials, protocol: Protocol, time: Time) {
+  /** `time` gives the Session its clock and deadline timers; `channel` adds options (token interceptor, TLS server name). */
+  constructor(address: string, credentials: grpc.ChannelCredentials, protocol: Protocol, time: Time, channel: grpc.ClientOptions = {}) {
     this.address = address;
-    this.#client = new grpc.Client(address, credentials, CHANNEL_OPTIONS);
+    this.#client = new grpc.Client(address, credentials, { ...CHANNEL_OPTIONS, ...channel });
     this.#session =
       protocol === 'unary'
         ? undefined

@@ -24,6 +24,7 @@ export type {
   SiblingResolver,
   KeyLocation,
   Protocol,
+  TlsOptions,
 } from './options.ts';
 export { DefaultRetryPolicy, RETRY_ATTEMPTS_MAX_DEFAULT, provablyNotApplied } from './retry-policy.ts';
 export type { RetryPolicy, RetryInput, RequestOp, DefaultRetryPolicyOptions } from './retry-policy.ts';
@@ -35,6 +36,7 @@ export {
   TimeoutError,
   LimitExceededError,
   ClosedError,
+  UnauthenticatedError,
 } from '../runtime/index.ts';
 export type { DynamoErrorCode } from '../runtime/index.ts';
 export { CONSISTENCY_LEVELS, LIMITS } from '../protocol/index.ts';

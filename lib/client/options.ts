@@ -24,7 +24,19 @@ export interface DynamoClientOptions {
   readonly timeoutMs?: number;
   /** Consistency for calls that do not pass one; default: the node's configured default. */
   readonly consistency?: Consistency;
-  /** Channel credentials; default insecure. The seam for TLS (`grpc.credentials.createSsl(...)`). */
+  /**
+   * Connect with TLS: trust the cluster's CA (PEM), and present a client
+   * certificate if the nodes are given one (optional: nodes ask clients for
+   * none). Default plaintext. `credentials` wins over it.
+   */
+  readonly tls?: TlsOptions;
+  /**
+   * Bearer token for nodes started with `--auth-token-file`: sent as
+   * `authorization: Bearer <token>` on every call. A node that refuses it
+   * answers UnauthenticatedError (code DYNAMO_UNAUTHENTICATED), never retried.
+   */
+  readonly token?: string;
+  /** Channel credentials, for what `tls` cannot say; default plaintext (or `tls`). */
   readonly credentials?: grpc.ChannelCredentials;
   /**
    * How get/put/delete travel. 'session' (default): pipelined over one
@@ -54,6 +66,17 @@ export interface DynamoClientOptions {
   readonly ringRefreshMs?: number;
   /** When a failed request is sent again; default `new DefaultRetryPolicy()` (see retry-policy). */
   readonly retryPolicy?: RetryPolicy;
+}
+
+/** TLS settings of a client (PEM text or bytes). */
+export interface TlsOptions {
+  /** CA certificate(s) the nodes' certificates chain to. */
+  readonly ca: string | Uint8Array;
+  /** Client certificate (with `key`), for clusters that want one from clients too. */
+  readonly cert?: string | Uint8Array;
+  readonly key?: string | Uint8Array;
+  /** Host name to check the node certificates against instead of the endpoint's host (e.g. when dialling by IP). */
+  readonly serverName?: string;
 }
 
 /** Options every request accepts. */

@@ -298,7 +298,12 @@ export class Session {
       this.#retryAtMs = this.#opts.time.monotonicMs() + backoffMs;
     }
     this.#lastReason = reason;
-    for (const p of waiting) this.#settle(p, this.#unsupported ? UNSUPPORTED : { kind: 'unsent', reason });
+    // The node refused our credentials before accepting the stream: nothing was applied, and no other node will differ.
+    const refused: SessionOutcome | undefined =
+      status.code === grpc.status.UNAUTHENTICATED || status.code === grpc.status.PERMISSION_DENIED
+        ? { kind: 'error', status: { code: status.code, details: reason, dynamoCode: 'DYNAMO_UNAUTHENTICATED', answered: 0, required: 0, maybeApplied: false } }
+        : undefined;
+    for (const p of waiting) this.#settle(p, this.#unsupported ? UNSUPPORTED : (refused ?? { kind: 'unsent', reason }));
     for (const p of [...this.#pending.values()]) {
       if (p.sentOn !== stream) continue;
       this.#settle(p, this.#unsupported ? UNSUPPORTED : { kind: 'broken', reason });

@@ -3,11 +3,11 @@
  * validator that names the offending field. Pure: flags and environment come
  * in as plain records so cmd/ only parses argv and passes them on.
  */
-import { InvalidArgumentError } from '../runtime/index.ts';
+import { InvalidArgumentError, LOG_LEVELS, type LogLevel } from '../runtime/index.ts';
 import { isConsistency, type Consistency } from '../protocol/index.ts';
 
 export type EngineName = 'leveldb' | 'rocksdb' | 'memory';
-export type LogLevelName = 'error' | 'warn' | 'info' | 'silent';
+export type LogLevelName = LogLevel;
 
 export interface NodeConfig {
   /** Stable node id (ring ownership is by id). */
@@ -50,6 +50,16 @@ export interface NodeConfig {
   hintWindowMs: number;
   /** Bound on the bytes of all hints a node holds. */
   hintsBytesMax: number;
+  /** host:port of the Prometheus endpoint (GET /metrics over HTTP); '' serves none. */
+  metricsListen: string;
+  /** PEM certificate (chain) this node presents to clients and peers; '' without TLS. Set with tlsKey and tlsCa. */
+  tlsCert: string;
+  /** PEM private key of tlsCert. */
+  tlsKey: string;
+  /** PEM CA certificate(s) peers' certificates must chain to (node-to-node mutual TLS). */
+  tlsCa: string;
+  /** File of bearer tokens clients must present (one per line); '' accepts any client. */
+  authTokenFile: string;
 }
 
 /** Defaults for a production node. */
@@ -76,6 +86,11 @@ export function defaultConfig(): NodeConfig {
     hintedHandoff: true,
     hintWindowMs: 3 * 3600_000,
     hintsBytesMax: 1024 * 1024 * 1024,
+    metricsListen: '',
+    tlsCert: '',
+    tlsKey: '',
+    tlsCa: '',
+    authTokenFile: '',
   };
 }
 
@@ -106,6 +121,11 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   hintedHandoff: 'hinted-handoff',
   hintWindowMs: 'hint-window-ms',
   hintsBytesMax: 'hints-bytes-max',
+  metricsListen: 'metrics-listen',
+  tlsCert: 'tls-cert',
+  tlsKey: 'tls-key',
+  tlsCa: 'tls-ca',
+  authTokenFile: 'auth-token-file',
 };
 
 /** One `dynamo node` flag: its config field, argument placeholder and what it does. */
@@ -134,7 +154,7 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
   { field: 'syncWrites', arg: '[bool]', help: 'fsync every storage batch (default false)' },
   { field: 'readMode', arg: '<mode>', help: 'storage reads: sync (default; cheapest CPU) | batched (never blocks the event loop on a cold disk)' },
   { field: 'shutdownGraceMs', arg: '<ms>', help: 'how long SIGTERM waits for requests in flight (default 10000)' },
-  { field: 'logLevel', arg: '<level>', help: 'error | warn | info | silent (default info)' },
+  { field: 'logLevel', arg: '<level>', help: 'error | warn | info | debug | silent (default info)' },
   { field: 'zone', arg: '<zone>', help: 'failure domain (rack / availability zone) of this node (default none)' },
   { field: 'autoJoin', arg: '[bool]', help: 'join the ring at start when not a member (default true; false: wait for dynamo join)' },
   {
@@ -146,6 +166,11 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
   { field: 'hintedHandoff', arg: '[bool]', help: 'keep hints for replicas that are down and stand in for them (sloppy quorum; default true; false: every request is strict)' },
   { field: 'hintWindowMs', arg: '<ms>', help: 'hints older than this are dropped and left to anti-entropy (default 10800000, 3 h)' },
   { field: 'hintsBytesMax', arg: '<n>', help: 'bound on the bytes of all hints this node holds (default 1073741824)' },
+  { field: 'metricsListen', arg: '<host:port>', help: 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)' },
+  { field: 'tlsCert', arg: '<file>', help: 'PEM certificate for the client API and node-to-node traffic (with --tls-key and --tls-ca)' },
+  { field: 'tlsKey', arg: '<file>', help: 'PEM private key of --tls-cert' },
+  { field: 'tlsCa', arg: '<file>', help: "PEM CA certificate: peers must present a certificate it signed (node-to-node mutual TLS)" },
+  { field: 'authTokenFile', arg: '<file>', help: 'clients must send one of the bearer tokens in this file (one per line) on KV and Admin calls (default: no token)' },
 ];
 
 /** The command-line flag for a config field (`dataDir` → `--data-dir`). */
@@ -203,7 +228,7 @@ export function resolveNodeConfig(
     return env[envName(field)];
   };
   const c: NodeConfig = { ...base };
-  const s = (field: 'id' | 'listen' | 'advertise' | 'dataDir' | 'seeds' | 'zone'): void => {
+  const s = (field: 'id' | 'listen' | 'advertise' | 'dataDir' | 'seeds' | 'zone' | 'metricsListen' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'authTokenFile'): void => {
     const v = raw(field);
     if (v !== undefined) c[field] = v.trim();
   };
@@ -213,6 +238,11 @@ export function resolveNodeConfig(
   s('dataDir');
   s('seeds');
   s('zone');
+  s('metricsListen');
+  s('tlsCert');
+  s('tlsKey');
+  s('tlsCa');
+  s('authTokenFile');
   const autoJoin = raw('autoJoin');
   if (autoJoin !== undefined) c.autoJoin = parseBool('autoJoin', autoJoin === '' ? 'true' : autoJoin);
   const expect = raw('bootstrapExpect');
@@ -253,7 +283,7 @@ export function resolveNodeConfig(
   }
   const level = raw('logLevel');
   if (level !== undefined) {
-    if (!['error', 'warn', 'info', 'silent'].includes(level)) fail('logLevel', `"${level}" is not one of error, warn, info, silent`);
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) fail('logLevel', `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
     c.logLevel = level as LogLevelName;
   }
   return validateConfig(c);
@@ -266,5 +296,12 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   const advertise = c.advertise || c.listen;
   if (!validateHostPort(advertise)) fail('advertise', `"${advertise}" is not host:port`);
   if (c.engine !== 'memory' && c.dataDir.trim() === '') fail('dataDir', 'a data directory is required unless --engine memory');
+  if (c.metricsListen !== '' && !validateHostPort(c.metricsListen)) fail('metricsListen', `"${c.metricsListen}" is not host:port`);
+  // One port serves clients and peers: TLS is all or nothing, and peers are always mutually authenticated.
+  const tls = (['tlsCert', 'tlsKey', 'tlsCa'] as const).filter((f) => c[f] !== '');
+  if (tls.length > 0 && tls.length < 3) {
+    const missing = (['tlsCert', 'tlsKey', 'tlsCa'] as const).filter((f) => c[f] === '')[0]!;
+    fail(missing, `TLS needs --tls-cert, --tls-key and --tls-ca together (${tls.map((f) => `--${FLAG_NAMES[f]}`).join(', ')} given)`);
+  }
   return { ...c, advertise };
 }

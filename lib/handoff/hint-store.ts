@@ -12,7 +12,7 @@
  * carry. Deletion is compare-and-delete: a hint merged into while it was
  * being delivered stays, to go out again with the new versions.
  */
-import { KeyLock, LimitExceededError, type Logger } from '../runtime/index.ts';
+import { KeyLock, LimitExceededError, noopMetrics, type Logger, type Metrics } from '../runtime/index.ts';
 import type { NodeId } from '../protocol/index.ts';
 import { Dvv } from '../vclock/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject } from '../storage/index.ts';
@@ -53,15 +53,17 @@ export class HintStore {
   readonly #storage: Storage;
   readonly #config: HintStoreConfig;
   readonly #logger: Logger;
+  readonly #metrics: Metrics;
   readonly #lock = new KeyLock({ depthMax: 1000, keysMax: 100_000 });
   readonly #held = new Map<NodeId, Held>();
   #bytes = 0;
   readonly counters: HintCounters = { stored: 0, delivered: 0, dropped: 0 };
 
-  constructor(storage: Storage, config: HintStoreConfig, logger: Logger) {
+  constructor(storage: Storage, config: HintStoreConfig, logger: Logger, metrics: Metrics = noopMetrics) {
     this.#storage = storage;
     this.#config = config;
     this.#logger = logger;
+    this.#metrics = metrics;
   }
 
   /** Count what a previous life left (the storage must be open); undecodable hints are dropped. */
@@ -81,7 +83,7 @@ export class HintStore {
     if (bad.length > 0) {
       this.#logger.warn('dropped hints that did not decode; anti-entropy repairs their keys', { count: bad.length });
       await this.#storage.writeHints(bad.map((h) => ({ target: h.target, partition: h.partition, key: h.key, value: undefined })));
-      this.counters.dropped += bad.length;
+      for (let i = 0; i < bad.length; i++) this.#count('dropped');
     }
   }
 
@@ -111,12 +113,12 @@ export class HintStore {
       const value = encodeHint({ storedAtMs: nowMs, record: merged });
       const delta = value.length - (existing?.length ?? -key.length);
       if (this.#bytes + delta > this.#config.bytesMax) {
-        this.counters.dropped++;
+        this.#count('dropped');
         throw new LimitExceededError(`hint store full (${this.#bytes} of ${this.#config.bytesMax} bytes); the key is left to anti-entropy`);
       }
       await this.#storage.writeHints([{ target, partition, key, value }]);
       this.#add(target, delta, existing === undefined ? 1 : 0);
-      this.counters.stored++;
+      this.#count('stored');
     });
   }
 
@@ -162,9 +164,16 @@ export class HintStore {
       if (current === undefined || !sameBytes(current, value)) return false;
       await this.#storage.writeHints([{ target, partition, key, value: undefined }]);
       this.#add(target, -(key.length + value.length), -1);
-      this.counters[outcome]++;
+      this.#count(outcome);
       return true;
     });
+  }
+
+  #count(outcome: keyof HintCounters): void {
+    this.counters[outcome]++;
+    if (outcome === 'stored') this.#metrics.hintStored();
+    else if (outcome === 'delivered') this.#metrics.hintDelivered();
+    else this.#metrics.hintDropped();
   }
 
   #add(target: NodeId, bytes: number, keys: number): void {

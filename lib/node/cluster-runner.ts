@@ -37,7 +37,7 @@ export interface LocalClusterOptions {
   engine?: 'leveldb' | 'rocksdb' | 'memory';
   replicas?: number;
   partitions?: number;
-  logLevel?: 'error' | 'warn' | 'info' | 'silent';
+  logLevel?: 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** Extra environment for every node (DYNAMO_* settings). */
   env?: Record<string, string>;
   /** Where children's stderr (JSON log lines) goes: inherit it, or drop it. */
@@ -54,12 +54,16 @@ export interface LocalClusterOptions {
   cli?: string;
   /** Runs once the members are known and before any starts (e.g. to bulk-load their data dirs). */
   prepare?: (members: readonly LocalMember[]) => Promise<void>;
+  /** Give every node a Prometheus endpoint on a free loopback port (LocalMember.metricsAddress). */
+  metrics?: boolean;
 }
 
 export interface LocalMember {
   readonly id: string;
   readonly address: string;
   readonly dataDir: string;
+  /** host:port of its /metrics endpoint, when the cluster was started with `metrics`. */
+  readonly metricsAddress?: string;
 }
 
 /** Ask the OS for `count` distinct free loopback ports. */
@@ -131,13 +135,16 @@ export class LocalCluster {
       execArgv: [],
       cli: CLI_DEFAULT,
       prepare: async () => {},
+      metrics: false,
       ...options,
     };
     const ports = opts.basePort === 0 ? await freePorts(opts.nodes) : Array.from({ length: opts.nodes }, (_, i) => opts.basePort + i);
+    const metricsPorts = opts.metrics ? await freePorts(opts.nodes) : [];
     const members = ports.map((port, i) => ({
       id: `n${i + 1}`,
       address: `127.0.0.1:${port}`,
       dataDir: path.join(opts.dataDir, `n${i + 1}`),
+      ...(opts.metrics ? { metricsAddress: `127.0.0.1:${metricsPorts[i]}` } : {}),
     }));
     const cluster = new LocalCluster(members, opts);
     await opts.prepare(members);
@@ -194,6 +201,7 @@ export class LocalCluster {
       '--replicas', String(this.#opts.replicas),
       '--partitions', String(this.#opts.partitions),
       '--log-level', this.#opts.logLevel,
+      ...(m.metricsAddress === undefined ? [] : ['--metrics-listen', m.metricsAddress]),
       ...(this.#extraArgs.get(id) ?? []),
     ];
     const child = spawn(process.execPath, args, {

@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   UnavailableError,
   type Logger,
+  type Metrics,
   type Runtime,
 } from '../runtime/index.ts';
 import type {
@@ -64,6 +65,8 @@ export interface NodeOptions {
   readonly background?: AdmissionConfig;
   /** Hinted handoff settings (on by default). */
   readonly handoff?: Partial<HandoffConfig>;
+  /** Where hinted handoff and anti-entropy count what they do (hintStored, antiEntropyRepaired, ...); default noopMetrics. */
+  readonly metrics?: Metrics;
 }
 
 /** Background budget: 32 MiB/s sustained, 4 MiB burst, two transfers at once. */
@@ -198,7 +201,7 @@ export class DynamoNode {
     await storage.open();
     try {
       await checkPartitionCount(storage, partitionCount);
-      const hints = this.#handoffConfig.enabled ? new HintStore(storage, this.#handoffConfig, runtime.logger.child('handoff')) : undefined;
+      const hints = this.#handoffConfig.enabled ? new HintStore(storage, this.#handoffConfig, runtime.logger.child('handoff'), this.#opts.metrics) : undefined;
       await hints?.open();
       const coordinator = new Coordinator({
         runtime,

@@ -1,14 +1,28 @@
 /**
  * A node as a real process: the DynamoNode core wired to an on-disk (or
  * memory) storage engine, the gRPC transport between nodes, the gRPC server
- * clients and peers talk to, the process clock and a JSON-lines logger.
- * cmd/dynamo.ts only parses flags and calls `startNodeProcess`.
+ * clients and peers talk to (TLS and bearer tokens when configured), the
+ * process clock, a pino JSON-lines logger and, with `--metrics-listen`, a
+ * Prometheus endpoint. cmd/dynamo.ts only parses flags and calls `startNodeProcess`.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LineLogger, RealRandom, RealTime, parseTraceSet, type Logger, type Runtime } from '../runtime/index.ts';
+import { InvalidArgumentError, RealRandom, RealTime, parseTraceSet, type Logger, type Runtime } from '../runtime/index.ts';
 import type { NodeConfig } from '../config/index.ts';
 import { createStorage } from '../storage/index.ts';
-import { GrpcTransport, startGrpcServer, type GrpcServer } from '../transport/index.ts';
+import {
+  GrpcTransport,
+  MeteredTransport,
+  checkTlsMaterial,
+  startGrpcServer,
+  validToken,
+  type GrpcServer,
+  type TlsMaterial,
+  type Transport,
+} from '../transport/index.ts';
+import { PrometheusMetrics, startMetricsServer, type MetricsServer } from '../metrics/index.ts';
+import { pinoLogger } from './pino-logger.ts';
+import { StorageSize } from './storage-size.ts';
 import { DynamoNode } from './node.ts';
 import { installFatalHandlers } from './fatal.ts';
 import { parseSeeds } from './seeds.ts';
@@ -23,16 +37,43 @@ export interface RunningNode {
   stop(): Promise<void>;
   /** Resolves the first time the node serves (it knows a ring); health is SERVING from then on while it does. */
   readonly serving: Promise<void>;
+  /** The bound host:port of the metrics endpoint, when `--metrics-listen` is set. */
+  readonly metricsAddress: string | undefined;
+}
+
+function readFlagFile(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new InvalidArgumentError(`${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** The TLS files the config names, read and checked (undefined without TLS). */
+export function loadTls(config: NodeConfig): TlsMaterial | undefined {
+  if (config.tlsCert === '') return undefined;
+  return checkTlsMaterial({
+    cert: readFlagFile('--tls-cert', config.tlsCert),
+    key: readFlagFile('--tls-key', config.tlsKey),
+    ca: readFlagFile('--tls-ca', config.tlsCa),
+  });
+}
+
+/** The bearer tokens of `--auth-token-file`: one per line; blank lines and lines starting with # are skipped. */
+export function loadTokens(config: NodeConfig): string[] | undefined {
+  if (config.authTokenFile === '') return undefined;
+  const lines = readFlagFile('--auth-token-file', config.authTokenFile).toString('utf8').split(/\r?\n/).map((l) => l.trim());
+  const tokens = lines.filter((l) => l !== '' && !l.startsWith('#'));
+  if (tokens.length === 0) throw new InvalidArgumentError(`--auth-token-file ${config.authTokenFile} holds no token`);
+  const bad = tokens.findIndex((t) => !validToken(t));
+  if (bad >= 0) throw new InvalidArgumentError(`--auth-token-file ${config.authTokenFile}: token ${bad + 1} must be 1-4096 visible ASCII characters without spaces`);
+  return tokens;
 }
 
 /** Start a node from a validated config. Logs go to stderr as JSON lines. */
 export async function startNodeProcess(config: NodeConfig, env: Record<string, string | undefined> = {}): Promise<RunningNode> {
   const time = new RealTime();
-  const logger: Logger = new LineLogger(
-    { level: config.logLevel, trace: parseTraceSet(env['DYNAMO_TRACE']), write: (line) => process.stderr.write(line + '\n'), nowMs: () => time.nowMs() },
-    'node',
-    { node: config.id },
-  );
+  const logger: Logger = pinoLogger({ nodeId: config.id, level: config.logLevel, trace: parseTraceSet(env['DYNAMO_TRACE']) });
   // An error nobody handled leaves the node in an unknown state: log it and exit for the supervisor to restart.
   installFatalHandlers(process, logger, { node: config.id });
   const runtime: Runtime = { time, random: new RealRandom(), logger };
@@ -42,7 +83,17 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     syncWrites: config.syncWrites,
     readMode: config.readMode,
   });
-  const transport = new GrpcTransport({ time, logger: logger.child('transport') });
+  const tls = loadTls(config);
+  const authTokens = loadTokens(config);
+  if (authTokens !== undefined && tls === undefined) logger.warn('bearer tokens travel in plaintext without --tls-cert/--tls-key/--tls-ca', {});
+  const grpcTransport = new GrpcTransport({ time, logger: logger.child('transport'), ...(tls === undefined ? {} : { tls }) });
+  // Metrics read the node's status and storage when scraped; `node` exists by then.
+  const storageSize = new StorageSize(storage, time, logger.child('storage'));
+  const metrics =
+    config.metricsListen === ''
+      ? undefined
+      : new PrometheusMetrics({ status: () => node.admin.status(), storage: () => storageSize.read() });
+  const transport: Transport = metrics === undefined ? grpcTransport : new MeteredTransport(grpcTransport, metrics, time);
   const node = new DynamoNode({
     runtime,
     id: config.id,
@@ -67,9 +118,11 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
       requestTimeoutMsDefault: config.requestTimeoutMs,
       readRepair: true,
     },
+    ...(metrics === undefined ? {} : { metrics }),
   });
   await node.start();
   let server: GrpcServer;
+  let metricsServer: MetricsServer | undefined;
   try {
     server = await startGrpcServer({
       listen: config.listen,
@@ -79,8 +132,17 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
       logger: logger.child('grpc'),
       time,
       requestTimeoutMsDefault: config.requestTimeoutMs,
+      defaultConsistency: config.defaultConsistency,
+      ...(tls === undefined ? {} : { tls }),
+      ...(authTokens === undefined ? {} : { authTokens }),
+      ...(metrics === undefined ? {} : { metrics }),
     });
+    if (metrics !== undefined) {
+      await storageSize.start();
+      metricsServer = await startMetricsServer(config.metricsListen, metrics, logger.child('metrics'));
+    }
   } catch (e) {
+    storageSize.stop();
     await node.stop();
     await transport.close();
     throw e;
@@ -108,11 +170,13 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     stopping ??= (async () => {
       if (readyTimer !== undefined) time.cancelTimer(readyTimer);
       server.setServing(false);
+      storageSize.stop();
       await server.shutdown(config.shutdownGraceMs);
+      await metricsServer?.close();
       await node.stop();
       await transport.close();
     })();
     return stopping;
   };
-  return { node, address: server.address, logger, stop, serving: servingOnce };
+  return { node, address: server.address, logger, stop, serving: servingOnce, metricsAddress: metricsServer?.address };
 }

@@ -12,6 +12,7 @@ export type DynamoErrorCode =
   | 'DYNAMO_STORAGE_CORRUPTION'
   | 'DYNAMO_LIMIT_EXCEEDED'
   | 'DYNAMO_CLOSED'
+  | 'DYNAMO_UNAUTHENTICATED'
   | 'DYNAMO_INTERNAL';
 
 /** ErrorOptions plus what every DynamoError may say about a failed write. */
@@ -106,6 +107,18 @@ export class ClosedError extends DynamoError {
   constructor(message: string, options?: DynamoErrorOptions) {
     super('DYNAMO_CLOSED', message, options);
     this.name = 'ClosedError';
+  }
+}
+
+/**
+ * The node refused the caller's credentials: no bearer token or a wrong one
+ * (client calls), or no certificate from the cluster CA (node-to-node calls).
+ * Nothing was applied; retrying with the same credentials fails again.
+ */
+export class UnauthenticatedError extends DynamoError {
+  constructor(message: string, options?: DynamoErrorOptions) {
+    super('DYNAMO_UNAUTHENTICATED', message, options);
+    this.name = 'UnauthenticatedError';
   }
 }
 

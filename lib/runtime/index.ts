@@ -1,6 +1,6 @@
 /**
  * runtime: the ports through which lib/ reaches the outside world — Time,
- * Random and Logger — plus the operating-error classes with stable codes and
+ * Random, Logger and Metrics — plus the operating-error classes with stable codes and
  * `assert`. Real implementations live in real-*.ts and are the only code in
  * lib/ allowed to touch timers, Date or Math.random; the simulator supplies its own.
  */
@@ -8,6 +8,7 @@ export * from './errors.ts';
 export * from './time.ts';
 export * from './random.ts';
 export * from './logger.ts';
+export * from './metrics.ts';
 export { RealTime } from './real-time.ts';
 export { RealRandom } from './real-random.ts';
 

@@ -1,6 +1,13 @@
 /**
  * Logging as a port: message plus structured fields, child loggers per module.
- * Verbose `trace` categories are enabled by name (DYNAMO_TRACE=replication,transport).
+ * Levels error > warn > info > debug are chosen by `--log-level`; verbose
+ * `trace` categories are enabled by name, whatever the level
+ * (DYNAMO_TRACE=replication,transport). What goes where: info is for what an
+ * operator follows (start and stop, membership changes, partition handoffs,
+ * repairs), never one line per client request; debug is for diagnosing one
+ * node; trace for following one module's messages. The node process writes
+ * through pino (lib/node/pino-logger.ts); the simulator through LineLogger,
+ * stamped with simulated time so transcripts stay byte-stable.
  */
 
 export type LogFields = Record<string, unknown>;
@@ -9,14 +16,18 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
+  /** Diagnostics, off unless the level is debug. */
+  debug(msg: string, fields?: LogFields): void;
   /** Verbose, off unless this logger's module is named in the trace set. */
   trace(msg: string, fields?: LogFields): void;
   /** A logger whose lines carry `module` and the given fields. */
   child(module: string, fields?: LogFields): Logger;
 }
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'silent';
-const rank: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3 };
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'silent';
+/** Every level, most severe first (config validation and help text). */
+export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'silent'];
+const rank: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
 
 export interface LineLoggerOptions {
   level?: LogLevel;
@@ -51,6 +62,9 @@ export class LineLogger implements Logger {
   info(msg: string, fields?: LogFields): void {
     if (rank[this.#opts.level] >= 3) this.#emit('info', msg, fields);
   }
+  debug(msg: string, fields?: LogFields): void {
+    if (rank[this.#opts.level] >= 4) this.#emit('debug', msg, fields);
+  }
   trace(msg: string, fields?: LogFields): void {
     if (this.#opts.trace.has(this.#module) || this.#opts.trace.has('*')) this.#emit('trace', msg, fields);
   }
@@ -64,6 +78,7 @@ export const silentLogger: Logger = {
   error() {},
   warn() {},
   info() {},
+  debug() {},
   trace() {},
   child() {
     return silentLogger;

@@ -13,7 +13,7 @@
  */
 import { ClosedError, InvalidArgumentError, StorageError } from '../runtime/index.ts';
 import { GroupCommit, type GroupCommitStats, type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';
-import { checkBytes, dataKey, hintKey, hintRange, metaKey, ownedCopy, parseHintKey, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
+import { checkBytes, DATA_SPACE, dataKey, hintKey, hintRange, metaKey, ownedCopy, parseHintKey, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
 import { ReadBatch } from './read-batch.ts';
 import type { EngineKind, HintWrite, RecordWrite, Storage, StoredHint, StoredRecord } from './storage.ts';
 
@@ -43,6 +43,12 @@ export interface LevelDatabase {
   getSync?(key: Uint8Array): Uint8Array | undefined;
   batch(ops: LevelBatchOp[], options: { sync?: boolean }): Promise<void>;
   iterator(options: { gte: Uint8Array; lt: Uint8Array } | { gt: Uint8Array; lt: Uint8Array }): LevelIterator;
+  /** Keys only (abstract-level v2+). */
+  keys?(options: { gte: Uint8Array; lt: Uint8Array }): { nextv(size: number): Promise<Uint8Array[]>; close(): Promise<void> };
+  /** Bytes on disk of a key range (classic-level). */
+  approximateSize?(start: Uint8Array, end: Uint8Array): Promise<number>;
+  /** An engine property (LevelDB, RocksDB). */
+  getProperty?(name: string): string;
 }
 
 /**
@@ -80,6 +86,9 @@ export interface EngineTraits {
 
 /** Counters of one storage instance (tests, metrics). */
 export type StorageStats = GroupCommitStats & { readBatches: number; reads: number };
+
+/** Keys fetched per step when counting them. */
+const COUNT_KEYS_PER_STEP = 1000;
 
 /** Rows fetched per iterator step; the native engines also cap each step by bytes. */
 const ITERATE_ROWS_PER_STEP = 32;
@@ -283,6 +292,40 @@ export abstract class AbstractStorage implements Storage {
     checkBytes('meta value', value);
     const stored = this.#traits.retainsInput ? ownedCopy(value) : value;
     await this.#commits.submit([{ type: 'put', key, value: stored }], key.length + value.length);
+  }
+
+  async estimateSize(): Promise<{ keys?: number; bytes?: number }> {
+    const db = this.#db;
+    if (this.#state !== 'open' || db === undefined) return {};
+    try {
+      if (this.engine === 'rocksdb' && db.getProperty !== undefined) {
+        const keys = Number(db.getProperty('rocksdb.estimate-num-keys'));
+        const bytes = Number(db.getProperty('rocksdb.estimate-live-data-size'));
+        return { ...(Number.isFinite(keys) ? { keys } : {}), ...(Number.isFinite(bytes) ? { bytes } : {}) };
+      }
+      if (db.approximateSize !== undefined) return { bytes: await db.approximateSize(DATA_SPACE.gte, DATA_SPACE.lt) };
+    } catch {
+      // An estimate is best effort: a closing or failing engine just has none.
+    }
+    return {};
+  }
+
+  async countKeys(): Promise<number> {
+    const db = this.#openDb('countKeys');
+    let count = 0;
+    const it = db.keys !== undefined ? db.keys(DATA_SPACE) : db.iterator(DATA_SPACE);
+    try {
+      for (;;) {
+        this.#openDb('countKeys');
+        const rows = await it.nextv(COUNT_KEYS_PER_STEP);
+        if (rows.length === 0) return count;
+        count += rows.length;
+      }
+    } catch (e) {
+      throw e instanceof ClosedError ? e : this.#engineError('countKeys', e);
+    } finally {
+      await it.close().catch(() => undefined);
+    }
   }
 
   /** Coalescing counters: engineBatches < writeCalls and readBatches < reads. */

@@ -130,6 +130,9 @@ export function partitionRange(partition: number): { gte: Uint8Array; lt: Uint8A
 }
 
 /** The user key inside a data key, as a new owned array. */
+/** Every data key of every partition (neither meta nor set-aside keys). */
+export const DATA_SPACE: { readonly gte: Uint8Array; readonly lt: Uint8Array } = { gte: Uint8Array.of(TAG_DATA), lt: Uint8Array.of(TAG_DATA + 1) };
+
 export function userKeyOf(engineKey: Uint8Array): Uint8Array {
   return ownedCopy(engineKey.subarray(DATA_PREFIX_BYTES));
 }

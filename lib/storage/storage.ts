@@ -81,4 +81,13 @@ export interface Storage {
   /** Small named node metadata (actor epoch, ...), kept apart from data keys. */
   getMeta(name: string): Promise<Uint8Array | undefined>;
   putMeta(name: string, value: Uint8Array): Promise<void>;
+  /**
+   * The engine's cheap estimate of the data it holds (metrics): `bytes` on
+   * disk (LevelDB's approximate size of the data key space, RocksDB's
+   * live-data estimate) and `keys` where the engine keeps an estimate
+   * (RocksDB); what it cannot estimate is absent. Reads no key; never rejects.
+   */
+  estimateSize?(): Promise<{ keys?: number; bytes?: number }>;
+  /** Count the data keys by walking the key space, keys only: O(keys), for an occasional background refresh. */
+  countKeys?(): Promise<number>;
 }

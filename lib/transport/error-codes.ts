@@ -12,6 +12,7 @@ import {
   StorageCorruptionError,
   StorageError,
   TimeoutError,
+  UnauthenticatedError,
   UnavailableError,
   type DynamoErrorOptions,
 } from '../runtime/index.ts';
@@ -37,6 +38,8 @@ export function errorFromCode(code: string, message: string, answered: number, r
       return new TimeoutError(message, { answered, required }, options);
     case 'DYNAMO_LIMIT_EXCEEDED':
       return new LimitExceededError(message, options);
+    case 'DYNAMO_UNAUTHENTICATED':
+      return new UnauthenticatedError(message, options);
     case 'DYNAMO_STORAGE':
       return new StorageError(message, options);
     case 'DYNAMO_STORAGE_CORRUPTION':

@@ -8,9 +8,11 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as HEALTH_PROTO, type ServingStatus } from 'grpc-health-check';
-import type { Logger, Time } from '../runtime/index.ts';
-import type { AdminHandler, KvHandler, PeerHandler } from '../protocol/index.ts';
+import type { Logger, Metrics, Time } from '../runtime/index.ts';
+import type { AdminHandler, Consistency, KvHandler, PeerHandler } from '../protocol/index.ts';
+import { authInterceptor } from './auth.ts';
 import { SERVER_OPTIONS } from './grpc-options.ts';
+import { serverCredentials, type TlsMaterial } from './tls.ts';
 import { kvServices } from './kv-service.ts';
 import { PEER_SERVICE, PeerStreamServer, type PeerStreamStats } from './peer-service.ts';
 import { QUEUED_BYTES_MAX_DEFAULT, STALL_MS_MAX_DEFAULT } from './outbound-queue.ts';
@@ -39,6 +41,14 @@ export interface GrpcServerOptions {
   streamQueuedBytesMax?: number;
   /** How long such a stream may take no reply at all while holding half that before it is cut off. Default 20 s. */
   streamStallMsMax?: number;
+  /** Serve TLS with this material, and accept Peer calls only with a certificate from its CA (tls.ts, auth.ts). Default plaintext. */
+  tls?: TlsMaterial;
+  /** Bearer tokens KV and Admin calls must present (auth.ts); default none needed. */
+  authTokens?: readonly string[];
+  /** Where finished KV requests are counted and timed (kv-service.ts); default none. */
+  metrics?: Metrics;
+  /** The node's default consistency level, the label of requests that name none. */
+  defaultConsistency?: Consistency;
 }
 
 /** Default of GrpcServerOptions.sessionInflightMax. */
@@ -71,7 +81,8 @@ function hostOf(listen: string): string {
 
 /** Bind and start serving; rejects if the address cannot be bound. */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
-  const server = new grpc.Server(SERVER_OPTIONS);
+  const auth = authInterceptor({ peerCertificates: opts.tls !== undefined, tokens: opts.authTokens ?? [], logger: opts.logger.child('auth'), time: opts.time });
+  const server = new grpc.Server(auth === undefined ? SERVER_OPTIONS : { ...SERVER_OPTIONS, interceptors: [auth] });
   const streams: ServedStreamOptions = {
     logger: opts.logger,
     time: opts.time,
@@ -96,10 +107,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   new ReflectionService(described).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p)));
+    server.bindAsync(opts.listen, serverCredentials(opts.tls), (e, p) => (e ? reject(e) : resolve(p)));
   });
   const address = `${hostOf(opts.listen)}:${port}`;
-  opts.logger.info('gRPC server listening', { address });
+  opts.logger.info('gRPC server listening', { address, tls: opts.tls !== undefined, tokens: opts.authTokens?.length ?? 0 });
 
   let stopping: Promise<void> | undefined;
   return {

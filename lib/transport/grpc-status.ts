@@ -9,7 +9,7 @@
  * deadline) and is classified by its status code alone.
  */
 import * as grpc from '@grpc/grpc-js';
-import { DynamoError, InvalidArgumentError, LimitExceededError, TimeoutError, UnavailableError } from '../runtime/index.ts';
+import { DynamoError, InvalidArgumentError, LimitExceededError, TimeoutError, UnauthenticatedError, UnavailableError } from '../runtime/index.ts';
 import { countsOf, errorFromCode } from './error-codes.ts';
 
 /** A failure as it crosses the wire: a gRPC status code plus the dynamo code and counts. */
@@ -46,9 +46,16 @@ function statusOf(e: DynamoError): grpc.status {
       return grpc.status.DEADLINE_EXCEEDED;
     case 'DYNAMO_LIMIT_EXCEEDED':
       return grpc.status.FAILED_PRECONDITION;
+    case 'DYNAMO_UNAUTHENTICATED':
+      return grpc.status.UNAUTHENTICATED;
     default:
       return grpc.status.INTERNAL;
   }
+}
+
+/** The gRPC status code name an error is answered with ('UNAVAILABLE', ...; 'INTERNAL' for anything not a DynamoError): a metrics label. */
+export function statusCodeName(e: unknown): string {
+  return grpc.status[e instanceof DynamoError ? statusOf(e) : grpc.status.INTERNAL] ?? 'UNKNOWN';
 }
 
 /**
@@ -138,6 +145,9 @@ export function fromErrorStatus(s: ErrorStatus, cause?: unknown): DynamoError {
       return new InvalidArgumentError(details, options);
     case grpc.status.RESOURCE_EXHAUSTED:
       return new LimitExceededError(details, options);
+    case grpc.status.UNAUTHENTICATED:
+    case grpc.status.PERMISSION_DENIED:
+      return new UnauthenticatedError(details, options);
     default:
       return new DynamoError('DYNAMO_INTERNAL', `${grpc.status[s.code] ?? s.code}: ${details}`, options);
   }

@@ -3,11 +3,13 @@
  * per peer address, created on first use. Requests issued in the same turn to
  * the same peer share one PeerBatch frame.
  */
+import type * as grpc from '@grpc/grpc-js';
 import type { DynamoError, Logger, Result, Time } from '../runtime/index.ts';
 import type { Address, PeerRequest, ReplyFor } from '../protocol/index.ts';
 import { PeerConnection, type TransportStats } from './peer-connection.ts';
 import { QUEUED_BYTES_MAX_DEFAULT, STALL_MS_MAX_DEFAULT } from './outbound-queue.ts';
 import type { Transport } from './transport.ts';
+import { peerChannelCredentials, type TlsMaterial } from './tls.ts';
 
 /** Construction options of GrpcTransport. */
 export interface GrpcTransportOptions {
@@ -27,11 +29,14 @@ export interface GrpcTransportOptions {
   backoffMsMin?: number;
   /** Cap of that wait. Default 2,000 ms. */
   backoffMsMax?: number;
+  /** Present this node's certificate and trust only the cluster CA (tls.ts); default plaintext. */
+  tls?: TlsMaterial;
 }
 
 /** The Transport real nodes use; see transport.ts for the contract. */
 export class GrpcTransport implements Transport {
-  readonly #opts: Required<GrpcTransportOptions>;
+  readonly #opts: Required<Omit<GrpcTransportOptions, 'tls'>>;
+  readonly #credentials: grpc.ChannelCredentials;
   readonly #peers = new Map<Address, PeerConnection>();
   readonly #stats: TransportStats = {
     framesSent: 0,
@@ -53,6 +58,7 @@ export class GrpcTransport implements Transport {
       backoffMsMax: 2_000,
       ...opts,
     };
+    this.#credentials = peerChannelCredentials(opts.tls);
   }
 
   request<R extends PeerRequest>(to: Address, req: R, timeoutMs: number): Promise<Result<ReplyFor<R['type']>, DynamoError>> {
@@ -78,6 +84,7 @@ export class GrpcTransport implements Transport {
     if (peer === undefined) {
       peer = new PeerConnection({
         address: to,
+        credentials: this.#credentials,
         time: this.#opts.time,
         logger: this.#opts.logger,
         inflightMax: this.#opts.inflightMax,

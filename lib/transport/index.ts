@@ -10,10 +10,14 @@
 export type { Transport } from './transport.ts';
 export { encodeRequest, decodeRequest, encodeReply, decodeReply, encodeError, decodeError } from './peer-codec.ts';
 export { GrpcTransport, type GrpcTransportOptions } from './grpc-transport.ts';
+export { MeteredTransport } from './metered-transport.ts';
+export { checkTlsMaterial, serverCredentials, peerChannelCredentials, type TlsMaterial } from './tls.ts';
+export { authInterceptor, validToken, type AuthPolicy } from './auth.ts';
 export type { TransportStats } from './peer-connection.ts';
 export { startGrpcServer, SESSION_INFLIGHT_MAX_DEFAULT, type GrpcServer, type GrpcServerOptions } from './grpc-server.ts';
 export {
   toGrpcStatus,
+  statusCodeName,
   fromGrpcError,
   errorStatusOf,
   fromErrorStatus,

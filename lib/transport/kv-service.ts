@@ -14,9 +14,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { assert, DynamoError, InvalidArgumentError, TimeoutError, type Logger, type Time } from '../runtime/index.ts';
-import { CONSISTENCY_LEVELS, LIMITS, type AdminHandler, type Consistency, type KvHandler } from '../protocol/index.ts';
-import { toGrpcStatus } from './grpc-status.ts';
+import { assert, DynamoError, InvalidArgumentError, TimeoutError, type KvOperationName, type Logger, type Metrics, type Time } from '../runtime/index.ts';
+import { CONSISTENCY_LEVELS, LIMITS, type AdminHandler, type Consistency, type GetResult, type KvHandler } from '../protocol/index.ts';
+import { statusCodeName, toGrpcStatus } from './grpc-status.ts';
 import type { KvOperation } from './kv-operation.ts';
 import { SessionServer } from './session-service.ts';
 import { CONSISTENCY_NUMBERS } from './peer-codec.ts';
@@ -64,6 +64,10 @@ export interface KvServiceOptions {
   readonly streamQueuedBytesMax: number;
   /** How long a Session may read nothing while responses pile up before it is cut off. */
   readonly streamStallMsMax: number;
+  /** Where finished KV requests are counted and timed; none: nothing is measured. */
+  readonly metrics?: Metrics;
+  /** The level a request that names none runs at (the `consistency` label of its metrics); default 'DEFAULT'. */
+  readonly defaultConsistency?: Consistency;
 }
 
 /** Consistency per proto enum number (index), built from kv.proto; undefined = UNSPECIFIED. */
@@ -143,6 +147,15 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     return level;
   };
 
+  /** The `consistency` label of a request: its level, the node's default for none, INVALID for what does not decode or is undefined. */
+  const defaultLevel: string = opts.defaultConsistency ?? 'DEFAULT';
+  const levelLabel = (msg: unknown): string => {
+    if (msg instanceof Undecodable) return 'INVALID';
+    const n = (msg as { consistency?: number }).consistency ?? 0;
+    if (n === 0) return defaultLevel;
+    return consistency.byNumber.get(n) ?? 'INVALID';
+  };
+
   type Method = [string, grpc.MethodDefinition<unknown, unknown> | grpc.MethodDefinition<Buffer, Buffer>, grpc.UntypedHandleCall];
 
   /**
@@ -156,10 +169,23 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     responseType: string,
     serve: Serve<Req, Res>,
     withDeadline: boolean,
+    metered?: KvOperationName,
   ): { op: KvOperation; unary: Method } => {
     const req = root.lookupType(`dynamo.v1.${requestType}`);
     const res = root.lookupType(`dynamo.v1.${responseType}`);
     const path = `/dynamo.v1.${service}/${name}`;
+    const run = (msg: unknown, timeoutMs: number): Promise<unknown> => {
+      try {
+        if (msg instanceof Undecodable) throw new InvalidArgumentError(msg.message);
+        if (withDeadline && !(timeoutMs > 0)) {
+          throw new TimeoutError('the deadline expired before the request was handled', { answered: 0, required: 0 });
+        }
+        return serve(msg as Req, timeoutMs);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    };
+    const metrics = opts.metrics;
     const op: KvOperation = {
       path,
       decode: (b: Buffer) => {
@@ -170,17 +196,22 @@ export function kvServices(opts: KvServiceOptions): KvServices {
         }
       },
       encode: (m: unknown) => res.encode(m as object).finish() as Buffer,
-      run: (msg: unknown, timeoutMs: number): Promise<unknown> => {
-        try {
-          if (msg instanceof Undecodable) throw new InvalidArgumentError(msg.message);
-          if (withDeadline && !(timeoutMs > 0)) {
-            throw new TimeoutError('the deadline expired before the request was handled', { answered: 0, required: 0 });
-          }
-          return serve(msg as Req, timeoutMs);
-        } catch (e) {
-          return Promise.reject(e);
-        }
-      },
+      run:
+        metrics === undefined || metered === undefined
+          ? run
+          : (msg: unknown, timeoutMs: number): Promise<unknown> => {
+              const startMs = opts.time.monotonicMs();
+              const level = levelLabel(msg);
+              const done = run(msg, timeoutMs);
+              done.then(
+                (value) => {
+                  metrics.request(metered, level, 'OK', (opts.time.monotonicMs() - startMs) / 1000);
+                  if (metered === 'get') metrics.siblingsReturned((value as GetResult).values.length);
+                },
+                (e: unknown) => metrics.request(metered, level, statusCodeName(e), (opts.time.monotonicMs() - startMs) / 1000),
+              );
+              return done;
+            },
       report: (e: unknown) => {
         if (!(e instanceof DynamoError)) opts.logger.error('unexpected error in request handler', { method: path, error: e, stack: (e as Error)?.stack });
       },
@@ -212,7 +243,7 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     const key = bytesOf(m.key);
     checkKey(key);
     return opts.kv.get({ key, consistency: consistencyOf(m.consistency), timeoutMs, ...strictOf(m) });
-  }, true);
+  }, true, 'get');
   const put = operation<PutRequestMsg, unknown>('KV', 'Put', 'PutRequest', 'PutResponse', (m, timeoutMs) => {
     const key = bytesOf(m.key);
     const value = bytesOf(m.value);
@@ -221,7 +252,7 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     checkValue(value);
     checkContext(context);
     return opts.kv.put({ key, value, context, consistency: consistencyOf(m.consistency), timeoutMs, ...strictOf(m) });
-  }, true);
+  }, true, 'put');
   const del = operation<DeleteRequestMsg, unknown>('KV', 'Delete', 'DeleteRequest', 'DeleteResponse', async (m, timeoutMs) => {
     const key = bytesOf(m.key);
     const context = bytesOf(m.context);
@@ -229,7 +260,7 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     checkContext(context);
     await opts.kv.delete({ key, context, consistency: consistencyOf(m.consistency), timeoutMs, ...strictOf(m) });
     return {};
-  }, true);
+  }, true, 'delete');
   // Admin: no deadline of their own (a membership command answers once accepted; the change shows in status).
   const admin = new AdminCodec(root);
   const adminOp = <Req>(name: string, serve: (req: Req) => Promise<unknown>): Method =>

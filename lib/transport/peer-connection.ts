@@ -61,6 +61,8 @@ export interface TransportStats {
 /** Settings one connection needs from its transport. */
 export interface PeerConnectionOptions {
   readonly address: Address;
+  /** Channel credentials (plaintext, or the node's certificate trusting the cluster CA: tls.ts). */
+  readonly credentials?: grpc.ChannelCredentials;
   readonly time: Time;
   readonly logger: Logger;
   readonly inflightMax: number;
@@ -208,7 +210,7 @@ export class PeerConnection {
   /** Open a stream unless we are backing off after a failure. */
   #open(): Stream | undefined {
     if (this.#opts.time.monotonicMs() < this.#retryAtMs) return undefined;
-    this.#client ??= new grpc.Client(this.#opts.address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
+    this.#client ??= new grpc.Client(this.#opts.address, this.#opts.credentials ?? grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
     const call = this.#client.makeBidiStreamRequest<Buffer, Buffer>(PEER_STREAM_PATH, passThrough, passThrough);
     const s: Stream = {
       call,
@@ -309,6 +311,10 @@ export class PeerConnection {
       const backoffMs = Math.min(this.#opts.backoffMsMin * 2 ** (this.#failures - 1), this.#opts.backoffMsMax);
       this.#retryAtMs = this.#opts.time.monotonicMs() + backoffMs;
       this.#opts.logger.trace('peer stream failed', { peer: this.#opts.address, reason: this.#lastReason, backoffMs });
+      // Refused credentials do not heal by retrying: say so once per streak of failures.
+      if (this.#failures === 1 && status.code === grpc.status.UNAUTHENTICATED) {
+        this.#opts.logger.warn('a peer refused this node: its certificate is not from the cluster CA', { peer: this.#opts.address, reason: this.#lastReason });
+      }
     }
     this.#end(s, this.#lastReason);
   }

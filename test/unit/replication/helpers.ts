@@ -73,6 +73,9 @@ export class CapturingLogger implements Logger {
   info(msg: string, fields?: LogFields): void {
     this.lines.push({ level: 'info', msg, fields });
   }
+  debug(msg: string, fields?: LogFields): void {
+    this.lines.push({ level: 'debug', msg, fields });
+  }
   trace(msg: string, fields?: LogFields): void {
     this.lines.push({ level: 'trace', msg, fields });
   }

@@ -147,6 +147,7 @@ export class CapturingLogger implements Logger {
     this.warns.push({ msg, fields });
   }
   info(): void {}
+  debug(): void {}
   trace(): void {}
   child(): Logger {
     return this;
