@@ -36,6 +36,12 @@ async function hintsFor(t: TestCluster, running: readonly string[], target?: str
   return out;
 }
 
+/** The first key `${prefix}${i}` whose replicas satisfy `ok` (bounded: a ring with none fails the test, not hangs it). */
+function findKey(prefix: string, primariesOf: (key: string) => string[], ok: (replicas: string[]) => boolean): string {
+  for (let i = 0; i < 10_000; i++) if (ok(primariesOf(`${prefix}${i}`))) return `${prefix}${i}`;
+  throw new Error(`no key ${prefix}* has replicas as wanted`);
+}
+
 async function untilDown(t: TestCluster, observers: readonly string[], id: string): Promise<void> {
   for (const o of observers) {
     await eventually(async () => {
@@ -140,15 +146,8 @@ describe('integration: sloppy quorum and hinted handoff on real processes', func
       const probe = new DynamoClient({ endpoints: [t.cluster.member('n1').address], discovery: false, timeoutMs: 5000 });
       try {
         const primariesOf = await placement(t, 'n1');
-        let key = '';
-        let primaries: string[] = [];
-        for (let i = 0; ; i++) {
-          primaries = primariesOf(`any${i}`);
-          if (!primaries.includes('n1')) {
-            key = `any${i}`;
-            break;
-          }
-        }
+        const key = findKey('any', primariesOf, (r) => !r.includes('n1'));
+        const primaries = primariesOf(key);
         for (const id of primaries) await t.cluster.stopMember(id, 'SIGKILL');
         const up = t.cluster.members.map((m) => m.id).filter((id) => !primaries.includes(id));
         for (const id of primaries) await untilDown(t, ['n1'], id);
@@ -173,15 +172,8 @@ describe('integration: sloppy quorum and hinted handoff on real processes', func
 
     it('a hint older than what the replica holds now merges under it: the newer version stays', async () => {
       const primariesOf = await placement(t, 'n1');
-      let key = '';
-      let primaries: string[] = [];
-      for (let i = 0; ; i++) {
-        primaries = primariesOf(`old${i}`);
-        if (primaries[0] === 'n1' && !primaries.includes('n5')) {
-          key = `old${i}`;
-          break;
-        }
-      }
+      const key = findKey('old', primariesOf, (r) => r[0] === 'n1' && !r.includes('n5'));
+      const primaries = primariesOf(key);
       const down = primaries[2]!;
       const others = t.cluster.members.map((m) => m.id).filter((id) => id !== down);
       await t.cluster.stopMember(down, 'SIGKILL');
@@ -217,15 +209,7 @@ describe('integration: sloppy quorum and hinted handoff on real processes', func
     });
 
     it('a hint older than the window is dropped and counted, not handed over', async () => {
-      const primariesOf = await placement(t, 'n1');
-      let key = '';
-      for (let i = 0; ; i++) {
-        const p = primariesOf(`w${i}`);
-        if (p[0] === 'n1' && p.includes('n4')) {
-          key = `w${i}`;
-          break;
-        }
-      }
+      const key = findKey('w', await placement(t, 'n1'), (r) => r.includes('n1') && r.includes('n4'));
       await t.cluster.stopMember('n4', 'SIGKILL');
       await untilDown(t, ['n1'], 'n4');
       await t.client('n1').put(key, 'v', { consistency: 'ALL' });
