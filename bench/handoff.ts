@@ -45,7 +45,7 @@ interface Round {
 
 async function heldHints(cluster: LocalCluster, client: DynamoClient): Promise<number> {
   let held = 0;
-  for (const m of cluster.members) held += (await client.status(m.address)).hints?.pending.reduce((n, p) => n + p.keys, 0) ?? 0;
+  for (const m of cluster.members.filter((x) => cluster.pid(x.id) !== undefined)) held += (await client.status(m.address)).hints?.pending.reduce((n, p) => n + p.keys, 0) ?? 0;
   return held;
 }
 
@@ -76,7 +76,9 @@ async function round(): Promise<Round> {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, writer));
-    const held = await heldHints(cluster, client);
+    // A write is acknowledged at W; its hinted copy may land a moment later.
+    let held = 0;
+    for (let i = 0; i < 100 && (held = await heldHints(cluster, client)) < hinted; i++) await new Promise((r) => setTimeout(r, 100));
     if (held !== hinted) throw new Error(`expected ${hinted} hints held, found ${held}`);
     const started = performance.now();
     await cluster.startMember(victim);
