@@ -87,6 +87,24 @@ describe('sim/scenarios: sloppy quorum and hinted handoff', () => {
   );
 
   it(
+    'versions a fallback minted stay unique after their hints were delivered: two blind ANY writes with the replicas down in turn both survive',
+    onCluster({ ...base, nodes: 6 }, async (c) => {
+      const key = keyAvoiding(c, 'n1');
+      const primaries = primariesOf(c, key);
+      for (const value of ['a', 'b']) {
+        for (const id of primaries) await c.crash(id);
+        await c.runFor(20_000);
+        await c.put('n1', key, value, { consistency: 'ANY' });
+        for (const id of primaries) await c.restart(id);
+        await c.runFor(5000);
+        expect(await hintsHeld(c), `hints for ${value} delivered`).to.deep.equal({});
+      }
+      expect(texts((await c.get('n1', key, { consistency: 'ALL', strict: true })).values)).to.deep.equal(['a', 'b']);
+      for (const id of primaries) expect(await storedText(c, id, key), id).to.deep.equal(['a', 'b']);
+    }),
+  );
+
+  it(
     'a hint holder restarted before delivery still delivers (hints are durable); an owner crashing during replay gets them later',
     onCluster(base, async (c) => {
       const key = keyAvoiding(c, 'n1');
