@@ -62,6 +62,9 @@ for (const protocol of PROTOCOLS) {
     });
 
     it('a write that timed out after it was sent may have been applied; a read says nothing was', async () => {
+      // Connect first: a put still waiting for its connection at the deadline was never sent (not applied).
+      node.onGet = () => ({});
+      await client.get('warm-up');
       node.onPut = () => new Promise(() => {});
       node.onGet = () => new Promise(() => {});
       const put = await rejection(client.put('k', 'v', { timeoutMs: 150 }));
