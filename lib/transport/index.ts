@@ -11,7 +11,7 @@ export type { Transport } from './transport.ts';
 export { encodeRequest, decodeRequest, encodeReply, decodeReply, encodeError, decodeError } from './peer-codec.ts';
 export { GrpcTransport, type GrpcTransportOptions } from './grpc-transport.ts';
 export type { TransportStats } from './peer-connection.ts';
-export { startGrpcServer, SESSION_INFLIGHT_MAX_DEFAULT, type GrpcServer, type GrpcServerOptions } from './grpc-server.ts';
+export { startGrpcServer, LIVENESS_SERVICE, SESSION_INFLIGHT_MAX_DEFAULT, type GrpcServer, type GrpcServerOptions } from './grpc-server.ts';
 export {
   toGrpcStatus,
   fromGrpcError,
