@@ -29,38 +29,12 @@ import { DynamoClient, type NodeStatus } from '../../lib/client/index.ts';
 import { freePorts } from '../../lib/node/index.ts';
 import { BUILT_CLI, ROOT } from '../../scripts/build.ts';
 import { builtCli } from '../support/build.ts';
-import { eventually, text } from '../integration/harness.ts';
+import { eventually, text, Writer } from '../integration/harness.ts';
 import type { Doc } from './kustomize-lite.ts';
 import { imageFacts, nodeContainer, only, podEnvironment, renderBase } from './pod.ts';
 
 const ZONE_LABEL = 'topology.kubernetes.io/zone';
 const ZONES = ['zone-a', 'zone-b', 'zone-c'];
-
-/** Writes unique keys at QUORUM until stopped; remembers the acknowledged ones. */
-class Writer {
-  readonly acked = new Map<string, string>();
-  failed = 0;
-  #stopped = false;
-  readonly #done: Promise<void>;
-  constructor(client: DynamoClient) {
-    this.#done = (async () => {
-      for (let i = 0; !this.#stopped; i++) {
-        const key = `rehearsal-${i}`;
-        try {
-          await client.put(key, `v${i}`, { consistency: 'QUORUM', timeoutMs: 3000 });
-          this.acked.set(key, `v${i}`);
-        } catch {
-          this.failed++;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-  }
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#done;
-  }
-}
 
 async function health(address: string, service: string): Promise<string> {
   const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
@@ -215,7 +189,9 @@ describe('deploy rehearsal: the StatefulSet on real processes', function () {
     expect(Object.fromEntries(founded.members.map((m) => [m.id, m.zone]))).to.deep.equal({ 'dynamo-0': 'zone-a', 'dynamo-1': 'zone-b', 'dynamo-2': 'zone-c' });
     phase('three pods serve');
 
-    const writer = new Writer(new DynamoClient({ endpoints: [0, 1, 2].map(address), timeoutMs: 5000 }));
+    const app = new DynamoClient({ endpoints: [0, 1, 2].map(address), timeoutMs: 5000 }); // discovers every member, as an application does
+    clients.push(app);
+    const writer = new Writer(app, 'rehearsal', { pauseMs: 20, timeoutMs: 3000 });
     await eventually(async () => {
       if (writer.acked.size < 20) throw new Error('writer not going yet');
     }, 20_000);
@@ -265,6 +241,6 @@ describe('deploy rehearsal: the StatefulSet on real processes', function () {
       if (JSON.stringify(text(got.values)) !== JSON.stringify([v])) missing.push(`${k}: ${text(got.values).join('|') || '(none)'} != ${v}`);
     }
     expect(missing.slice(0, 5), `${missing.length} of ${writer.acked.size} acknowledged writes not read back`).to.deep.equal([]);
-    phase(`${writer.acked.size} acknowledged writes read back (${writer.failed} refused)`);
+    phase(`${writer.acked.size} acknowledged writes read back (${writer.errors} refused)`);
   });
 });

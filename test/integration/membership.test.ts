@@ -9,36 +9,10 @@ import { expect } from 'chai';
 import { DynamoClient, type NodeStatus } from '../../lib/client/index.ts';
 import { createStorage } from '../../lib/storage/index.ts';
 import { makeRing, partitionOf, preferenceList } from '../../lib/ring/index.ts';
-import { eventually, startTestCluster, text, type TestCluster } from './harness.ts';
+import { eventually, startTestCluster, text, Writer, type TestCluster } from './harness.ts';
 
 const PARTITIONS = 32;
 const utf8 = new TextEncoder();
-
-/** Writes keys at QUORUM until stopped; remembers the ones acknowledged. */
-class Writer {
-  readonly acked = new Map<string, string>();
-  errors = 0;
-  #stopped = false;
-  #done: Promise<void>;
-  constructor(client: DynamoClient, prefix: string) {
-    this.#done = (async () => {
-      for (let i = 0; !this.#stopped; i++) {
-        const key = `${prefix}-${i}`;
-        try {
-          await client.put(key, `v${i}`, { consistency: 'QUORUM' });
-          this.acked.set(key, `v${i}`);
-        } catch {
-          this.errors++;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    })();
-  }
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#done;
-  }
-}
 
 /** Wait until `via` reports a settled ring: no partition moving, every listed member up. */
 async function settledRing(t: TestCluster, via: string, members: readonly string[], timeoutMs = 120_000): Promise<void> {
