@@ -123,12 +123,12 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
   { field: 'readMode', arg: '<mode>', help: 'storage reads: sync (default; cheapest CPU) | batched (never blocks the event loop on a cold disk)' },
   { field: 'shutdownGraceMs', arg: '<ms>', help: 'how long SIGTERM waits for requests in flight (default 10000)' },
   { field: 'logLevel', arg: '<level>', help: 'error | warn | info | silent (default info)' },
-  { field: 'zone', arg: '<zone>', help: 'failure domain (rack / availability zone) of this node (default none)' },
+  { field: 'zone', arg: '<zone>', help: "failure domain (rack / availability zone) of this node: a key's replicas go to distinct zones (default none)" },
   { field: 'autoJoin', arg: '[bool]', help: 'join the ring at start when not a member (default true; false: wait for dynamo join)' },
   {
     field: 'bootstrapExpect',
     arg: '<n>',
-    help: 'a new cluster founds its first ring once this many nodes are up (set it to the initial size; default 0: after a 5 s wait)',
+    help: 'a new cluster founds its first ring once this many nodes are up, however long that takes (set it to the initial size; default 0: after a 5 s wait)',
   },
   { field: 'backgroundBytesPerS', arg: '<n>', help: 'bytes per second partition streaming and repair may use together (default 33554432)' },
 ];
