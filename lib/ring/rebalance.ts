@@ -78,17 +78,22 @@ function assignFree(owners: Int32Array, deficit: Int32Array, replicas: number, z
   }
   const gained = new Float64Array(zoneOf.length);
   let seen = 0;
-  // Sort key of candidate m at partition p: compared element by element, smaller wins.
-  const key = (m: number, p: number): number[] => {
+  // Sort key of a candidate (smaller wins, field by field); kept in one reused array, no allocation per candidate.
+  const KEY_LENGTH = 6;
+  const candidate = new Float64Array(KEY_LENGTH);
+  const best = new Float64Array(KEY_LENGTH);
+  const keyOf = (m: number, p: number, out: Float64Array): void => {
     const penalty = spacingPenalty(owners, p, m, replicas, zoneOf);
-    if (!zoned) return [penalty, -(deficit[m] ?? 0), m];
     const z = zoneOf[m] ?? 0;
-    const ahead = (zoneTaken[z] ?? 0) * free >= (zoneShare[z] ?? 0) * seen ? 1 : 0;
-    const behind = (zoneDeficit[z] ?? 0) / (zoneSize[z] ?? 1);
-    return [ahead, penalty, -behind, gained[m] ?? 0, -(deficit[m] ?? 0), m];
+    out[0] = zoned && (zoneTaken[z] ?? 0) * free >= (zoneShare[z] ?? 0) * seen ? 1 : 0;
+    out[1] = penalty;
+    out[2] = zoned ? -(zoneDeficit[z] ?? 0) / (zoneSize[z] ?? 1) : 0;
+    out[3] = zoned ? (gained[m] ?? 0) : 0;
+    out[4] = -(deficit[m] ?? 0);
+    out[5] = m;
   };
-  const less = (a: number[], b: number[]): boolean => {
-    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return (a[i] ?? 0) < (b[i] ?? 0);
+  const less = (a: Float64Array, b: Float64Array): boolean => {
+    for (let i = 0; i < KEY_LENGTH; i++) if (a[i] !== b[i]) return (a[i] ?? 0) < (b[i] ?? 0);
     return false;
   };
   for (let p = 0; p < count; p++) {
@@ -98,29 +103,28 @@ function assignFree(owners: Int32Array, deficit: Int32Array, replicas: number, z
       continue;
     }
     seen++;
-    let best = -1;
-    let bestKey: number[] = [];
+    let chosen = -1;
     for (let m = 0; m < deficit.length; m++) {
       if ((deficit[m] ?? 0) === 0) continue;
-      const k = key(m, p);
-      if (best === -1 || less(k, bestKey)) {
-        best = m;
-        bestKey = k;
+      keyOf(m, p, candidate);
+      if (chosen === -1 || less(candidate, best)) {
+        chosen = m;
+        best.set(candidate);
       }
     }
-    assert(best !== -1, 'a free partition with no member below target');
-    owners[p] = best;
-    deficit[best] = (deficit[best] ?? 0) - 1;
-    const z = zoneOf[best] ?? 0;
+    assert(chosen !== -1, 'a free partition with no member below target');
+    owners[p] = chosen;
+    deficit[chosen] = (deficit[chosen] ?? 0) - 1;
+    const z = zoneOf[chosen] ?? 0;
     zoneDeficit[z] = (zoneDeficit[z] ?? 0) - 1;
     zoneTaken[z] = (zoneTaken[z] ?? 0) + 1;
-    gained[best] = (gained[best] ?? 0) + Math.min(count, p - (lastOf[z] ?? -count));
+    gained[chosen] = (gained[chosen] ?? 0) + Math.min(count, p - (lastOf[z] ?? -count));
     lastOf[z] = p;
   }
 }
 
 /** Whether two members share a zone (otherwise every rule here is the zone-less one). */
-export function sharesZones(zoneOf: Int32Array): boolean {
+function sharesZones(zoneOf: Int32Array): boolean {
   return new Set(zoneOf).size < zoneOf.length;
 }
 
@@ -133,6 +137,11 @@ export function sharesZones(zoneOf: Int32Array): boolean {
  * partition of an above-target member. Within a slice the pick prefers a
  * partition whose current owner breaks the spacing rule there (the move fixes
  * it for free), then the owner furthest above target, then the earliest.
+ * With shared zones, pass (1) does not skip a pick that breaks the rule for
+ * the taker but prefers the one that breaks it least, then the one that
+ * repairs most windows: spreading the taker's partitions over the whole ring
+ * is what keeps its replica load close to its zone's mean, and with zones of
+ * unequal size some windows must repeat a zone anyway.
  */
 function takeFromSurplus(owners: Int32Array, deficit: Int32Array, excess: Int32Array, replicas: number, zoneOf: Int32Array): void {
   const nearby = (p: number, node: number): boolean => ownsNearby(owners, p, node, replicas, zoneOf);

@@ -22,14 +22,12 @@ export function ownsNearby(owners: Int32Array, p: number, node: number, replicas
 export function spacingPenalty(owners: Int32Array, p: number, node: number, replicas: number, zoneOf: Int32Array): number {
   const count = owners.length;
   const zone = zoneOf[node];
-  const sameZone = (q: number): boolean => {
-    const owner = owners[q] ?? -1;
-    return owner >= 0 && zoneOf[owner] === zone;
-  };
   let penalty = 0;
   for (let step = 1; step < replicas && step < count; step++) {
-    if (sameZone((p + step) % count)) penalty += replicas - step;
-    if (sameZone((p - step + count) % count)) penalty += replicas - step;
+    const after = owners[(p + step) % count] ?? -1;
+    if (after >= 0 && zoneOf[after] === zone) penalty += replicas - step;
+    const before = owners[(p - step + count) % count] ?? -1;
+    if (before >= 0 && zoneOf[before] === zone) penalty += replicas - step;
   }
   return penalty;
 }

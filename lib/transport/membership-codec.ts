@@ -67,7 +67,13 @@ const recordOut = (r: MemberRecord): Obj => ({
   donePartitions: r.donePartitions,
 });
 
-const ringOut = (s: RingStateRecord): Obj => ({ ...s, moving: s.moving.map((m) => ({ ...m })), departed: s.departed.map((d) => ({ ...d })) });
+// Zones go on the wire only when some member names one: a zone-less ring state encodes to the same bytes as before zones existed.
+const ringOut = (s: RingStateRecord): Obj => ({
+  ...s,
+  zones: s.zones.some((z) => z !== '') ? s.zones : [],
+  moving: s.moving.map((m) => ({ ...m })),
+  departed: s.departed.map((d) => ({ ...d })),
+});
 
 function bodyOut(p: MembershipPacket): Obj {
   switch (p.type) {
