@@ -64,7 +64,9 @@ export function strategicMerge(target: Doc, patch: Doc): Doc {
   const out: Doc = { ...target };
   for (const [key, value] of Object.entries(patch)) {
     const current = out[key];
-    if (isNamedList(current) && isNamedList(value)) {
+    if (value === null) {
+      delete out[key]; // strategic merge: null deletes the field
+    } else if (isNamedList(current) && isNamedList(value)) {
       const merged = current.map((item) => {
         const p = value.find((v) => v.name === item.name);
         return p === undefined ? item : strategicMerge(item, p);

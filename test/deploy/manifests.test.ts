@@ -135,6 +135,12 @@ describe('deploy/k8s manifests', () => {
       for (const name of ['DYNAMO_TLS_CERT', 'DYNAMO_TLS_KEY', 'DYNAMO_TLS_CA']) expect(envValue(tls, name)?.value).to.match(/^\/etc\/dynamo\/tls\//);
       // The patch adds to the container; everything the base sets is still there.
       expect(envEntries(tls).length).to.equal(envEntries(container).length + 3);
+      // The kubelet's gRPC probe cannot speak TLS: TCP checks of the same port instead.
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+        expect(tls[probe], probe).to.deep.include({ tcpSocket: { port: 'grpc' } });
+        expect(tls[probe].grpc, probe).to.equal(undefined);
+        expect(tls[probe].periodSeconds, probe).to.equal(container[probe].periodSeconds);
+      }
       const monitor = only(all, 'ServiceMonitor');
       expect(monitor['spec'].selector.matchLabels).to.deep.equal(peers['metadata'].labels);
       expect(monitor['spec'].endpoints[0].port).to.equal('metrics');
