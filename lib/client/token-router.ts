@@ -23,7 +23,8 @@ export function ringOf(status: NodeStatus): Ring | undefined {
   const owners = status.partitionOwners;
   if (!status.ready || owners.length === 0 || owners.length !== status.partitionCount) return undefined;
   const members = [...new Set(status.members.map((m) => m.id))].sort();
-  const ring = makeRing(status.partitionCount, members, owners);
+  const zoneOf = new Map(status.members.map((m) => [m.id, m.zone ?? '']));
+  const ring = makeRing(status.partitionCount, members, owners, members.map((id) => zoneOf.get(id) ?? ''));
   return ring.checksum === status.ringChecksum ? ring : undefined;
 }
 

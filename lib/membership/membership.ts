@@ -627,7 +627,8 @@ export class Membership {
     const expected = this.config.bootstrapExpectCount > 0 && founders.length >= this.config.bootstrapExpectCount;
     const waited = this.config.bootstrapWaitMs > 0 && now - this.#startMs >= this.config.bootstrapWaitMs;
     if (!expected && !waited && this.#seeds.length > 0) return;
-    this.#adoptRing(genesisRing(founders, me.id, this.config.partitionCount, this.config.replicas));
+    const zoneOf = (id: NodeId): string | undefined => this.#table.get(id)?.zone;
+    this.#adoptRing(genesisRing(founders, me.id, this.config.partitionCount, this.config.replicas, zoneOf));
   }
 
   #claimantTick(now: number): void {

@@ -99,6 +99,8 @@ function encodeState(s: Omit<RingStateRecord, 'checksum'>): string {
     `P${s.partitionCount}`,
     `N${s.replicas}`,
     `m${s.members.join(',')}`,
+    // Zones only when some member names one, so zone-less states keep their checksums.
+    ...(s.zones.some((z) => z !== '') ? [`z${s.zones.map((z) => JSON.stringify(z)).join(',')}`] : []),
     `pm${s.previousMembers.join(',')}`,
     `o${s.owners.join(',')}`,
     `mv${s.moving.map((m) => `${m.partition}:${m.holders.join(',')}`).join(';')}`,
@@ -116,6 +118,7 @@ export function commitRing(draft: RingDraft, version: number, claimant: NodeId, 
     partitionCount: draft.partitionCount,
     replicas: draft.replicas,
     members: Object.freeze([...draft.members]),
+    zones: Object.freeze([...draft.zones]),
     previousMembers: Object.freeze([...draft.previousMembers]),
     owners: Object.freeze([...draft.owners]),
     moving: Object.freeze(draft.moving.map((m) => Object.freeze({ partition: m.partition, holders: Object.freeze([...m.holders]) }))),
@@ -124,11 +127,17 @@ export function commitRing(draft: RingDraft, version: number, claimant: NodeId, 
   return Object.freeze({ ...body, checksum: murmur32(utf8.encode(encodeState(body))) });
 }
 
-/** The first ring of a new cluster: a fresh claim over `members`, nothing moving. */
-export function genesisRing(members: readonly NodeId[], claimant: NodeId, partitionCount: number, replicas: number): RingStateRecord {
-  const ring = claim(members, partitionCount, { replicas });
+/** The first ring of a new cluster: a fresh claim over `members` (in the zones `zoneOf` names), nothing moving. */
+export function genesisRing(
+  members: readonly NodeId[],
+  claimant: NodeId,
+  partitionCount: number,
+  replicas: number,
+  zoneOf: (id: NodeId) => string | undefined = () => '',
+): RingStateRecord {
+  const ring = claim(members, partitionCount, { replicas, zoneOf });
   return commitRing(
-    { planId: -1, partitionCount, replicas, members: ring.members, previousMembers: [], owners: ring.owners, moving: [], departed: [] },
+    { planId: -1, partitionCount, replicas, members: ring.members, zones: ring.zones, previousMembers: [], owners: ring.owners, moving: [], departed: [] },
     1,
     claimant,
     0,
@@ -151,7 +160,7 @@ const derivedCache = new WeakMap<RingDraft, Derived>();
 function derive(s: RingDraft): Derived {
   let d = derivedCache.get(s);
   if (d !== undefined) return d;
-  const ring = makeRing(s.partitionCount, s.members, s.owners);
+  const ring = makeRing(s.partitionCount, s.members, s.owners, s.zones);
   const moving = new Map(s.moving.map((m) => [m.partition, m.holders]));
   const holders: Array<readonly NodeId[]> = [];
   const gainers: Array<readonly NodeId[]> = [];
@@ -270,6 +279,8 @@ export interface RingChange {
   readonly joins: readonly NodeId[];
   readonly leaves: readonly NodeId[];
   readonly removes: readonly NodeId[];
+  /** Zone of each joining node (its member record's); default none. Members already in the ring keep theirs. */
+  readonly zoneOf?: (id: NodeId) => string | undefined;
 }
 
 /**
@@ -284,7 +295,9 @@ export function planRing(s: RingDraft, change: RingChange): RingDraft | undefine
   const drop = new Set([...change.leaves, ...change.removes]);
   const members = [...new Set([...s.members, ...change.joins])].filter((id) => !drop.has(id)).sort();
   if (members.length === 0) return undefined;
-  const target = claim(members, s.partitionCount, { previous: targetRing(s), replicas: s.replicas });
+  const kept = new Map(s.members.map((id, i) => [id, s.zones[i] ?? '']));
+  const zoneOf = (id: NodeId): string => kept.get(id) ?? change.zoneOf?.(id) ?? '';
+  const target = claim(members, s.partitionCount, { previous: targetRing(s), replicas: s.replicas, zoneOf });
   const removed = new Set(change.removes);
   const moving: MovingPartition[] = [];
   for (let p = 0; p < s.partitionCount; p++) {
@@ -297,6 +310,7 @@ export function planRing(s: RingDraft, change: RingChange): RingDraft | undefine
     ...s,
     planId: -1,
     members: target.members,
+    zones: target.zones,
     previousMembers: s.members,
     owners: target.owners,
     moving,
@@ -473,7 +487,7 @@ export function claimantStep(input: ClaimantInput): ClaimantOutput {
     if (joins.length + leaves.length === 0) staged = undefined;
     else if (staged === undefined || staged.key !== key) staged = { key, sinceMs: input.nowMs };
     else if (input.nowMs - staged.sinceMs >= input.planSettleMs) {
-      const next = planRing(draft, { joins, leaves, removes: [] });
+      const next = planRing(draft, { joins, leaves, removes: [], zoneOf: (id) => input.record(id)?.zone });
       if (next !== undefined) {
         draft = next;
         planned = true;

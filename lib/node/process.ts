@@ -103,7 +103,14 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     transport,
     partitionCount: config.partitions,
     ...(config.zone === '' ? {} : { zone: config.zone }),
-    membership: { autoJoin: config.autoJoin, bootstrapExpectCount: config.bootstrapExpect },
+    // With an expected size, found the first ring only once that many nodes are up, however long
+    // that takes (as Consul's bootstrap_expect): founding after a timeout with whoever answered would
+    // let pods that started late or apart (Pending, image pull, volume attach) found rings of their own.
+    membership: {
+      autoJoin: config.autoJoin,
+      bootstrapExpectCount: config.bootstrapExpect,
+      ...(config.bootstrapExpect > 0 ? { bootstrapWaitMs: 0 } : {}),
+    },
     background: { ...BACKGROUND_DEFAULTS, bytesPerSecond: config.backgroundBytesPerS },
     handoff: {
       enabled: config.hintedHandoff,

@@ -29,7 +29,7 @@ export type MemberIntent = 'none' | 'join' | 'leave';
 export interface MemberRecord {
   readonly id: NodeId;
   readonly address: Address;
-  /** Failure domain (rack / availability zone); informational today. */
+  /** Failure domain (rack / availability zone); '' when unset. The claimant copies it into the ring when the node joins. */
   readonly zone: string;
   /** Bumped at each start of the node (persisted by the driver); a newer generation overrides everything older. */
   readonly generation: number;
@@ -90,6 +90,13 @@ export interface RingStateRecord {
   readonly replicas: number;
   /** Target ring members, sorted. */
   readonly members: readonly NodeId[];
+  /**
+   * Failure domain of each target member (parallel to `members`; '' when it
+   * names none), as its record said when the member entered the ring. The
+   * ring's preference lists depend on them (lib/ring/ring.ts), so they are
+   * part of the state and change only with a new plan.
+   */
+  readonly zones: readonly string[];
   /** Members of the target before this plan (to tell joining from member), sorted. */
   readonly previousMembers: readonly NodeId[];
   /** Target owner of each partition. */

@@ -7,6 +7,11 @@
  *   and bytes, then per partition the owner's index in the member table.
  * The member table makes the encoding canonical and compact, and it also tells
  * apart rings that differ only in members owning nothing (more members than partitions).
+ *
+ * Zones place replicas (ring.ts preferenceList), so they are part of the ring:
+ * when any member names one, the encoding continues with each member's zone
+ * (UTF-8 byte length and bytes, member order). A ring whose members name no
+ * zone encodes exactly as before zones existed, so its checksum is unchanged.
  */
 import type { NodeId } from '../protocol/index.ts';
 import { assert } from '../runtime/index.ts';
@@ -14,11 +19,22 @@ import { murmur32 } from './hash.ts';
 
 const utf8 = new TextEncoder();
 
-/** uint32 checksum of (partitionCount, members, owners); `members` sorted and unique, every owner a member. */
-export function ringChecksum(partitionCount: number, members: readonly NodeId[], owners: readonly NodeId[]): number {
+/**
+ * uint32 checksum of (partitionCount, members, owners, zones); `members`
+ * sorted and unique, every owner a member, `zones` parallel to `members`
+ * ('' for none; omitted: none).
+ */
+export function ringChecksum(
+  partitionCount: number,
+  members: readonly NodeId[],
+  owners: readonly NodeId[],
+  zones: readonly string[] = [],
+): number {
   const names = members.map((m) => utf8.encode(m));
   const namesBytes = names.reduce((sum, b) => sum + 4 + b.length, 0);
-  const bytes = new Uint8Array(8 + namesBytes + 4 * owners.length);
+  const zoneNames = zones.some((z) => z !== '') ? zones.map((z) => utf8.encode(z)) : [];
+  const zonesBytes = zoneNames.reduce((sum, b) => sum + 4 + b.length, 0);
+  const bytes = new Uint8Array(8 + namesBytes + 4 * owners.length + zonesBytes);
   const view = new DataView(bytes.buffer);
   let at = 0;
   view.setUint32(at, partitionCount, true);
@@ -35,6 +51,11 @@ export function ringChecksum(partitionCount: number, members: readonly NodeId[],
     assert(index !== undefined, `ring owner ${owner} is not a member`);
     view.setUint32(at, index, true);
     at += 4;
+  }
+  for (const zone of zoneNames) {
+    view.setUint32(at, zone.length, true);
+    bytes.set(zone, at + 4);
+    at += 4 + zone.length;
   }
   return murmur32(bytes);
 }

@@ -15,13 +15,21 @@
  *  2. Little movement: with a previous ring, a partition changes owner only
  *     if its owner left or owns more than its target, so adding a node moves
  *     about P/(n+1) partitions and removing one moves only its own.
- *  3. Spacing: any `replicas` consecutive partitions have distinct owners
- *     (riak_core's target_n_val), so a key's replicas are spread evenly.
+ *  3. Spacing: any `replicas` consecutive partitions have owners in distinct
+ *     zones (riak_core's target_n_val; Riak 3's location-aware claim), so a
+ *     key's replicas are spread evenly over nodes and failure domains. A
+ *     member without a zone is a zone of its own (zones.ts): without zones
+ *     the rule is "distinct owners".
  *
  * Algorithm.
- *  - No previous ring (or none of its owners is still a member): the stripe
- *    of stripe.ts, member[p mod n] with riak's tail fix at the wrap. Spacing
- *    holds whenever n > replicas and P >= n * (replicas + 1) (and when n divides P).
+ *  - No previous ring (or none of its owners is still a member), every member
+ *    in a zone of its own: the stripe of stripe.ts, member[p mod n] with
+ *    riak's tail fix at the wrap. Spacing holds whenever n > replicas and
+ *    P >= n * (replicas + 1) (and when n divides P).
+ *  - No previous ring, members sharing zones: the free-partition pass below
+ *    over an empty ring (every partition is free), in ring order: a greedy
+ *    stripe that interleaves the zones in proportion to their members and
+ *    lets the members of a zone take turns.
  *  - Previous ring: targets are floor/ceil, the ceil going to the members
  *    that own most already (ties: smaller id). Partitions whose owner is still
  *    a member and within target stay. Partitions of departed members go, in
@@ -52,6 +60,7 @@ import { validatePartitionCount } from './hash.ts';
 import { rebalance } from './rebalance.ts';
 import { makeRing, type Ring } from './ring.ts';
 import { stripe } from './stripe.ts';
+import { distinctZoneCount, zoneIndices } from './zones.ts';
 
 /** Replicas assumed for spacing when the caller does not say (Dynamo's N = 3). */
 export const REPLICAS_DEFAULT = 3;
@@ -60,8 +69,14 @@ export const REPLICAS_DEFAULT = 3;
 export interface ClaimOptions {
   /** The ring being replaced; most of its assignments are kept. Must have the same partitionCount. */
   readonly previous?: Ring;
-  /** Window within which owners should be distinct; default REPLICAS_DEFAULT. */
+  /** Window within which owners should be in distinct zones; default REPLICAS_DEFAULT. */
   readonly replicas?: number;
+  /**
+   * Failure domain of each member ('' or undefined: none, a zone of its own);
+   * default: no member names a zone. Called once per member; its answers
+   * become the ring's `zones`.
+   */
+  readonly zoneOf?: (id: NodeId) => string | undefined;
 }
 
 /**
@@ -76,9 +91,14 @@ export function claim(members: readonly NodeId[], partitionCount: number, option
   if (!Number.isInteger(replicas) || replicas < 1) {
     throw new InvalidArgumentError(`replicas must be a positive integer, got ${String(replicas)}`);
   }
+  const zones = nodes.map((id) => options.zoneOf?.(id) ?? '');
+  const zoneOf = zoneIndices(zones);
   const kept = options.previous === undefined ? undefined : keptOwners(options.previous, nodes, partitionCount);
-  const owners = kept === undefined ? stripe(nodes.length, partitionCount, replicas) : rebalance(kept, nodes.length, replicas);
-  return makeRing(partitionCount, nodes, Array.from(owners, (m) => nodes[m] ?? ''));
+  let owners: Int32Array;
+  if (kept !== undefined) owners = rebalance(kept, nodes.length, replicas, zoneOf);
+  else if (distinctZoneCount(zones) === nodes.length) owners = stripe(nodes.length, partitionCount, replicas);
+  else owners = rebalance(new Int32Array(partitionCount).fill(-1), nodes.length, replicas, zoneOf);
+  return makeRing(partitionCount, nodes, Array.from(owners, (m) => nodes[m] ?? ''), zones);
 }
 
 function sortedMembers(members: readonly NodeId[]): NodeId[] {

@@ -58,7 +58,11 @@ export const SESSION_INFLIGHT_MAX_DEFAULT = 10_000;
 export interface GrpcServer {
   /** The bound host:port (the real port when listening on port 0). */
   readonly address: string;
-  /** Health status of '' and 'dynamo.v1.KV' (starts SERVING). */
+  /**
+   * Readiness: health status of '' and 'dynamo.v1.KV' (starts SERVING). The
+   * `liveness` service is not affected: it answers SERVING for as long as
+   * the server runs (see LIVENESS_SERVICE).
+   */
   setServing(serving: boolean): void;
   /** Counters of the KV Session streams (how well requests are being batched). */
   sessionStats(): SessionStats;
@@ -71,8 +75,16 @@ export interface GrpcServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-/** Health service names: the whole server and the KV API. */
+/** Health service names that follow readiness (setServing): the whole server and the KV API. */
 const HEALTH_SERVICES = ['', 'dynamo.v1.KV'];
+
+/**
+ * Health service that answers SERVING whenever the server answers at all:
+ * "the process is responsive", for a liveness probe, which must not fail
+ * while the node is alive but not ready (waiting for peers, joining,
+ * decommissioned) or Kubernetes would restart a healthy node.
+ */
+export const LIVENESS_SERVICE = 'liveness';
 
 function hostOf(listen: string): string {
   const colon = listen.lastIndexOf(':');
@@ -99,7 +111,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const peers = new PeerStreamServer(opts.peer, streams);
   server.addService(PEER_SERVICE, peers.implementation());
 
-  const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'SERVING' as ServingStatus])));
+  const health = new HealthImplementation(
+    Object.fromEntries([...HEALTH_SERVICES, LIVENESS_SERVICE].map((s) => [s, 'SERVING' as ServingStatus])),
+  );
   health.addToServer(server);
 
   // Reflection describes the public surface only (Peer is internal).

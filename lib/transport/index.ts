@@ -14,7 +14,7 @@ export { MeteredTransport } from './metered-transport.ts';
 export { checkTlsMaterial, serverCredentials, peerChannelCredentials, type TlsMaterial } from './tls.ts';
 export { authInterceptor, validToken, type AuthPolicy } from './auth.ts';
 export type { TransportStats } from './peer-connection.ts';
-export { startGrpcServer, SESSION_INFLIGHT_MAX_DEFAULT, type GrpcServer, type GrpcServerOptions } from './grpc-server.ts';
+export { startGrpcServer, LIVENESS_SERVICE, SESSION_INFLIGHT_MAX_DEFAULT, type GrpcServer, type GrpcServerOptions } from './grpc-server.ts';
 export {
   toGrpcStatus,
   statusCodeName,

@@ -67,7 +67,13 @@ const recordOut = (r: MemberRecord): Obj => ({
   donePartitions: r.donePartitions,
 });
 
-const ringOut = (s: RingStateRecord): Obj => ({ ...s, moving: s.moving.map((m) => ({ ...m })), departed: s.departed.map((d) => ({ ...d })) });
+// Zones go on the wire only when some member names one: a zone-less ring state encodes to the same bytes as before zones existed.
+const ringOut = (s: RingStateRecord): Obj => ({
+  ...s,
+  zones: s.zones.some((z) => z !== '') ? s.zones : [],
+  moving: s.moving.map((m) => ({ ...m })),
+  departed: s.departed.map((d) => ({ ...d })),
+});
 
 function bodyOut(p: MembershipPacket): Obj {
   switch (p.type) {
@@ -178,6 +184,15 @@ function summaryIn(o: Obj): RingSummary {
   return { version: num(o, 'version'), claimant: str(o, 'claimant'), checksum: num(o, 'checksum') };
 }
 
+/** Zones of a ring state: none at all (a state written before zones existed) means no member names one. */
+function zonesIn(o: Obj): string[] {
+  const members = strings(o, 'members');
+  const zones = strings(o, 'zones');
+  if (zones.length === 0) return members.map(() => '');
+  if (zones.length !== members.length) throw bad(`ring names ${zones.length} zones for ${members.length} members`);
+  return zones;
+}
+
 function ringIn(o: Obj): RingStateRecord {
   const moving: MovingPartition[] = list(o, 'moving').map((m) => ({ partition: num(m as Obj, 'partition'), holders: strings(m as Obj, 'holders') }));
   const departed: DepartedMember[] = list(o, 'departed').map((d) => {
@@ -193,6 +208,7 @@ function ringIn(o: Obj): RingStateRecord {
     partitionCount: num(o, 'partitionCount'),
     replicas: num(o, 'replicas'),
     members: strings(o, 'members'),
+    zones: zonesIn(o),
     previousMembers: strings(o, 'previousMembers'),
     owners: strings(o, 'owners'),
     moving,

@@ -84,3 +84,35 @@ export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000): P
     }
   }
 }
+
+/**
+ * Writes keys `${prefix}-0`, `${prefix}-1`, ... at QUORUM until stopped and
+ * remembers the ones acknowledged (each key is written once, so its
+ * acknowledged value is the one it must read back).
+ */
+export class Writer {
+  readonly acked = new Map<string, string>();
+  errors = 0;
+  #stopped = false;
+  readonly #done: Promise<void>;
+  /** `pauseMs`: between writes; `timeoutMs`: per write (the client's default when absent). */
+  constructor(client: DynamoClient, prefix: string, opts: { pauseMs?: number; timeoutMs?: number } = {}) {
+    this.#done = (async () => {
+      for (let i = 0; !this.#stopped; i++) {
+        const key = `${prefix}-${i}`;
+        try {
+          await client.put(key, `v${i}`, { consistency: 'QUORUM', ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }) });
+          this.acked.set(key, `v${i}`);
+        } catch {
+          this.errors++;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
+      }
+    })();
+  }
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#done;
+  }
+}

@@ -47,6 +47,18 @@ describe('README', () => {
     for (const text of ['--seeds', '--auto-join false', 'dynamo join --endpoint', 'dynamo decommission --endpoint', 'dynamo remove n3']) expect(howTo).to.contain(text);
   });
 
+  it('walks a newcomer through Kubernetes, decommissioning before scaling in', () => {
+    const k8s = section('Kubernetes');
+    for (const text of ['docker build -f deploy/k8s/Dockerfile', 'kubectl apply -k deploy/k8s', 'dynamo.js status', '--replicas=4', 'components/servicemonitor', 'components/tls']) {
+      expect(k8s).to.contain(text);
+    }
+    const decommission = k8s.indexOf('decommission --endpoint dynamo-3.dynamo-peers:7001');
+    expect(decommission, 'scale-in decommissions dynamo-3').to.be.greaterThan(-1);
+    expect(k8s.indexOf('--replicas=3', decommission), 'and scales down after it').to.be.greaterThan(decommission);
+    expect(section('Zones')).to.contain('--zone');
+    expect(k8s).to.contain('PodTopologyLabelsAdmission');
+  });
+
   it('imports the SDK from the package applications install, in ESM and CommonJS', () => {
     expect(README).to.not.match(/from 'dynamo-kv'/);
     const sdk = section('SDK');

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { memberRecord } from './records.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { MemberRecord, RingStateRecord } from '../../../lib/protocol/index.ts';
-import { claim, preferenceList } from '../../../lib/ring/index.ts';
+import { claim, makeRing, preferenceList } from '../../../lib/ring/index.ts';
 import {
   checkRing,
   claimantStep,
@@ -248,5 +248,48 @@ describe('ring-changes: claimant transcript (golden)', () => {
     expect(sc.tick('a')).to.equal(undefined);
     sc.set('c', { status: 'alive' });
     expect(sc.tick('a')?.version).to.equal(2);
+  });
+});
+
+describe('ring-changes: zones', () => {
+  const zones: Record<string, string> = { a: 'z1', b: 'z2', c: 'z3', d: 'z1', e: 'z2' };
+  const zoneOf = (id: string): string | undefined => zones[id];
+
+  it('genesis records each founder\'s zone and places replicas in distinct zones', () => {
+    const v1 = genesisRing(['a', 'b', 'c', 'd'], 'a', P, N, zoneOf);
+    expect(v1.zones).to.deep.equal(['z1', 'z2', 'z3', 'z1']);
+    for (let p = 0; p < P; p++) expect(new Set(holdersOf(v1, p).map((id) => zones[id])).size).to.equal(3);
+    expect(genesisRing(['a', 'b', 'c', 'd'], 'a', P, N).checksum).to.not.equal(v1.checksum);
+  });
+
+  it('a plan takes a joiner\'s zone from its record and keeps the members\' zones from the ring', () => {
+    const v1 = genesisRing(['a', 'b', 'c', 'd'], 'a', P, N, zoneOf);
+    // The record now says d is elsewhere: d keeps the zone it joined with until it leaves and rejoins.
+    const draft = planRing(v1, { joins: ['e'], leaves: [], removes: [], zoneOf: (id) => (id === 'd' ? 'z9' : zoneOf(id)) })!;
+    expect(draft.members).to.deep.equal(['a', 'b', 'c', 'd', 'e']);
+    expect(draft.zones).to.deep.equal(['z1', 'z2', 'z3', 'z1', 'z2']);
+    const v2 = commitRing(draft, 2, 'a', v1.checksum);
+    const target = makeRing(P, v2.members, v2.owners, v2.zones);
+    for (let p = 0; p < P; p++) expect(new Set(preferenceList(target, p, N).map((id) => zones[id])).size).to.equal(3);
+  });
+
+  it('the claimant plans a staged join with the zone of the joiner\'s record', () => {
+    const v1 = genesisRing(['a', 'b', 'c'], 'a', P, N, zoneOf);
+    const records = [record('a', { zone: 'z1' }), record('b', { zone: 'z2' }), record('c', { zone: 'z3' }), record('e', { zone: 'z2' })];
+    const input = {
+      state: v1,
+      self: 'a',
+      records,
+      record: (id: string) => records.find((r) => r.id === id),
+      isAlive: () => true,
+      isNotDead: () => true,
+      removeRequests: [],
+      planSettleMs: 0,
+      departedMax: 8,
+    };
+    const first = claimantStep({ ...input, nowMs: 0, staged: undefined });
+    const second = claimantStep({ ...input, nowMs: 1, staged: first.staged });
+    expect(second.next?.members).to.deep.equal(['a', 'b', 'c', 'e']);
+    expect(second.next?.zones).to.deep.equal(['z1', 'z2', 'z3', 'z2']);
   });
 });

@@ -27,6 +27,7 @@ export const RING_STATE: RingStateRecord = {
   partitionCount: 4,
   replicas: 2,
   members: ['n1', 'n2', 'n3'],
+  zones: ['zone-a', '', 'zone-b'],
   previousMembers: ['n1', 'n2'],
   owners: ['n1', 'n2', 'n3', 'n1'],
   moving: [{ partition: 2, holders: ['n1', 'n2'] }],

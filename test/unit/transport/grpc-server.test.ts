@@ -7,7 +7,7 @@ import {
   UnavailableError,
 } from '../../../lib/runtime/index.ts';
 import type { KvHandler } from '../../../lib/protocol/index.ts';
-import { fromGrpcError } from '../../../lib/transport/index.ts';
+import { fromGrpcError, LIVENESS_SERVICE } from '../../../lib/transport/index.ts';
 import { EDGE_CASES } from './edge-cases.ts';
 import { recordingKv, type Seen } from './recording-kv.ts';
 import { callError, CapturingLogger, gate, rawCall, realTime, reflect, Resources, skewedTime, STATUS } from './harness.ts';
@@ -145,7 +145,7 @@ describe('transport gRPC server (KV, Admin, health, reflection)', function () {
     expect(response).to.deep.equal({ ...STATUS, members: STATUS.members.map((m) => ({ ...m, state: 0 })), transfers: [], hints: null });
   });
 
-  it('serves grpc.health.v1.Health for "" and dynamo.v1.KV, toggled by setServing', async () => {
+  it('serves grpc.health.v1.Health for "" and dynamo.v1.KV, toggled by setServing, and "liveness" always SERVING', async () => {
     const server = await res.server();
     const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
     const health = new Health(server.address, grpc.credentials.createInsecure());
@@ -157,6 +157,8 @@ describe('transport gRPC server (KV, Admin, health, reflection)', function () {
       expect([await check(''), await check('dynamo.v1.KV')]).to.deep.equal(['SERVING', 'SERVING']);
       server.setServing(false);
       expect([await check(''), await check('dynamo.v1.KV')]).to.deep.equal(['NOT_SERVING', 'NOT_SERVING']);
+      // Liveness is "the process answers": a node that is not ready must not be restarted.
+      expect(await check(LIVENESS_SERVICE)).to.equal('SERVING');
       server.setServing(true);
       expect(await check('dynamo.v1.KV')).to.equal('SERVING');
     } finally {
