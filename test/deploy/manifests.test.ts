@@ -18,14 +18,6 @@ import { BUILT_CLI, ROOT } from '../../scripts/build.ts';
 import { parseEnvFile, podSpecOf, render, type Doc } from './kustomize-lite.ts';
 import { imageFacts, K8S_DIR, nodeContainer, only, podEnvironment, renderBase } from './pod.ts';
 
-/**
- * Variables the manifests set for settings that another branch of issue 11
- * adds to the node (metrics and TLS). The node ignores unknown variables, so
- * setting them early is harmless. Once a name becomes a real setting, the
- * tripwire below fails: delete it here, and the ordinary check covers it.
- */
-const PENDING_ENV = new Set(['DYNAMO_METRICS_LISTEN', 'DYNAMO_TLS_CERT', 'DYNAMO_TLS_KEY', 'DYNAMO_TLS_CA']);
-
 const KNOWN_ENV = new Set((Object.keys(defaultConfig()) as (keyof NodeConfig)[]).map(envName));
 
 type Model = new (data: any) => { validate(): void };
@@ -198,11 +190,7 @@ describe('deploy/k8s manifests', () => {
     it('sets only DYNAMO_* variables the node understands, each once', () => {
       const names = [...Object.keys(configMap['data']), ...envEntries(container).map((e) => e.name)].filter((n) => n.startsWith('DYNAMO_'));
       expect(new Set(names).size, 'a variable set twice (ConfigMap and env)').to.equal(names.length);
-      for (const name of names) expect(KNOWN_ENV.has(name) || PENDING_ENV.has(name), `${name} is not a node setting`).to.equal(true);
-    });
-
-    it('tripwire: the variables assumed from the metrics/TLS work are not node settings yet (else move them to the ordinary check)', () => {
-      for (const name of PENDING_ENV) expect(KNOWN_ENV.has(name), `${name} is a real setting now: remove it from PENDING_ENV`).to.equal(false);
+      for (const name of names) expect(KNOWN_ENV.has(name), `${name} is not a node setting`).to.equal(true);
     });
 
     it('gives each pod a configuration the node accepts: id, addresses, data dir, zone', () => {
