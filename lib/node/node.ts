@@ -32,7 +32,8 @@ import type { Storage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
 import { Coordinator, type ReplicationConfig } from '../replication/index.ts';
 import type { MemberInfo, MembershipConfig, MembershipEvent, MembershipView } from '../membership/index.ts';
-import { BackgroundAdmission, type AdmissionConfig } from '../antientropy/index.ts';
+import { BackgroundAdmission, validateAntiEntropyConfig, type AdmissionConfig, type AntiEntropyConfig } from '../antientropy/index.ts';
+import { AntiEntropy } from './anti-entropy.ts';
 import { checkPartitionCount } from './epoch.ts';
 import { GossipMembership } from './gossip-membership.ts';
 import { checkSeeds, type SeedSpec } from './seeds.ts';
@@ -58,8 +59,10 @@ export interface NodeOptions {
   readonly membership?: Partial<MembershipConfig>;
   /** Partition transfer tunables. */
   readonly transfers?: Partial<TransferConfig>;
-  /** The background budget shared by partition streaming (and, as they land, anti-entropy and hint replay). */
+  /** The background budget shared by partition streaming, anti-entropy (and, as it lands, hint replay). */
   readonly background?: AdmissionConfig;
+  /** Merkle-tree anti-entropy and tombstone GC (lib/node/anti-entropy.ts): on by default, with defaultAntiEntropyConfig(). */
+  readonly antiEntropy?: { readonly enabled?: boolean; readonly config?: Partial<AntiEntropyConfig> };
 }
 
 /** Background budget: 32 MiB/s sustained, 4 MiB burst, two transfers at once. */
@@ -87,6 +90,7 @@ export class DynamoNode {
   readonly #logger: Logger;
   readonly #membership: GossipMembership;
   readonly #admission: BackgroundAdmission;
+  readonly #antiEntropy: AntiEntropy;
   #transfers: Transfers | undefined;
   #state: State = 'new';
   #coordinator: Coordinator | undefined;
@@ -122,6 +126,19 @@ export class DynamoNode {
       config: { ...opts.membership, partitionCount: opts.partitionCount, replicas: opts.replication.replicas },
       onEvent: (e) => this.#onMembershipEvent(e),
     });
+    this.#antiEntropy = new AntiEntropy({
+      runtime: opts.runtime,
+      self: opts.id,
+      storage: opts.storage,
+      admission: this.#admission,
+      config: validateAntiEntropyConfig(opts.antiEntropy?.config),
+      enabled: opts.antiEntropy?.enabled ?? true,
+      cluster: () => this.#membership.clusterView(),
+      generations: () => new Map((this.#membership.view()?.members() ?? []).map((m) => [m.id, m.generation])),
+      request: (to, req, timeoutMs) => opts.transport.request(to, req, timeoutMs),
+      merge: (partition, key, record) => this.#serving().mergeRecord(partition, key, record),
+      purge: (partition, key, decide) => this.#serving().purgeRecord(partition, key, decide),
+    });
     this.kv = {
       get: async (cmd) => this.#serving().get(cmd),
       put: async (cmd) => this.#serving().put(cmd),
@@ -134,6 +151,10 @@ export class DynamoNode {
       decommission: async () => this.#command({ type: 'leave' }),
       remove: async (node) => this.#command({ type: 'remove', node }),
       ring: async () => this.#ringStatus(),
+      repair: async (partition) => {
+        this.#serving();
+        return this.#antiEntropy.repair(partition);
+      },
     };
   }
 
@@ -186,6 +207,8 @@ export class DynamoNode {
     await storage.open();
     try {
       await checkPartitionCount(storage, partitionCount);
+      // Before anything of this life is written: saved trees are trusted only until then.
+      await this.#antiEntropy.open();
       const coordinator = new Coordinator({
         runtime,
         config: this.#opts.replication,
@@ -193,6 +216,7 @@ export class DynamoNode {
         transport: this.#opts.transport,
         nodeId: this.id,
         cluster: () => this.#membership.clusterView(),
+        ...(this.#antiEntropy.enabled ? { observer: this.#antiEntropy } : {}),
       });
       this.#coordinator = coordinator;
       this.#transfers = new Transfers(
@@ -220,6 +244,7 @@ export class DynamoNode {
     }
     if (this.#stopping !== undefined) return;
     this.#state = 'running';
+    this.#antiEntropy.start();
     this.#logger.info('node started', {
       actor: this.#coordinator!.actor,
       engine: storage.engine,
@@ -242,7 +267,10 @@ export class DynamoNode {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     try {
+      await this.#antiEntropy.stop();
       await this.#coordinator?.close();
+      // Every write of this life has settled: the trees match storage.
+      await this.#antiEntropy.persist().catch((e: unknown) => this.#logger.warn('could not save the anti-entropy trees; they are rebuilt at the next start', { error: e }));
     } finally {
       await this.#opts.storage.close();
     }
@@ -259,6 +287,9 @@ export class DynamoNode {
         return { type: 'membership' };
       case 'transfer':
         return this.#running('transfer').serve(req, undefined);
+      case 'tree':
+        this.#serving();
+        return this.#antiEntropy.serve(req);
       default:
         return this.#serving().handlePeer(req, timeoutMs);
     }
@@ -291,7 +322,7 @@ export class DynamoNode {
         this.#transfers?.assign(e.planId, e.transfers.map((t) => ({ partition: t.partition, sources: this.#pullSources(t.partition, t.sources) })));
         break;
       case 'partitions-released':
-        void this.#transfers?.release(e.partitions);
+        this.#antiEntropy.released(e.partitions, this.#transfers?.release(e.partitions) ?? Promise.resolve());
         break;
       case 'departed':
         this.#departed = e.status;
@@ -381,6 +412,7 @@ export class DynamoNode {
       partitionOwners: ring?.owners ?? [],
       ringVersion: view?.ringVersion ?? 0,
       transfers: this.#transfers?.status() ?? [],
+      antiEntropy: this.#antiEntropy.status(),
       ...(stats === undefined
         ? {}
         : {

@@ -35,7 +35,7 @@ import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject } from '../storage/index.ts';
 import { ActorEpochs } from './actor-epochs.ts';
 import { requiredReplies } from './quorum.ts';
-import { LocalReplica, type ReplicaStats, type ReplicaWrite } from './replica.ts';
+import { LocalReplica, type ReplicaObserver, type ReplicaStats, type ReplicaWrite } from './replica.ts';
 import { Round, SLOT_OK, SLOT_PENDING, type RoundOptions } from './round.ts';
 import type { ClusterView, PeerClient, ReplicationConfig } from './types.ts';
 import { liveOrder, refuseStaleRouting } from './placement.ts';
@@ -67,6 +67,8 @@ export interface CoordinatorDeps {
   mintEpoch?: () => string;
   /** The current cluster view; undefined while the node is joining (requests fail UNAVAILABLE). */
   cluster: () => ClusterView | undefined;
+  /** Told of every change of the local replica's stored objects (anti-entropy's trees). */
+  observer?: ReplicaObserver;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -160,7 +162,7 @@ export class Coordinator implements KvHandler {
     this.#transport = deps.transport;
     this.#cluster = deps.cluster;
     const actors = new ActorEpochs(deps.nodeId, deps.runtime.random, this.#log, deps.mintEpoch);
-    this.#replica = new LocalReplica({ storage: deps.storage, actors, logger: this.#log });
+    this.#replica = new LocalReplica({ storage: deps.storage, actors, logger: this.#log, ...(deps.observer === undefined ? {} : { observer: deps.observer }) });
   }
 
   /** The actor new versions are minted under now (changes when one is retired). */
@@ -247,6 +249,19 @@ export class Coordinator implements KvHandler {
     this.#admit();
     try {
       await this.#replica.merge(partition, key, decodeRecord(record), record);
+    } finally {
+      this.#leave();
+    }
+  }
+
+  /**
+   * Anti-entropy's tombstone GC: remove the key's record if `decide` approves
+   * what the local replica holds once the key is locked. Resolves true if removed.
+   */
+  async purgeRecord(partition: number, key: Uint8Array, decide: (object: StoredObject) => boolean): Promise<boolean> {
+    this.#admit();
+    try {
+      return await this.#replica.purge(partition, key, decide);
     } finally {
       this.#leave();
     }

@@ -21,6 +21,7 @@ import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import { DynamoNode, type SeedSpec, type TransferConfig } from '../node/index.ts';
 import type { MembershipConfig, MembershipView } from '../membership/index.ts';
+import { testAntiEntropyConfig, type AntiEntropyConfig } from '../antientropy/index.ts';
 import { SimScheduler } from './scheduler.ts';
 import { SimTime } from './sim-time.ts';
 import { SimNetwork, type SimTransport } from './network.ts';
@@ -54,6 +55,8 @@ export interface SimClusterOptions {
   membership?: Partial<MembershipConfig>;
   /** Partition transfer tunables for every node (e.g. small chunks, to crash a node mid-transfer). */
   transfers?: Partial<TransferConfig>;
+  /** Anti-entropy for every node: false turns it off; default testAntiEntropyConfig() (exchanges every 50 ms, tombstone grace 60 s). */
+  antiEntropy?: false | Partial<AntiEntropyConfig>;
   logLevel?: LogLevel;
   /** Logger modules whose trace lines are recorded (`*` for all). */
   trace?: readonly string[];
@@ -117,6 +120,7 @@ export class SimCluster {
   readonly #opts: NodeShape;
   readonly #membership: Partial<MembershipConfig>;
   readonly #transfers: Partial<TransferConfig> | undefined;
+  readonly #antiEntropy: false | Partial<AntiEntropyConfig>;
   readonly #skewRandom: SeededRandom;
   readonly #diskRandom: SeededRandom;
   readonly #skewMax: number;
@@ -151,6 +155,7 @@ export class SimCluster {
     };
     this.#membership = opts.membership ?? {};
     this.#transfers = opts.transfers;
+    this.#antiEntropy = opts.antiEntropy ?? {};
     this.#logLevel = opts.logLevel ?? 'info';
     this.#trace = new Set(opts.trace ?? []);
     this.#linesMax = opts.transcriptLinesMax ?? 50_000;
@@ -632,6 +637,7 @@ export class SimCluster {
       partitionCount: this.#opts.partitionCount,
       membership: { bootstrapExpectCount: this.#opts.nodes, ...this.#membership, ...(this.#noAutoJoin.has(slot.id) ? { autoJoin: false } : {}) },
       ...(this.#transfers === undefined ? {} : { transfers: this.#transfers }),
+      antiEntropy: this.#antiEntropy === false ? { enabled: false } : { enabled: true, config: { ...testAntiEntropyConfig(), ...this.#antiEntropy } },
       replication: {
         replicas: this.#opts.replicas,
         defaultConsistency: this.#opts.defaultConsistency,

@@ -22,10 +22,13 @@ import type {
   ReadRequest,
   TransferReply,
   TransferRequest,
+  TreeReply,
+  TreeRequest,
   WriteReply,
   WriteRequest,
 } from '../protocol/index.ts';
 import { decodeMembershipPacket, encodeMembershipPacket } from './membership-codec.ts';
+import { decodeTreeAnswer, decodeTreeCall, encodeTreeAnswer, encodeTreeCall } from './exchange-codec.ts';
 import { countsOf, errorFromCode } from './error-codes.ts';
 import { KIND_REPLY, KIND_REQUEST, type ErrorRow, type MessageRow } from './envelope-codec.ts';
 import {
@@ -381,6 +384,46 @@ const transferReply: MessageRow<TransferReply> = {
   },
 };
 
+// TreeRequest = 16, TreeReply = 17. Anti-entropy exchange calls: a cold path
+// like membership, so the call and answer go through exchange-codec.ts
+// (protobufjs reflection, validated), encoded once per message for
+// length() and write().
+const treeCallBytes = new WeakMap<TreeRequest, Uint8Array>();
+const treeAnswerBytes = new WeakMap<TreeReply, Uint8Array>();
+function encodedOnce<M extends object>(cache: WeakMap<M, Uint8Array>, m: M, encode: (m: M) => Uint8Array): Uint8Array {
+  let bytes = cache.get(m);
+  if (bytes === undefined) cache.set(m, (bytes = encode(m)));
+  return bytes;
+}
+
+const treeRequest: MessageRow<TreeRequest> = {
+  field: 16,
+  protoType: 'TreeRequest',
+  kind: KIND_REQUEST,
+  type: 'tree',
+  length: (m) => bytesFieldLength(1, encodedOnce(treeCallBytes, m, encodeTreeCall)),
+  write: (w, m) => writeBytesField(w, 1, encodedOnce(treeCallBytes, m, encodeTreeCall)),
+  read(r, end) {
+    const bytes = readSingleBytes(r, end);
+    if (bytes === undefined) throw new InvalidArgumentError('malformed peer message (tree request without a call)');
+    return decodeTreeCall(bytes);
+  },
+};
+
+const treeReply: MessageRow<TreeReply> = {
+  field: 17,
+  protoType: 'TreeReply',
+  kind: KIND_REPLY,
+  type: 'tree',
+  length: (m) => bytesFieldLength(1, encodedOnce(treeAnswerBytes, m, (x) => encodeTreeAnswer(x.answer))),
+  write: (w, m) => writeBytesField(w, 1, encodedOnce(treeAnswerBytes, m, (x) => encodeTreeAnswer(x.answer))),
+  read(r, end) {
+    const bytes = readSingleBytes(r, end);
+    if (bytes === undefined) throw new InvalidArgumentError('malformed peer message (tree reply without an answer)');
+    return { type: 'tree', answer: decodeTreeAnswer(bytes) };
+  },
+};
+
 /** A DynamoError's PeerError fields, clamped for the wire. */
 function errorCounts(e: DynamoError): { answered: number; required: number } {
   const c = countsOf(e);
@@ -443,4 +486,6 @@ export const PEER_MESSAGES: readonly MessageRow<PeerRequest | PeerReply>[] = [
   membershipReply,
   transferRequest,
   transferReply,
+  treeRequest,
+  treeReply,
 ] as readonly MessageRow[] as readonly MessageRow<PeerRequest | PeerReply>[];

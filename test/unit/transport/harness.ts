@@ -46,6 +46,8 @@ export function echoReply(req: PeerRequest): PeerReply {
       return { type: 'membership' };
     case 'transfer':
       return { type: 'transfer', records: [{ key: Uint8Array.of(req.partition), record: Uint8Array.of(req.planId) }], done: true };
+    case 'tree':
+      return { type: 'tree', answer: { op: 'root', fanOut: 64, depth: 2, hash: BigInt(req.partition) << 40n } };
   }
 }
 
@@ -105,7 +107,7 @@ export function adminWith(overrides: Partial<AdminHandler> = {}): AdminHandler {
   const refuse = async (): Promise<never> => {
     throw new InvalidArgumentError('not used in this test');
   };
-  return { status: async () => STATUS, join: refuse, decommission: refuse, remove: refuse, ring: async () => RING, ...overrides };
+  return { status: async () => STATUS, join: refuse, decommission: refuse, remove: refuse, ring: async () => RING, repair: refuse, ...overrides };
 }
 
 export const RING: RingStatus = {
