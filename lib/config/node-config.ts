@@ -42,8 +42,14 @@ export interface NodeConfig {
   autoJoin: boolean;
   /** Found the first ring once this many nodes are up (the initial cluster size); 0: after a short wait with whoever is known. */
   bootstrapExpect: number;
-  /** Background budget shared by partition streaming (and repair): sustained bytes per second. */
+  /** Background budget shared by partition streaming and anti-entropy: sustained bytes per second. */
   backgroundBytesPerS: number;
+  /** Merkle-tree anti-entropy and tombstone GC (trees kept per partition, periodic exchanges). */
+  antiEntropy: boolean;
+  /** Pause between the starts of two anti-entropy exchanges of this node (256 partitions: a full pass in 26 s at 100). */
+  antiEntropyIntervalMs: number;
+  /** Wall-clock time after a delete before its tombstone may be purged (once every replica holds it). */
+  tombstoneGraceMs: number;
 }
 
 /** Defaults for a production node. */
@@ -67,6 +73,9 @@ export function defaultConfig(): NodeConfig {
     autoJoin: true,
     bootstrapExpect: 0,
     backgroundBytesPerS: 32 * 1024 * 1024,
+    antiEntropy: true,
+    antiEntropyIntervalMs: 100,
+    tombstoneGraceMs: 86_400_000,
   };
 }
 
@@ -94,6 +103,9 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   autoJoin: 'auto-join',
   bootstrapExpect: 'bootstrap-expect',
   backgroundBytesPerS: 'background-bytes-per-s',
+  antiEntropy: 'anti-entropy',
+  antiEntropyIntervalMs: 'anti-entropy-interval-ms',
+  tombstoneGraceMs: 'tombstone-grace-ms',
 };
 
 /** One `dynamo node` flag: its config field, argument placeholder and what it does. */
@@ -130,7 +142,18 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
     arg: '<n>',
     help: 'a new cluster founds its first ring once this many nodes are up (set it to the initial size; default 0: after a 5 s wait)',
   },
-  { field: 'backgroundBytesPerS', arg: '<n>', help: 'bytes per second partition streaming and repair may use together (default 33554432)' },
+  { field: 'backgroundBytesPerS', arg: '<n>', help: 'bytes per second partition streaming and anti-entropy may use together (default 33554432)' },
+  { field: 'antiEntropy', arg: '[bool]', help: 'Merkle-tree anti-entropy and tombstone GC (default true)' },
+  {
+    field: 'antiEntropyIntervalMs',
+    arg: '<ms>',
+    help: 'pause between two anti-entropy exchanges of this node, one partition with one peer each (default 100: 256 partitions in 26 s)',
+  },
+  {
+    field: 'tombstoneGraceMs',
+    arg: '<ms>',
+    help: 'time after a delete before its tombstone may be purged, once every replica holds it (default 86400000; keep it above the age of any backup you might restore)',
+  },
 ];
 
 /** The command-line flag for a config field (`dataDir` → `--data-dir`). */
@@ -204,6 +227,12 @@ export function resolveNodeConfig(
   if (expect !== undefined) c.bootstrapExpect = parseIntField('bootstrapExpect', expect, 0, 1024);
   const budget = raw('backgroundBytesPerS');
   if (budget !== undefined) c.backgroundBytesPerS = parseIntField('backgroundBytesPerS', budget, 1024, 2 ** 40);
+  const antiEntropy = raw('antiEntropy');
+  if (antiEntropy !== undefined) c.antiEntropy = parseBool('antiEntropy', antiEntropy === '' ? 'true' : antiEntropy);
+  const aaeInterval = raw('antiEntropyIntervalMs');
+  if (aaeInterval !== undefined) c.antiEntropyIntervalMs = parseIntField('antiEntropyIntervalMs', aaeInterval, 1, 3_600_000);
+  const graceMs = raw('tombstoneGraceMs');
+  if (graceMs !== undefined) c.tombstoneGraceMs = parseIntField('tombstoneGraceMs', graceMs, 0, 2 ** 40);
   const replicas = raw('replicas');
   if (replicas !== undefined) c.replicas = parseIntField('replicas', replicas, 1, 9);
   const partitions = raw('partitions');

@@ -89,6 +89,10 @@ const REPAIR_RETRY_MS = 1000;
 const REPAIR_WAIT_MS_MAX = 120_000;
 /** Repair: bounded exchanges of one pair before it is left incomplete (a partition written faster than it is compared). */
 const REPAIR_ROUNDS_MAX = 1000;
+/** Longest pause between two looks at the ring (trees to build or drop), whatever the exchange interval. */
+const RECONCILE_MS_MAX = 1000;
+/** Repair: how often it looks again while waiting for a tree or for the scheduler's exchange to end. */
+const REPAIR_POLL_MS = 100;
 
 /** What the driver needs from the rest of the node. */
 export interface AntiEntropyDeps {
@@ -125,6 +129,9 @@ interface Scan {
 interface PartitionState {
   /** Ready once set; only a ready tree is exchanged. */
   tree: TictacTree | undefined;
+  /** When the tree was built or loaded (monotonic ms): it is rebuilt every treeRebuildIntervalMs. */
+  builtAtMs: number;
+  /** A rebuild (the tree, if any, keeps serving until it is done) or a tombstone scan. */
   scan: Scan | undefined;
   /** Changes reported (a drift check is conclusive only if none came meanwhile). */
   writes: number;
@@ -229,7 +236,7 @@ export class AntiEntropy implements ReplicaObserver {
           continue;
         }
         // Tombstones are not part of a tree: a scan re-tracks them for GC.
-        this.#parts.set(p, { tree: tree.value, scan: undefined, writes: 0 });
+        this.#parts.set(p, { tree: tree.value, builtAtMs: this.#deps.runtime.time.monotonicMs(), scan: undefined, writes: 0 });
         this.#queueScan(p, 'tombstones');
         loaded++;
       }
@@ -303,13 +310,11 @@ export class AntiEntropy implements ReplicaObserver {
       part.writes++;
       const old = digestOf(before);
       digest = digestOf(after);
-      if (part.tree !== undefined) {
-        part.tree.update(key, old, digest);
-      } else if (part.scan !== undefined) {
+      part.tree?.update(key, old, digest);
+      if (part.scan !== undefined) {
         part.scan.builder?.written(key, old, digest);
         part.scan.written.add(id);
       }
-      if (part.scan?.kind === 'tombstones') part.scan.written.add(id);
     }
     // The ledger tracks tombstone-only objects; for any other it only forgets the key (no digest needed).
     digest ??= after !== undefined && tombstoneFacts(after).tombstoneOnly ? versionDigest(after) : ABSENT_DIGEST;
@@ -426,7 +431,7 @@ export class AntiEntropy implements ReplicaObserver {
     if (this.#stopped) return;
     const time = this.#deps.runtime.time;
     if (this.#timer !== undefined) time.cancelTimer(this.#timer);
-    this.#timer = time.setTimer(Math.max(0, delayMs), () => {
+    this.#timer = time.setTimer(Math.min(Math.max(0, delayMs), RECONCILE_MS_MAX), () => {
       this.#timer = undefined;
       this.#wake();
     });
@@ -437,7 +442,6 @@ export class AntiEntropy implements ReplicaObserver {
     const interval = this.#deps.config.exchangeIntervalMs;
     const view = this.#deps.cluster();
     if (view === undefined) return this.#arm(interval);
-    this.#checkGenerations();
     const holdings = this.#reconcile(view);
     // An on-demand repair runs its own exchanges meanwhile.
     if (this.#repair?.state === 'running') return this.#arm(interval);
@@ -499,8 +503,14 @@ export class AntiEntropy implements ReplicaObserver {
     for (const p of [...this.#parts.keys()]) if (!held.has(p)) this.#drop(p);
     for (const p of held) {
       if (this.#parts.has(p) || this.#releasing.has(p)) continue;
-      this.#parts.set(p, { tree: undefined, scan: undefined, writes: 0 });
+      this.#parts.set(p, { tree: undefined, builtAtMs: 0, scan: undefined, writes: 0 });
       this.#queueScan(p, 'tree');
+    }
+    // Old trees are rebuilt (while they keep serving): what no write reported shows up then.
+    const every = this.#deps.config.treeRebuildIntervalMs;
+    if (every > 0) {
+      const now = this.#deps.runtime.time.monotonicMs();
+      for (const [p, part] of this.#parts) if (part.tree !== undefined && part.scan === undefined && now - part.builtAtMs >= every) this.#queueScan(p, 'tree');
     }
     return holdings;
   }
@@ -624,7 +634,8 @@ export class AntiEntropy implements ReplicaObserver {
     part.scan = undefined;
     if (scan.builder !== undefined) {
       part.tree = scan.builder.finish();
-      this.#log.trace('partition tree built', { partition, keys, ms: runtime.time.monotonicMs() - started });
+      part.builtAtMs = runtime.time.monotonicMs();
+      this.#log.trace('partition tree built', { partition, keys, ms: part.builtAtMs - started });
     }
   }
 
@@ -750,6 +761,7 @@ export class AntiEntropy implements ReplicaObserver {
     const replicas = view.replicas(partition).writes;
     const rule = tombstoneRuleOf(config);
     const clock = (): { wallMs: number; monotonicMs: number } => ({ wallMs: runtime.time.nowMs(), monotonicMs: runtime.time.monotonicMs() });
+    let purgedNow = 0;
     for (const key of this.#ledger.purgeable(partition, replicas, rule, clock(), PURGES_PER_EXCHANGE_MAX)) {
       let digest: VersionDigest = ABSENT_DIGEST;
       const purged = await this.#deps.purge(partition, key, (object) => {
@@ -760,28 +772,29 @@ export class AntiEntropy implements ReplicaObserver {
       if (!purged) continue;
       this.#ledger.notePurged(partition, key, digest, runtime.time.monotonicMs());
       this.#purged++;
-      this.#log.trace('tombstone purged', { partition });
+      purgedNow++;
     }
+    if (purgedNow > 0) this.#log.info('purged tombstones every replica holds', { partition, count: purgedNow });
   }
 
   // ---------------------------------------------------------------- on-demand repair
 
   async #runRepair(plan: RepairPlan): Promise<void> {
-    const { runtime, admission, config } = this.#deps;
+    const { runtime, admission } = this.#deps;
     const time = runtime.time;
     while (!this.#stopped) {
       const view = this.#deps.cluster();
       const step = plan.next(time.monotonicMs(), (p, peer) => (view === undefined ? 'wait' : this.#readiness(view, p, peer)));
       if (step.type === 'done') break;
       if (step.type === 'wait') {
-        await sleep(time, config.exchangeIntervalMs);
+        await sleep(time, REPAIR_POLL_MS);
         continue;
       }
       const begun = admission.begin('anti-entropy', time.monotonicMs());
       if (!begun.granted) {
         // The scheduler's exchange still runs: wait for its slot.
         plan.finished(undefined);
-        await sleep(time, config.exchangeIntervalMs);
+        await sleep(time, REPAIR_POLL_MS);
         continue;
       }
       let result: ExchangeResult | undefined;

@@ -134,7 +134,7 @@ export class DynamoNode {
       config: validateAntiEntropyConfig(opts.antiEntropy?.config),
       enabled: opts.antiEntropy?.enabled ?? true,
       cluster: () => this.#membership.clusterView(),
-      generations: () => new Map((this.#membership.view()?.members() ?? []).map((m) => [m.id, m.generation])),
+      generations: () => new Map((this.#membership.membership?.records() ?? []).map((r) => [r.id, r.generation])),
       request: (to, req, timeoutMs) => opts.transport.request(to, req, timeoutMs),
       merge: (partition, key, record) => this.#serving().mergeRecord(partition, key, record),
       purge: (partition, key, decide) => this.#serving().purgeRecord(partition, key, decide),

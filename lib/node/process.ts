@@ -54,6 +54,10 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     ...(config.zone === '' ? {} : { zone: config.zone }),
     membership: { autoJoin: config.autoJoin, bootstrapExpectCount: config.bootstrapExpect },
     background: { ...BACKGROUND_DEFAULTS, bytesPerSecond: config.backgroundBytesPerS },
+    antiEntropy: {
+      enabled: config.antiEntropy,
+      config: { exchangeIntervalMs: config.antiEntropyIntervalMs, tombstoneGraceMs: config.tombstoneGraceMs },
+    },
     replication: {
       replicas: config.replicas,
       defaultConsistency: config.defaultConsistency,

@@ -55,7 +55,7 @@ export interface SimClusterOptions {
   membership?: Partial<MembershipConfig>;
   /** Partition transfer tunables for every node (e.g. small chunks, to crash a node mid-transfer). */
   transfers?: Partial<TransferConfig>;
-  /** Anti-entropy for every node: false turns it off; default testAntiEntropyConfig() (exchanges every 50 ms, tombstone grace 60 s). */
+  /** Anti-entropy for every node: false turns it off; otherwise settings over simAntiEntropyConfig(). */
   antiEntropy?: false | Partial<AntiEntropyConfig>;
   logLevel?: LogLevel;
   /** Logger modules whose trace lines are recorded (`*` for all). */
@@ -109,6 +109,16 @@ const utf8 = new TextEncoder();
 const SETTLE_DEADLINE_MS = 10 * 60_000;
 
 const simAddress = (id: NodeId): Address => `${id}.sim:7000`;
+
+/**
+ * Anti-entropy in the simulator: testAntiEntropyConfig() (an exchange every
+ * 50 ms, tombstone grace 60 s) with 16 × 16 trees — simulated partitions
+ * hold a few keys, and a tree of 256 segments costs 2 KiB to build, save and
+ * load instead of 32 KiB, which a run does hundreds of times.
+ */
+export function simAntiEntropyConfig(): AntiEntropyConfig {
+  return { ...testAntiEntropyConfig(), treeFanOut: 16 };
+}
 const toBytes = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? utf8.encode(v) : v);
 
 /** A deterministic in-process cluster. Create, start(), drive with run()/helpers, stop(). */
@@ -637,7 +647,7 @@ export class SimCluster {
       partitionCount: this.#opts.partitionCount,
       membership: { bootstrapExpectCount: this.#opts.nodes, ...this.#membership, ...(this.#noAutoJoin.has(slot.id) ? { autoJoin: false } : {}) },
       ...(this.#transfers === undefined ? {} : { transfers: this.#transfers }),
-      antiEntropy: this.#antiEntropy === false ? { enabled: false } : { enabled: true, config: { ...testAntiEntropyConfig(), ...this.#antiEntropy } },
+      antiEntropy: this.#antiEntropy === false ? { enabled: false } : { enabled: true, config: { ...simAntiEntropyConfig(), ...this.#antiEntropy } },
       replication: {
         replicas: this.#opts.replicas,
         defaultConsistency: this.#opts.defaultConsistency,
