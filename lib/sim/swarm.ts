@@ -80,5 +80,7 @@ export function swarmOptions(seed: number): SimRunOptions {
     faults,
     disk: { writeLatencyMsMin: 0, writeLatencyMsMax: between(0, 6), writebackMs: between(300, 5000), syncWrites: chance(0.2) },
     antiEntropy,
+    // GC runs settle longer, so more tombstones are purged before the final reads judge them.
+    ...(aae === 'gc' ? { settleMs: between(3000, 8000) } : {}),
   };
 }
