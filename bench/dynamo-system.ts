@@ -16,6 +16,10 @@ export interface DynamoBenchOptions {
   partitions?: number;
   /** Runs before the nodes start (bulk loading their data dirs). */
   prepare?: (members: readonly LocalMember[]) => Promise<void>;
+  /** Name in the results (default 'dynamo'). */
+  name?: string;
+  /** Extra DYNAMO_* settings for every node (e.g. DYNAMO_ANTI_ENTROPY=false). */
+  env?: Record<string, string>;
 }
 
 export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnderTest & { pids(): number[] }> {
@@ -35,6 +39,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
     stderr: 'inherit',
     execArgv,
     ...(opts.prepare ? { prepare: opts.prepare } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
   });
   const kill = (): void => cluster.killAllSync();
   process.on('exit', kill);
@@ -45,7 +50,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   // writes), so it replaces what was seen instead of piling up siblings.
   const contexts = new Map<string, Uint8Array>();
   return {
-    name: 'dynamo',
+    name: opts.name ?? 'dynamo',
     async read(key) {
       const res = await client.get(key, { consistency });
       contexts.set(key, res.context);
