@@ -12,7 +12,7 @@ import { TictacTree, treeShapeOf, versionDigest } from '../../../lib/antientropy
 import { decodeRecord } from '../../../lib/storage/index.ts';
 import { partitionOf } from '../../../lib/ring/index.ts';
 import { simAntiEntropyConfig, type SimCluster, type SimClusterOptions } from '../../../lib/sim/index.ts';
-import { onCluster, texts } from '../helpers.ts';
+import { onCluster, rejectionOf, texts } from '../helpers.ts';
 
 const PARTITIONS = 16;
 const base: SimClusterOptions = { nodes: 3, replicas: 3, partitionCount: PARTITIONS, readRepair: false };
@@ -281,6 +281,39 @@ describe('sim/scenarios: anti-entropy', () => {
       const full = (await c.node('n3').admin.status()).antiEntropy!.repair!;
       expect(full).to.include({ state: 'done', partitionsDone: PARTITIONS, skipped: 0 });
       for (const k of keys) expect(await liveValues(c, 'n3', k), k).to.deep.equal([`v-${k}`]);
+    }),
+  );
+
+  it(
+    'exchange calls are refused under another ring version, between nodes that do not both replicate the partition, or from a node believed down',
+    onCluster({ ...base, nodes: 4, replicas: 2 }, async (c) => {
+      const view = c.node('n1').membershipView()!;
+      const partition = [...Array(PARTITIONS).keys()].find((p) => view.replicas(p).reads[0] === 'n1')!;
+      const [, peer] = view.replicas(partition).reads;
+      const outsider = ['n2', 'n3', 'n4'].find((id) => !view.replicas(partition).reads.includes(id))!;
+      const call = (from: string, ringVersion = view.ringVersion) =>
+        c.run(c.node('n1').peer({ type: 'tree', from, partition, ringVersion, call: { op: 'root' } }, 1000));
+      expect((await call(peer!)).type).to.equal('tree');
+      expect(((await rejectionOf(call(peer!, view.ringVersion + 1))) as Error).message).to.match(/runs under ring version \d+; n1 holds version \d+/);
+      expect(((await rejectionOf(call(outsider))) as Error).message).to.match(/are not both replicas of partition/);
+      await c.crash(peer!);
+      await c.runFor(5000);
+      expect(c.node('n1').membershipView()!.isUp(peer!)).to.equal(false);
+      expect(((await rejectionOf(call(peer!))) as Error).message).to.match(/n1 believes .* down/);
+    }),
+  );
+
+  it(
+    'with anti-entropy off a node keeps no trees, refuses exchange calls and repairs, and still serves',
+    onCluster({ ...base, antiEntropy: false }, async (c) => {
+      await c.put('n1', 'k', 'v', { consistency: 'ALL' });
+      const ae = (await c.node('n2').admin.status()).antiEntropy!;
+      expect(ae).to.include({ enabled: false, treesReady: 0, exchanges: 0 });
+      const ringVersion = c.node('n2').membershipView()!.ringVersion;
+      const refused = await rejectionOf(c.run(c.node('n2').peer({ type: 'tree', from: 'n1', partition: 0, ringVersion, call: { op: 'root' } }, 1000)));
+      expect((refused as Error).message).to.match(/anti-entropy is off on n2/);
+      expect(((await rejectionOf(c.run(c.node('n2').admin.repair()))) as Error).message).to.match(/anti-entropy is off on n2/);
+      expect(texts((await c.get('n3', 'k', { consistency: 'ALL' })).values)).to.deep.equal(['v']);
     }),
   );
 });
