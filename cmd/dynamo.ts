@@ -266,6 +266,26 @@ async function currentContext(client: DynamoClient, key: string, write: Consiste
   throw last;
 }
 
+/**
+ * Run `wait` with a progress display on; Ctrl-C meanwhile gives the terminal
+ * back (the bar first), says `interrupted` and exits 130 — the work on the
+ * node goes on. The display is stopped however `wait` ends.
+ */
+async function whileShowing<T>(display: { stop(): void }, interrupted: string, wait: () => Promise<T>): Promise<T> {
+  const onInterrupt = (): void => {
+    display.stop();
+    process.stderr.write(`dynamo: ${interrupted}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await wait();
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    display.stop();
+  }
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
 }
@@ -433,15 +453,9 @@ nodeOption(program.command('decommission'))
       const handOff = new HandOff(nodeId);
       const peers = new Map(before.members.filter((m) => m.id !== nodeId && m.address !== endpoint).map((m) => [m.id, m.address]));
       const display = await progressDisplay(nodeId, process.stdout, jsonMode);
-      // Ctrl-C stops the waiting, not the decommission; the bar gives the terminal back first.
-      const onInterrupt = (): void => {
-        display.stop();
-        process.stderr.write(`dynamo: stopped waiting for ${nodeId} to leave; the decommission goes on (watch: dynamo status)\n`);
-        process.exit(130);
-      };
-      process.once('SIGINT', onInterrupt);
-      try {
-        await watch({
+      // Ctrl-C stops the waiting, not the decommission.
+      await whileShowing(display, `stopped waiting for ${nodeId} to leave; the decommission goes on (watch: dynamo status)`, () =>
+        watch({
           handOff,
           endpoint,
           peers,
@@ -452,11 +466,8 @@ nodeOption(program.command('decommission'))
           requestTimeoutMs,
           status: (address, timeoutMs) => client.status(address, { timeoutMs }),
           onPoll: (h) => display.update(h),
-        });
-      } finally {
-        process.off('SIGINT', onInterrupt);
-        display.stop();
-      }
+        }),
+      );
       const p = handOff.progress();
       if (jsonMode) printJson({ ok: true, nodeId, left: true, partitions: p.total, keys: p.keys, bytes: p.bytes });
       else process.stdout.write(`${handOff.summary()}\n`);
@@ -504,16 +515,11 @@ endpointOption(program.command('repair'))
         else process.stdout.write(`${nodeId} (${endpoint}) runs repair ${started.id} over ${started.partitionsTotal} partitions (watch: dynamo status)\n`);
         return;
       }
+      step = '';
       const display = await repairProgressDisplay(nodeId, process.stdout, jsonMode);
-      const onInterrupt = (): void => {
-        display.stop();
-        process.stderr.write(`dynamo: stopped waiting for repair ${started.id} on ${nodeId}; it goes on (watch: dynamo status)\n`);
-        process.exit(130);
-      };
-      process.once('SIGINT', onInterrupt);
-      let done;
-      try {
-        done = await watchRepair({
+      // Ctrl-C stops the waiting, not the repair.
+      const done = await whileShowing(display, `stopped waiting for repair ${started.id} on ${nodeId}; it goes on (watch: dynamo status)`, () =>
+        watchRepair({
           watch: w,
           endpoint,
           time,
@@ -523,12 +529,8 @@ endpointOption(program.command('repair'))
           requestTimeoutMs,
           status: (address, timeoutMs) => client.status(address, { timeoutMs }),
           onPoll: (x) => display.update(x),
-        });
-      } finally {
-        process.off('SIGINT', onInterrupt);
-        display.stop();
-      }
-      step = '';
+        }),
+      );
       // Not every replica could be compared (a peer down): the repair is partial.
       if (done.state !== 'done') process.exitCode = EXIT.failed;
       else if (done.skipped > 0) process.exitCode = EXIT.unavailable;

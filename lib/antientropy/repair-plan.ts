@@ -133,12 +133,24 @@ export class RepairPlan {
     return { type: 'done' };
   }
 
-  /** The exchange next() started ended with `result` (undefined: it could not run, e.g. no admission). */
-  finished(result: ExchangeResult | undefined): void {
+  /**
+   * The exchange next() started ended with `outcome`: its result; 'failed'
+   * when it could not run (the peer's address unknown, an error before any
+   * result) — an attempt like an aborted exchange; 'not-run' when it was not
+   * admitted — the pair is simply asked for again.
+   */
+  finished(outcome: ExchangeResult | 'failed' | 'not-run'): void {
     const pair = this.#running;
     assert(pair !== undefined, 'RepairPlan.finished: no exchange is running');
     this.#running = undefined;
-    if (result === undefined) return;
+    if (outcome === 'not-run') return;
+    if (outcome === 'failed') {
+      pair.attempts++;
+      pair.startSegment = 0;
+      if (pair.attempts >= this.#opts.attemptsMax) this.#skip(pair);
+      return;
+    }
+    const result = outcome;
     this.#exchanges++;
     pair.rounds++;
     this.#keysPulled += result.pulled;

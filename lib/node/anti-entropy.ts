@@ -793,7 +793,7 @@ export class AntiEntropy implements ReplicaObserver {
       const begun = admission.begin('anti-entropy', time.monotonicMs());
       if (!begun.granted) {
         // The scheduler's exchange still runs: wait for its slot.
-        plan.finished(undefined);
+        plan.finished('not-run');
         await sleep(time, REPAIR_POLL_MS);
         continue;
       }
@@ -805,7 +805,7 @@ export class AntiEntropy implements ReplicaObserver {
       } finally {
         admission.end(begun.ticket);
       }
-      plan.finished(result ?? abortedResult(step.partition));
+      plan.finished(result ?? 'failed');
       if (result === undefined || result.status === 'aborted') await sleep(time, REPAIR_RETRY_MS);
     }
     if (this.#stopped) plan.fail('the node stopped', time.monotonicMs());
@@ -813,27 +813,4 @@ export class AntiEntropy implements ReplicaObserver {
     this.#log.info('repair finished', { repair: s.id, state: s.state, partitions: s.partitionsDone, exchanges: s.exchanges, skipped: s.skipped, pulled: s.keysPulled, pushed: s.keysPushed });
     this.#wake();
   }
-}
-
-/** The result standing for an exchange that could not even start (the peer's address unknown, or it threw). */
-function abortedResult(partition: number): ExchangeResult {
-  return {
-    partition,
-    status: 'aborted',
-    abortReason: 'remote-failed',
-    error: 'the exchange could not run',
-    complete: false,
-    differingSegments: undefined,
-    examinedSegments: [],
-    diffs: [],
-    agreed: [],
-    phantomSegments: [],
-    skipped: 0,
-    pulled: 0,
-    pushed: 0,
-    bytesToRemote: 0,
-    bytesFromRemote: 0,
-    roundTrips: 0,
-    remoteCalls: 0,
-  };
 }

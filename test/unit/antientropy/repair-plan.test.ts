@@ -86,11 +86,14 @@ describe('antientropy RepairPlan', () => {
     expect(waiting.status(1500)).to.include({ skipped: 1 });
   });
 
-  it('an exchange that could not run (no admission) is simply asked again; a stop fails the repair with its reason', () => {
+  it('an exchange not admitted is simply asked again, one that could not run counts as a failed attempt; a stop fails the repair with its reason', () => {
     const p = plan([{ partition: 0, replicas: ['n1', 'n2'] }]);
     expect(p.next(0, ready)).to.deep.equal({ type: 'start', partition: 0, peer: 'n2', startSegment: 0 });
-    p.finished(undefined);
+    p.finished('not-run');
     expect(p.status(0).exchanges).to.equal(0);
+    expect(p.next(0, ready).type).to.equal('start');
+    p.finished('failed');
+    expect(p.status(0)).to.include({ exchanges: 0, skipped: 0 });
     expect(p.next(0, ready).type).to.equal('start');
     p.fail('the node stopped', 250);
     expect(p.status(900)).to.include({ state: 'failed', error: 'the node stopped', elapsedMs: 150 });
