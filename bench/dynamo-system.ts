@@ -22,6 +22,10 @@ export interface DynamoBenchOptions {
    * `dynamo-metrics` system, to measure what metrics cost.
    */
   metrics?: { scrapeIntervalMs?: number };
+  /** Name in the results (default 'dynamo'). */
+  name?: string;
+  /** Extra DYNAMO_* settings for every node (e.g. DYNAMO_ANTI_ENTROPY=false). */
+  env?: Record<string, string>;
 }
 
 export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnderTest & { pids(): number[] }> {
@@ -42,6 +46,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
     execArgv,
     ...(opts.prepare ? { prepare: opts.prepare } : {}),
     ...(opts.metrics ? { metrics: true } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
   });
   const kill = (): void => cluster.killAllSync();
   let scrapes = 0;
@@ -67,7 +72,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   // writes), so it replaces what was seen instead of piling up siblings.
   const contexts = new Map<string, Uint8Array>();
   return {
-    name: opts.metrics ? 'dynamo-metrics' : 'dynamo',
+    name: opts.name ?? (opts.metrics ? 'dynamo-metrics' : 'dynamo'),
     async read(key) {
       const res = await client.get(key, { consistency });
       contexts.set(key, res.context);

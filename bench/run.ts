@@ -4,6 +4,11 @@
  * writes bench/out/results.json.
  *
  *   npm run bench -- --workloads A,B,C,W --clients 64 --duration 20 --keys 100000
+ *
+ * Anti-entropy's cost, measured in one run: `--anti-entropy both --rounds 5`
+ * starts a fresh cluster with it on (`dynamo`) and one with it off
+ * (`dynamo-aae-off`) per round, alternating which goes first, and prints the
+ * median throughput of each and their ratio per workload.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -32,6 +37,8 @@ const program = new Command()
   .option('--consistency <level>', 'read and write consistency', 'QUORUM')
   .option('--engine <engine>', 'leveldb | rocksdb | memory', 'leveldb')
   .option('--protocol <p>', 'how the SDK sends requests: session (pipelined stream) | unary (one gRPC call each)', 'session')
+  .option('--anti-entropy <mode>', 'dynamo nodes with anti-entropy on | off | both (both: each round runs one cluster of each, compared by median)', 'on')
+  .option('--rounds <n>', 'times each dynamo variant runs (fresh cluster each time, alternating order with --anti-entropy both)', '1')
   .option('--out <file>', 'JSON results file (the SVG chart goes beside it)', path.join(OUT_DIR, 'results.json'))
   .option('--seed <n>', 'workload seed', '1');
 
@@ -59,6 +66,9 @@ const warmupMs = Number(o['warmup']) * 1000;
 const keys = num('keys');
 const valueBytes = num('valueSize');
 const seed = num('seed');
+const aaeMode = o['antiEntropy'];
+if (aaeMode !== 'on' && aaeMode !== 'off' && aaeMode !== 'both') throw new Error('--anti-entropy must be on, off or both');
+const rounds = num('rounds');
 
 function fmt(n: number, digits = 2): string {
   return n.toFixed(digits);
@@ -102,16 +112,39 @@ async function benchSystem(sut: SystemUnderTest): Promise<RunResult[]> {
   return results;
 }
 
+const dynamoOf = (aae: boolean) => (): Promise<SystemUnderTest> =>
+  startDynamo({
+    nodes: 3,
+    consistency: consistency as Consistency,
+    engine: o['engine'] as 'leveldb',
+    protocol,
+    ...(aae ? {} : { name: 'dynamo-aae-off', env: { DYNAMO_ANTI_ENTROPY: 'false' } }),
+  });
 const starters: Record<string, () => Promise<SystemUnderTest>> = {
-  dynamo: () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb', protocol }),
+  dynamo: dynamoOf(true),
+  'dynamo-aae-off': dynamoOf(false),
   // The same with /metrics on every node, scraped every 5 s: list both (repeated, alternating) to measure what metrics cost.
   'dynamo-metrics': () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb', protocol, metrics: {} }),
   etcd: () => startEtcd(3),
   echo: () => startEcho(),
 };
 
+/** What runs, in order: each dynamo variant `rounds` times (on/off alternating which goes first), the anchors once. */
+function plan(): string[] {
+  const out: string[] = [];
+  for (const name of systems) {
+    if (name !== 'dynamo') {
+      out.push(name);
+      continue;
+    }
+    const variants = aaeMode === 'both' ? ['dynamo', 'dynamo-aae-off'] : aaeMode === 'on' ? ['dynamo'] : ['dynamo-aae-off'];
+    for (let r = 0; r < rounds; r++) out.push(...(r % 2 === 0 ? variants : [...variants].reverse()));
+  }
+  return out;
+}
+
 const results: RunResult[] = [];
-for (const name of systems) {
+for (const name of plan()) {
   const sut = await starters[name]!();
   try {
     results.push(...(await benchSystem(sut)));
@@ -121,6 +154,27 @@ for (const name of systems) {
 }
 
 printTable(results);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+/** Anti-entropy on against off: medians per workload over the rounds, and their ratio. */
+const aaeCost: { workload: string; onOpsPerSec: number[]; offOpsPerSec: number[]; medianOn: number; medianOff: number; ratio: number }[] = [];
+if (aaeMode === 'both') {
+  console.log('');
+  for (const w of workloads) {
+    const on = results.filter((r) => r.system === 'dynamo' && r.workload === w).map((r) => r.opsPerSec);
+    const off = results.filter((r) => r.system === 'dynamo-aae-off' && r.workload === w).map((r) => r.opsPerSec);
+    if (on.length === 0 || off.length === 0) continue;
+    const row = { workload: `${w}/${distribution}`, onOpsPerSec: on, offOpsPerSec: off, medianOn: median(on), medianOff: median(off), ratio: median(on) / median(off) };
+    aaeCost.push(row);
+    console.log(
+      `anti-entropy on / off ${row.workload}: median ops/s ${fmt(row.medianOn, 0)} / ${fmt(row.medianOff, 0)} = ${fmt(row.ratio, 3)}x ` +
+        `(on: ${on.map((x) => fmt(x, 0)).join(', ')}; off: ${off.map((x) => fmt(x, 0)).join(', ')})`,
+    );
+  }
+}
 
 /** ours / anchor per workload: throughput ratio and p99 ratio. */
 const ratios: { workload: string; anchor: string; opsRatio: number; p99Ratio: number }[] = [];
@@ -135,10 +189,6 @@ if (ratios.length) {
 }
 
 // Metrics on vs off (systems dynamo and dynamo-metrics, each possibly run several times): medians and their ratios.
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const metricsCost: { workload: string; runs: number; opsRatio: number; p99Ratio: number; serverCpuRatio: number }[] = [];
 for (const workload of workloads) {
   const off = results.filter((r) => r.system === 'dynamo' && r.workload === workload);
@@ -160,9 +210,12 @@ for (const workload of workloads) {
   );
 }
 
-const settings = { systems, workloads, distribution, clients, durationMs, warmupMs, keys, valueBytes, consistency, protocol };
+const settings = { systems, workloads, distribution, clients, durationMs, warmupMs, keys, valueBytes, consistency, protocol, antiEntropy: aaeMode, rounds };
 mkdirSync(path.dirname(o['out']!), { recursive: true });
-writeFileSync(o['out']!, JSON.stringify({ at: new Date().toISOString(), settings, results, ratios, metricsCost }, null, 2));
+writeFileSync(
+  o['out']!,
+  JSON.stringify({ at: new Date().toISOString(), settings, results, ratios, metricsCost, ...(aaeCost.length > 0 ? { antiEntropyCost: aaeCost } : {}) }, null, 2),
+);
 const svg = o['out']!.replace(/\.json$/, '') + '.svg';
 writeFileSync(svg, renderChart(results, `${clients} clients, ${keys} keys, ${valueBytes} B values, ${consistency}, ${distribution}, ${durationMs / 1000}s per workload`));
 console.log(`results: ${o['out']}`);

@@ -2,8 +2,8 @@
 /**
  * The `dynamo` command line: `node` starts one node, `cluster` a local
  * cluster of node processes; `get`/`put`/`del`/`status`/`where`/`ring` talk
- * to a running cluster through the SDK, and `join`/`decommission`/`remove`
- * change its membership. Only flag parsing, printing and process
+ * to a running cluster through the SDK, `join`/`decommission`/`remove`
+ * change its membership, and `repair` runs anti-entropy on a node now. Only flag parsing, printing and process
  * plumbing live here. Every failure is one line on stderr (`dynamo: ...`)
  * and an exit code saying what kind of failure it was (cli/exit-codes.ts),
  * the same in text and `--json` modes; with `--json`, stdout carries the
@@ -20,7 +20,8 @@ import { hex, ringText, statusJson, statusText } from './cli/admin-output.ts';
 import { HandOff, watch } from './cli/decommission.ts';
 import { EXIT, EXIT_CODES, UsageError, exitCodeOf } from './cli/exit-codes.ts';
 import { base64, errorJson, errorLine, jsonValues, table } from './cli/output.ts';
-import { progressDisplay } from './cli/progress.ts';
+import { progressDisplay, repairProgressDisplay } from './cli/progress.ts';
+import { RepairWatch, watchRepair } from './cli/repair.ts';
 
 const DEFAULT_ENDPOINT = '127.0.0.1:7001';
 const TIMEOUT_MS_DEFAULT = 5000;
@@ -327,6 +328,26 @@ async function currentContext(client: DynamoClient, key: string, write: Consiste
   throw last;
 }
 
+/**
+ * Run `wait` with a progress display on; Ctrl-C meanwhile gives the terminal
+ * back (the bar first), says `interrupted` and exits 130 — the work on the
+ * node goes on. The display is stopped however `wait` ends.
+ */
+async function whileShowing<T>(display: { stop(): void }, interrupted: string, wait: () => Promise<T>): Promise<T> {
+  const onInterrupt = (): void => {
+    display.stop();
+    process.stderr.write(`dynamo: ${interrupted}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await wait();
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    display.stop();
+  }
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
 }
@@ -418,7 +439,7 @@ viewCommand(
   'print the status as JSON (members[].state always set; transfers always present)',
   (client, call) => client.status(undefined, call),
   statusJson,
-  statusText,
+  (s) => statusText(s, time.nowMs()),
 );
 
 endpointOption(program.command('where <key>'))
@@ -494,15 +515,9 @@ nodeOption(program.command('decommission'))
       const handOff = new HandOff(nodeId);
       const peers = new Map(before.members.filter((m) => m.id !== nodeId && m.address !== endpoint).map((m) => [m.id, m.address]));
       const display = await progressDisplay(nodeId, process.stdout, jsonMode);
-      // Ctrl-C stops the waiting, not the decommission; the bar gives the terminal back first.
-      const onInterrupt = (): void => {
-        display.stop();
-        process.stderr.write(`dynamo: stopped waiting for ${nodeId} to leave; the decommission goes on (watch: dynamo status)\n`);
-        process.exit(130);
-      };
-      process.once('SIGINT', onInterrupt);
-      try {
-        await watch({
+      // Ctrl-C stops the waiting, not the decommission.
+      await whileShowing(display, `stopped waiting for ${nodeId} to leave; the decommission goes on (watch: dynamo status)`, () =>
+        watch({
           handOff,
           endpoint,
           peers,
@@ -513,11 +528,8 @@ nodeOption(program.command('decommission'))
           requestTimeoutMs,
           status: (address, timeoutMs) => client.status(address, { timeoutMs }),
           onPoll: (h) => display.update(h),
-        });
-      } finally {
-        process.off('SIGINT', onInterrupt);
-        display.stop();
-      }
+        }),
+      );
       const p = handOff.progress();
       if (jsonMode) printJson({ ok: true, nodeId, left: true, partitions: p.total, keys: p.keys, bytes: p.bytes });
       else process.stdout.write(`${handOff.summary()}\n`);
@@ -537,6 +549,55 @@ endpointOption(program.command('remove <node-id>'))
       step = '';
       if (jsonMode) printJson({ ok: true, nodeId });
       else process.stdout.write(`${nodeId} is being removed: its partitions are rebuilt on their new owners from the surviving replicas (watch: dynamo status)\n`);
+    });
+  });
+
+endpointOption(program.command('repair'))
+  .description('run a full anti-entropy exchange now on one node (--endpoint, default the first): every partition it replicates, or --partition, with each other replica; shows progress and a summary')
+  .option('--partition <p>', 'repair only this partition (see dynamo where KEY)')
+  .option('--no-wait', 'return once the node started the repair')
+  .option('--timeout-s <s>', 'how long to wait for the repair to finish (exit 4 after; it goes on)', '3600')
+  .option('--interval-ms <ms>', 'pause between status polls while waiting', '500')
+  .option('--json', 'print {"ok","nodeId","repair"} when done (repair: partitionsTotal, partitionsDone, exchanges, skipped, keysPulled, keysPushed, bytesSent, bytesReceived, elapsedMs, ...); no progress output')
+  .action(async (opts: ClientOpts & { partition?: string; wait: boolean; timeoutS: string; intervalMs: string }) => {
+    jsonMode = opts.json === true;
+    const endpoint = endpointsOf(opts.endpoint)[0]!;
+    const partition = opts.partition === undefined ? undefined : parseWhole('--partition', opts.partition, 0, 65535);
+    const timeoutS = parseWhole('--timeout-s', opts.timeoutS, 1, 30 * 24 * 3600);
+    const intervalMs = parseWhole('--interval-ms', opts.intervalMs, 10, 600_000);
+    const requestTimeoutMs = parseWhole('--timeout-ms', opts.timeoutMs ?? String(TIMEOUT_MS_DEFAULT), 1, 3_600_000);
+    await withClient({ ...opts, endpoint }, async (client, call) => {
+      step = 'repair not started: ';
+      const nodeId = (await client.status(endpoint, call)).nodeId;
+      const started = await client.repair(endpoint, { ...call, ...(partition === undefined ? {} : { partition }) });
+      step = `repair ${started.id} on ${nodeId}: `;
+      const w = new RepairWatch(nodeId, started);
+      if (!opts.wait) {
+        if (jsonMode) printJson({ ok: true, nodeId, repair: started });
+        else process.stdout.write(`${nodeId} (${endpoint}) runs repair ${started.id} over ${started.partitionsTotal} partitions (watch: dynamo status)\n`);
+        return;
+      }
+      step = '';
+      const display = await repairProgressDisplay(nodeId, process.stdout, jsonMode);
+      // Ctrl-C stops the waiting, not the repair.
+      const done = await whileShowing(display, `stopped waiting for repair ${started.id} on ${nodeId}; it goes on (watch: dynamo status)`, () =>
+        watchRepair({
+          watch: w,
+          endpoint,
+          time,
+          sleep: (ms) => time.sleep(ms),
+          intervalMs,
+          deadlineMs: time.nowMs() + timeoutS * 1000,
+          requestTimeoutMs,
+          status: (address, timeoutMs) => client.status(address, { timeoutMs }),
+          onPoll: (x) => display.update(x),
+        }),
+      );
+      // Not every replica could be compared (a peer down): the repair is partial.
+      if (done.state !== 'done') process.exitCode = EXIT.failed;
+      else if (done.skipped > 0) process.exitCode = EXIT.unavailable;
+      if (jsonMode) printJson({ ok: done.state === 'done' && done.skipped === 0, nodeId, repair: done });
+      else process.stdout.write(w.summary());
     });
   });
 

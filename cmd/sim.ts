@@ -61,6 +61,9 @@ function tally(reports: readonly SimRunReport[]): Record<string, number> {
     bump('context refused (unverifiable)', r.rare.contextRefusals > 0);
     bump('record set aside', r.rare.setAside > 0);
     bump('write failed, maybe applied', r.rare.maybeAppliedErrors > 0);
+    bump('tombstones purged (GC)', r.rare.tombstonePurges > 0);
+    bump('tree rebuilt (untrusted)', r.rare.treeRebuilds > 0);
+    bump('anti-entropy off', r.options.antiEntropy === false);
     for (const [fault, n] of Object.entries(r.faults)) bump(`fault: ${fault}`, n > 0);
   }
   return hits;

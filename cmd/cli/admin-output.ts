@@ -3,7 +3,7 @@
  * JSON shapes of `--json` (README "CLI"). Pure: a status or ring in, text or
  * a JSON-ready value out.
  */
-import type { MemberState, MemberStatus, NodeStatus, RingStatus, TransferStatus } from '../../lib/client/index.ts';
+import type { AntiEntropyStatus, MemberState, MemberStatus, NodeStatus, RingStatus, TransferStatus } from '../../lib/client/index.ts';
 import { table } from './output.ts';
 
 /** A ring checksum as 8 hex digits. */
@@ -43,8 +43,39 @@ export function statusJson(s: NodeStatus): NodeStatus & { transfers: readonly Tr
 
 const orDash = (v: number | undefined, show: (n: number) => string = String): string => (v === undefined ? '-' : show(v));
 
-/** `dynamo status` in text: a summary line, the members, counters, safety counters and the node's transfers. */
-export function statusText(s: NodeStatus): string {
+/** How long ago wall-clock time `atMs` was, for people ("never" for 0). */
+export function ago(atMs: number, nowMs: number): string {
+  if (atMs === 0) return 'never';
+  const s = Math.max(0, (nowMs - atMs) / 1000);
+  return s < 60 ? `${s.toFixed(s < 10 ? 1 : 0)} s ago` : s < 3600 ? `${(s / 60).toFixed(1)} min ago` : `${(s / 3600).toFixed(1)} h ago`;
+}
+
+/** The anti-entropy lines of `dynamo status`: trees, passes, keys repaired, then one row per peer. */
+export function antiEntropyText(a: AntiEntropyStatus, nowMs: number): string {
+  if (!a.enabled) return 'anti-entropy: off\n';
+  const building = a.treesBuilding === 0 ? '' : ` (${a.treesBuilding} building)`;
+  const cycle = a.cycles === 0 ? 'no full pass yet' : `${a.cycles} full passes (last ${(a.lastCycleMs / 1000).toFixed(1)} s)`;
+  let out =
+    `anti-entropy: ${a.treesReady}/${a.partitions} trees ready${building}, ${a.exchanges} exchanges, ${cycle}; ` +
+    `every partition fully compared: ${ago(a.lastFullExchangeAtMs, nowMs)}; keys repaired ${a.keysPulled} here, ${a.keysPushed} on peers; ` +
+    `${a.tombstonesPurged} tombstones purged\n`;
+  if (a.peers.length > 0) {
+    const rows = a.peers.map((p) => [p.peer, String(p.exchanges), ago(p.lastExchangeAtMs, nowMs), ago(p.lastCompleteAtMs, nowMs), String(p.keysPulled), String(p.keysPushed)]);
+    out += table(['PEER', 'EXCHANGES', 'LAST EXCHANGE', 'LAST COMPLETE', 'KEYS IN', 'KEYS OUT'], rows);
+  }
+  const r = a.repair;
+  if (r !== undefined) {
+    out +=
+      `repair ${r.id}${r.partition === undefined ? '' : ` of partition ${r.partition}`}: ${r.state}${r.error === undefined ? '' : ` (${r.error})`}, ` +
+      `${r.partitionsDone}/${r.partitionsTotal} partitions, ${r.exchanges} exchanges, ${r.skipped} skipped, keys ${r.keysPulled} in / ${r.keysPushed} out, ` +
+      `${formatBytes(r.bytesSent)} sent, ${(r.elapsedMs / 1000).toFixed(1)} s\n`;
+  }
+  return out;
+}
+
+/** `dynamo status` in text: a summary line, the members, counters, safety counters, the node's transfers and anti-entropy. */
+export function statusText(s: NodeStatus, nowMs = 0): string {
+  const ae = s.antiEntropy === undefined ? '' : antiEntropyText(s.antiEntropy, nowMs);
   const version = s.ringVersion === undefined ? '' : ` v${s.ringVersion}`;
   let out = `node ${s.nodeId}: ${s.ready ? 'ready' : 'not ready'}, N=${s.replicas}, ${s.partitionCount} partitions, engine ${s.engine}, ring ${hex(s.ringChecksum)}${version}\n`;
   const zones = s.members.some((m) => (m.zone ?? '') !== '');
@@ -70,11 +101,11 @@ export function statusText(s: NodeStatus): string {
       `dot conflicts ${f.dotConflicts}, contexts clamped ${f.contextClamps}, context catch-ups ${f.contextCatchUps}, sibling-cap refusals ${f.siblingCapRefusals}\n`;
   }
   out += hintsText(s);
-  if (s.transfers === undefined) return out;
-  if (s.transfers.length === 0) return out + 'transfers: none\n';
+  if (s.transfers === undefined) return out + ae;
+  if (s.transfers.length === 0) return out + 'transfers: none\n' + ae;
   out += `transfers (${s.transfers.length}):\n`;
   const transfers = s.transfers.map((t) => [String(t.partition), t.direction === 'in' ? 'in from' : 'out to', t.peer, t.state, String(t.keys), formatBytes(t.bytes)]);
-  return out + table(['PARTITION', 'DIRECTION', 'PEER', 'STATE', 'KEYS', 'BYTES'], transfers);
+  return out + table(['PARTITION', 'DIRECTION', 'PEER', 'STATE', 'KEYS', 'BYTES'], transfers) + ae;
 }
 
 /** The hinted-handoff lines of `dynamo status`: counters, then the hints held per intended node. */

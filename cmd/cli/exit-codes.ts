@@ -22,9 +22,9 @@ export const EXIT_CODES: readonly { readonly code: number; readonly meaning: str
   { code: EXIT.ok, meaning: 'success' },
   { code: EXIT.notFound, meaning: '`get`: the key has no live value (missing or deleted)' },
   { code: EXIT.usage, meaning: 'usage: unknown command or flag, malformed flag value (e.g. --endpoint), or a request the node rejects as invalid (DYNAMO_INVALID_ARGUMENT)' },
-  { code: EXIT.unavailable, meaning: 'unavailable: no node reachable, too few replicas for the level, or a node that cannot act on a command yet (DYNAMO_UNAVAILABLE)' },
-  { code: EXIT.timeout, meaning: 'timeout: the deadline passed first (DYNAMO_TIMEOUT), or `decommission` waited --timeout-s for the node to leave' },
-  { code: EXIT.failed, meaning: 'any other failure: limits (DYNAMO_LIMIT_EXCEEDED), storage or internal errors, a node that fails to start, a decommission called off' },
+  { code: EXIT.unavailable, meaning: 'unavailable: no node reachable, too few replicas for the level, or a node that cannot act on a command yet (DYNAMO_UNAVAILABLE); `repair` that had to skip a replica (down or unreachable)' },
+  { code: EXIT.timeout, meaning: 'timeout: the deadline passed first (DYNAMO_TIMEOUT), or `decommission` / `repair` waited --timeout-s for the node to leave / the repair to finish' },
+  { code: EXIT.failed, meaning: 'any other failure: limits (DYNAMO_LIMIT_EXCEEDED), storage or internal errors, a node that fails to start, a decommission called off, a repair that failed' },
   { code: EXIT.unauthenticated, meaning: 'unauthenticated: the node refused the credentials, a missing or wrong token (DYNAMO_UNAUTHENTICATED)' },
 ];
 

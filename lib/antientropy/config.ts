@@ -23,6 +23,14 @@ export interface AntiEntropyConfig {
   treeDepth: number;
   /** Keys written during a background tree rebuild that it can absorb; past it the rebuild starts again. */
   rebuildDirtyKeysMax: number;
+  /**
+   * A tree older than this is rebuilt from a scan of its partition, in the
+   * background, while the old one keeps serving (Riak's anti_entropy_expire):
+   * what no write reported — a record that rotted on disk, a tree that
+   * drifted — then shows as a difference and is repaired from the other
+   * replicas. 0: never. Costs one scan of every partition per period.
+   */
+  treeRebuildIntervalMs: number;
 
   // --- scheduling (exchange-scheduler.ts) --------------------------------
   /**
@@ -82,6 +90,7 @@ export function defaultAntiEntropyConfig(): AntiEntropyConfig {
     treeFanOut: 64,
     treeDepth: 2,
     rebuildDirtyKeysMax: 65_536,
+    treeRebuildIntervalMs: 604_800_000,
     exchangeIntervalMs: 100,
     exchangesConcurrentMax: 1,
     exchangeTimeoutMs: 30_000,
@@ -135,6 +144,7 @@ const RANGES: Record<NumberField, readonly [number, number]> = {
   treeFanOut: [2, 1024],
   treeDepth: [1, 4],
   rebuildDirtyKeysMax: [1, 10_000_000],
+  treeRebuildIntervalMs: [0, 2 ** 40],
   exchangeIntervalMs: [1, 3_600_000],
   exchangesConcurrentMax: [1, 64],
   exchangeTimeoutMs: [100, 3_600_000],

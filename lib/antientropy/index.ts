@@ -26,6 +26,8 @@
  *  - tombstone-gc.ts    the purge rule and its bookkeeping (TombstoneLedger)
  *  - admission.ts       one admission control for all background work
  *  - exchange-scheduler.ts which partition and peer next, and when
+ *  - exchange-log.ts    per-peer and per-partition record of exchanges (status)
+ *  - repair-plan.ts     an on-demand repair: every (partition, peer) pair until complete
  *  - config.ts          AntiEntropyConfig, profiles, validation
  *
  * Pure and synchronous except the exchange driver and the ports: no timers,
@@ -45,6 +47,7 @@ export {
   sameShape,
   segmentCount,
   segmentOfKey,
+  nodesAt,
 } from './tictac-tree.ts';
 export { encodeTree, decodeTree } from './tree-codec.ts';
 export { TreeBuilder } from './tree-builder.ts';
@@ -94,6 +97,8 @@ export {
   type SchedulerStats,
   ExchangeScheduler,
 } from './exchange-scheduler.ts';
+export { type ExchangeTotals, ExchangeLog, exchangeComplete } from './exchange-log.ts';
+export { type RepairPlanOptions, type PairReadiness, type RepairStep, RepairPlan } from './repair-plan.ts';
 export {
   type AntiEntropyConfig,
   defaultAntiEntropyConfig,

@@ -24,7 +24,12 @@
  *  5. (grace) graceMs have passed since the newest tombstone of K was written
  *     (coordinator wall clock): every hint or partition transfer of a write
  *     made before the delete has been delivered or dropped (the hint age
- *     limit must be below graceMs, and so must clock skew).
+ *     limit must be below graceMs, and so must clock skew);
+ *  6. (seen after grace) each other replica was last seen holding D after
+ *     the grace period had passed (its lastSeenMs, mapped to wall time
+ *     through the clock given): a replica whose data directory was restored
+ *     from a backup younger than graceMs was restored before that moment,
+ *     so what was seen of it is its restored life, not the one before.
  *
  * Why that is safe: replicas are monotone — a replica that holds D keeps D
  * or something that descends from it, since every change is a DVV merge or a
@@ -43,8 +48,9 @@
  * Freshness (4) bounds how long a record can hide that; the driver must also
  * call forgetPeer(peer) when a peer restarts (a new generation: the only way
  * a disk is lost or a backup restored), so its holdings are observed again.
- * A backup older than graceMs must not be restored once other replicas may
- * have purged (as in Cassandra; docs/antientropy.md).
+ * A backup younger than graceMs is harmless (6); one older than graceMs must
+ * not be restored once other replicas may have purged (as in Cassandra;
+ * docs/antientropy.md).
  *
  * A purged tombstone is remembered for purgedMemoMs (notePurged) and listed
  * by the replica's keysIn as if still held (purgedIn), so peers that have not
@@ -89,7 +95,7 @@ export interface GcClock {
   readonly monotonicMs: number;
 }
 
-export type KeepReason = 'not-a-tombstone' | 'holder-unknown' | 'holder-differs' | 'holder-stale' | 'settle' | 'grace';
+export type KeepReason = 'not-a-tombstone' | 'holder-unknown' | 'holder-differs' | 'holder-stale' | 'settle' | 'grace' | 'seen-before-grace';
 
 export type TombstoneDecision =
   | { readonly purge: true }
@@ -149,7 +155,14 @@ function decide(
     if (replica !== self && clock.monotonicMs - h.lastSeenMs > rule.holdingMaxAgeMs) return { purge: false, reason: 'holder-stale', replica };
     if (clock.monotonicMs - h.sinceMs < rule.settleMs) return { purge: false, reason: 'settle', replica };
   }
-  if (clock.wallMs - newestTombstoneMs < rule.graceMs) return { purge: false, reason: 'grace' };
+  const graceEndsAtMs = newestTombstoneMs + rule.graceMs;
+  if (clock.wallMs < graceEndsAtMs) return { purge: false, reason: 'grace' };
+  for (const replica of replicas) {
+    if (replica === self) continue;
+    // Wall time of the last sighting, through this node's own clocks now.
+    const seenAtWallMs = clock.wallMs - (clock.monotonicMs - holders.get(replica)!.lastSeenMs);
+    if (seenAtWallMs < graceEndsAtMs) return { purge: false, reason: 'seen-before-grace', replica };
+  }
   return { purge: true };
 }
 

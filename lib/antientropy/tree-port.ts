@@ -25,6 +25,7 @@
  *   bad request); the exchange then stops, keeping the repairs already made.
  * Arrays handed over are not modified afterwards by either side.
  */
+import type { TreeCall as PeerTreeCall } from '../protocol/index.ts';
 import type { StoredRecord } from '../storage/index.ts';
 import type { TreeShape } from './tictac-tree.ts';
 import type { KeyDigest } from './version-digest.ts';
@@ -51,13 +52,8 @@ export interface TreePort {
 /** The name the issue uses for the peer side of the port. */
 export type RemoteTree = TreePort;
 
-/** A request the exchange makes of one port. */
-export type TreeCall =
-  | { readonly op: 'root' }
-  | { readonly op: 'segments'; readonly level: number; readonly indices: readonly number[] }
-  | { readonly op: 'keys-in'; readonly segments: readonly number[] }
-  | { readonly op: 'fetch'; readonly keys: readonly Uint8Array[] }
-  | { readonly op: 'push'; readonly records: readonly StoredRecord[] };
+/** A request the exchange makes of one port: exactly the calls the peer protocol carries (lib/protocol TreeCall). */
+export type TreeCall = PeerTreeCall;
 
 /** A port's answer to a TreeCall of the same op. */
 export type TreeReply =

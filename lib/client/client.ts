@@ -12,10 +12,10 @@
  * deadline and the caller's AbortSignal end the walk.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Consistency, NodeStatus, RingStatus } from '../protocol/index.ts';
+import type { Consistency, NodeStatus, RepairStatus, RingStatus } from '../protocol/index.ts';
 import { CONSISTENCY_LEVELS, isConsistency } from '../protocol/index.ts';
-import type { DynamoError, Time, TimerHandle } from '../runtime/index.ts';
-import { ClosedError, InvalidArgumentError, RealTime, TimeoutError, UnavailableError } from '../runtime/index.ts';
+import type { Time, TimerHandle } from '../runtime/index.ts';
+import { ClosedError, DynamoError, InvalidArgumentError, RealTime, TimeoutError, UnavailableError } from '../runtime/index.ts';
 import { contextBytes, keyBytes, valueBytes } from './bytes.ts';
 import { markMaybeApplied, toDynamoError } from './call-errors.ts';
 import { channelOptions, tlsCredentials } from './credentials.ts';
@@ -323,6 +323,31 @@ export class DynamoClient {
       const ctx = this.#context(opts);
       if (typeof nodeId !== 'string' || nodeId.length === 0) throw new InvalidArgumentError('remove needs the id of the member to remove');
       await this.#admin('remove', this.#schema.remove, { nodeId }, endpoint, ctx);
+    });
+  }
+
+  /**
+   * Start an on-demand anti-entropy repair on the node at `endpoint`
+   * (Admin.Repair): it exchanges `opts.partition` — or every partition it
+   * replicates — with each of its other replicas believed up, until every
+   * difference is repaired. Resolves once started, with the repair's status;
+   * follow it in `status(endpoint).antiEntropy.repair` (same `id`). A repair
+   * of the same scope already running is returned instead of a new one.
+   * Rejects with InvalidArgumentError for a partition the node does not
+   * replicate, UnavailableError when anti-entropy is off there, another
+   * repair runs, or it knows no ring yet.
+   */
+  repair(endpoint: string, opts?: RequestOptions & { readonly partition?: number }): Promise<RepairStatus> {
+    return this.#track(async () => {
+      const ctx = this.#context(opts);
+      const partition = opts?.partition;
+      if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition > 0xffffffff)) {
+        throw new InvalidArgumentError(`partition must be a whole number, got ${String(partition)}`);
+      }
+      const res = await this.#admin('repair', this.#schema.repair, partition === undefined ? {} : { partition }, requiredEndpoint(endpoint, 'repair'), ctx);
+      const repair = res.repair === null || res.repair === undefined ? undefined : this.#schema.admin.repairStatus(res.repair);
+      if (repair === undefined) throw new DynamoError('DYNAMO_INTERNAL', 'the node answered Repair without a repair status this client can read');
+      return repair;
     });
   }
 

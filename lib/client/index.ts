@@ -7,7 +7,7 @@
  * channel per endpoint carrying one pipelined KV Session stream (or unary
  * calls, on request), failover and a configurable retry policy within each
  * request's deadline and AbortSignal, multi-key reads, the operator calls
- * (status, ring, join, decommission, remove), early checks of
+ * (status, ring, join, decommission, remove, repair), early checks of
  * obvious argument errors, sibling resolution via readModifyWrite, and
  * rebuilding the typed DynamoError subclasses from gRPC status and
  * `dynamo-*` metadata (or a SessionError) so callers can `instanceof` them
@@ -40,4 +40,15 @@ export {
 } from '../runtime/index.ts';
 export type { DynamoErrorCode } from '../runtime/index.ts';
 export { CONSISTENCY_LEVELS, LIMITS } from '../protocol/index.ts';
-export type { Consistency, NodeStatus, MemberStatus, MemberState, TransferStatus, RingStatus, SafetyCounters } from '../protocol/index.ts';
+export type {
+  Consistency,
+  NodeStatus,
+  MemberStatus,
+  MemberState,
+  TransferStatus,
+  RingStatus,
+  SafetyCounters,
+  AntiEntropyStatus,
+  AntiEntropyPeerStatus,
+  RepairStatus,
+} from '../protocol/index.ts';

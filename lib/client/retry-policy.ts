@@ -22,9 +22,10 @@ import { InvalidArgumentError, TimeoutError, UnavailableError, type DynamoError 
 /**
  * Requests the client sends (getMany sends gets). status and ring read a
  * node's view; join, decommission and remove are membership commands, which
- * change the cluster like a write does.
+ * change the cluster like a write does; repair starts work on a node, and is
+ * retried like them.
  */
-export type RequestOp = 'get' | 'put' | 'delete' | 'status' | 'ring' | 'join' | 'decommission' | 'remove';
+export type RequestOp = 'get' | 'put' | 'delete' | 'status' | 'ring' | 'join' | 'decommission' | 'remove' | 'repair';
 
 /** What a RetryPolicy is asked about: one failed attempt that reached a node. */
 export interface RetryInput {
@@ -67,8 +68,8 @@ function transient(error: DynamoError): boolean {
 
 /**
  * Reads (get, status, ring): retried on another endpoint after an availability
- * failure. Writes (put, delete) and membership commands (join, decommission,
- * remove): retried only when provably not applied.
+ * failure. Writes (put, delete), membership commands (join, decommission,
+ * remove) and repair: retried only when provably not applied.
  * Invalid arguments, limits, storage and internal errors: never (they would
  * fail the same way). At most `attemptsMax` attempts reach a node.
  */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { Consistency } from '../protocol/index.ts';
 import { CONSISTENCY_LEVELS } from '../protocol/index.ts';
-import { AdminCodec, type RingResponseMsg, type SessionOp, type StatusResponseMsg } from '../transport/index.ts';
+import { AdminCodec, type RepairStatusMsg, type RingResponseMsg, type SessionOp, type StatusResponseMsg } from '../transport/index.ts';
 
 /** One unary RPC: full gRPC path plus its codecs (the shape grpc-js `makeUnaryRequest` takes). */
 export interface UnaryMethod<Req, Res> {
@@ -106,6 +106,7 @@ export interface Schema {
   readonly join: UnaryMethod<Empty, unknown>;
   readonly decommission: UnaryMethod<Empty, unknown>;
   readonly remove: UnaryMethod<RemoveRequestMsg, unknown>;
+  readonly repair: UnaryMethod<{ partition?: number }, { repair?: RepairStatusMsg | null }>;
   /** Admin messages to and from NodeStatus / RingStatus. */
   readonly admin: AdminCodec;
   /** Proto enum number per consistency name, read from kv.proto (so it cannot drift). */
@@ -135,6 +136,7 @@ export function schema(): Schema {
     join: unary(root, 'Admin', 'Join', 'JoinRequest', 'JoinResponse', decodeAs<unknown>, undefined, true),
     decommission: unary(root, 'Admin', 'Decommission', 'DecommissionRequest', 'DecommissionResponse', decodeAs<unknown>, undefined, true),
     remove: unary(root, 'Admin', 'Remove', 'RemoveRequest', 'RemoveResponse', decodeAs<unknown>, undefined, true),
+    repair: unary(root, 'Admin', 'Repair', 'RepairRequest', 'RepairResponse', adminObject<{ repair?: RepairStatusMsg | null }>, undefined, true),
     admin: new AdminCodec(root),
     consistencyCode,
   };

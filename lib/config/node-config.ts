@@ -42,7 +42,7 @@ export interface NodeConfig {
   autoJoin: boolean;
   /** Found the first ring once this many nodes are up (the initial cluster size); 0: after a short wait with whoever is known. */
   bootstrapExpect: number;
-  /** Background budget shared by partition streaming (and repair): sustained bytes per second. */
+  /** Background budget shared by partition streaming and anti-entropy: sustained bytes per second. */
   backgroundBytesPerS: number;
   /** Keep hints for replicas that are down and use fallbacks (sloppy quorum); false: every request is strict. */
   hintedHandoff: boolean;
@@ -60,6 +60,12 @@ export interface NodeConfig {
   tlsCa: string;
   /** File of bearer tokens clients must present (one per line); '' accepts any client. */
   authTokenFile: string;
+  /** Merkle-tree anti-entropy and tombstone GC (trees kept per partition, periodic exchanges). */
+  antiEntropy: boolean;
+  /** Pause between the starts of two anti-entropy exchanges of this node (256 partitions: a full pass in 26 s at 100). */
+  antiEntropyIntervalMs: number;
+  /** Wall-clock time after a delete before its tombstone may be purged (once every replica holds it). */
+  tombstoneGraceMs: number;
 }
 
 /** Defaults for a production node. */
@@ -91,6 +97,9 @@ export function defaultConfig(): NodeConfig {
     tlsKey: '',
     tlsCa: '',
     authTokenFile: '',
+    antiEntropy: true,
+    antiEntropyIntervalMs: 100,
+    tombstoneGraceMs: 86_400_000,
   };
 }
 
@@ -126,6 +135,9 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   tlsKey: 'tls-key',
   tlsCa: 'tls-ca',
   authTokenFile: 'auth-token-file',
+  antiEntropy: 'anti-entropy',
+  antiEntropyIntervalMs: 'anti-entropy-interval-ms',
+  tombstoneGraceMs: 'tombstone-grace-ms',
 };
 
 /** One `dynamo node` flag: its config field, argument placeholder and what it does. */
@@ -162,7 +174,6 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
     arg: '<n>',
     help: 'a new cluster founds its first ring once this many nodes are up, however long that takes (set it to the initial size; default 0: after a 5 s wait)',
   },
-  { field: 'backgroundBytesPerS', arg: '<n>', help: 'bytes per second partition streaming and repair may use together (default 33554432)' },
   { field: 'hintedHandoff', arg: '[bool]', help: 'keep hints for replicas that are down and stand in for them (sloppy quorum; default true; false: every request is strict)' },
   { field: 'hintWindowMs', arg: '<ms>', help: 'hints older than this are dropped and left to anti-entropy (default 10800000, 3 h)' },
   { field: 'hintsBytesMax', arg: '<n>', help: 'bound on the bytes of all hints this node holds (default 1073741824)' },
@@ -171,6 +182,18 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
   { field: 'tlsKey', arg: '<file>', help: 'PEM private key of --tls-cert' },
   { field: 'tlsCa', arg: '<file>', help: "PEM CA certificate: peers must present a certificate it signed (node-to-node mutual TLS)" },
   { field: 'authTokenFile', arg: '<file>', help: 'clients must send one of the bearer tokens in this file (one per line) on KV and Admin calls (default: no token)' },
+  { field: 'backgroundBytesPerS', arg: '<n>', help: 'bytes per second partition streaming and anti-entropy may use together (default 33554432)' },
+  { field: 'antiEntropy', arg: '[bool]', help: 'Merkle-tree anti-entropy and tombstone GC (default true)' },
+  {
+    field: 'antiEntropyIntervalMs',
+    arg: '<ms>',
+    help: 'pause between two anti-entropy exchanges of this node, one partition with one peer each (default 100: 256 partitions in 26 s)',
+  },
+  {
+    field: 'tombstoneGraceMs',
+    arg: '<ms>',
+    help: 'time after a delete before its tombstone may be purged, once every replica holds it (default 86400000; keep it above the age of any backup you might restore)',
+  },
 ];
 
 /** The command-line flag for a config field (`dataDir` → `--data-dir`). */
@@ -255,6 +278,12 @@ export function resolveNodeConfig(
   if (hintBytes !== undefined) c.hintsBytesMax = parseIntField('hintsBytesMax', hintBytes, 1024, 2 ** 44);
   const budget = raw('backgroundBytesPerS');
   if (budget !== undefined) c.backgroundBytesPerS = parseIntField('backgroundBytesPerS', budget, 1024, 2 ** 40);
+  const antiEntropy = raw('antiEntropy');
+  if (antiEntropy !== undefined) c.antiEntropy = parseBool('antiEntropy', antiEntropy === '' ? 'true' : antiEntropy);
+  const aaeInterval = raw('antiEntropyIntervalMs');
+  if (aaeInterval !== undefined) c.antiEntropyIntervalMs = parseIntField('antiEntropyIntervalMs', aaeInterval, 1, 3_600_000);
+  const graceMs = raw('tombstoneGraceMs');
+  if (graceMs !== undefined) c.tombstoneGraceMs = parseIntField('tombstoneGraceMs', graceMs, 0, 2 ** 40);
   const replicas = raw('replicas');
   if (replicas !== undefined) c.replicas = parseIntField('replicas', replicas, 1, 9);
   const partitions = raw('partitions');
@@ -296,6 +325,10 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   const advertise = c.advertise || c.listen;
   if (!validateHostPort(advertise)) fail('advertise', `"${advertise}" is not host:port`);
   if (c.engine !== 'memory' && c.dataDir.trim() === '') fail('dataDir', 'a data directory is required unless --engine memory');
+  // Tombstone GC assumes every hint of a write made before a delete is delivered or dropped before the delete's grace ends.
+  if (c.antiEntropy && c.hintedHandoff && c.tombstoneGraceMs <= c.hintWindowMs) {
+    fail('tombstoneGraceMs', `${c.tombstoneGraceMs} must be longer than --hint-window-ms (${c.hintWindowMs}): a hint older than the grace could bring a purged delete's value back`);
+  }
   if (c.metricsListen !== '' && !validateHostPort(c.metricsListen)) fail('metricsListen', `"${c.metricsListen}" is not host:port`);
   // One port serves clients and peers: TLS is all or nothing, and peers are always mutually authenticated.
   const tls = (['tlsCert', 'tlsKey', 'tlsCa'] as const).filter((f) => c[f] !== '');

@@ -9,7 +9,7 @@ const HINT_FORMAT_V1 = 1;
 const HEADER_BYTES = 1 + 8;
 
 export interface Hint {
-  /** Wall-clock ms when the hint was last stored or merged into. */
+  /** Wall-clock ms when the hint was first stored (merging a later version into it keeps this: the oldest version it may carry sets its age). */
   readonly storedAtMs: number;
   readonly record: Uint8Array;
 }

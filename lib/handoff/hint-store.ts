@@ -109,8 +109,12 @@ export class HintStore {
     const incoming = decodeRecord(record);
     await this.#lock.run(lockKey(target, partition, key), async () => {
       const existing = await this.#storage.getHint(target, partition, key);
-      const merged = existing === undefined ? record : encodeRecord(Dvv.sync(decodeRecord(decodeHint(existing).record), incoming));
-      const value = encodeHint({ storedAtMs: nowMs, record: merged });
+      const held = existing === undefined ? undefined : decodeHint(existing);
+      const merged = held === undefined ? record : encodeRecord(Dvv.sync(decodeRecord(held.record), incoming));
+      // The age of a hint is that of the oldest version it may carry: tombstone GC
+      // relies on every hint of a write made before a delete being delivered or
+      // dropped within the hint window of that write (tombstone grace > window).
+      const value = encodeHint({ storedAtMs: held === undefined ? nowMs : Math.min(held.storedAtMs, nowMs), record: merged });
       const delta = value.length - (existing?.length ?? -key.length);
       if (this.#bytes + delta > this.#config.bytesMax) {
         this.#count('dropped');

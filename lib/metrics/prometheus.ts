@@ -118,7 +118,7 @@ export class PrometheusMetrics implements Metrics {
     this.#hintsStored = counter('dynamo_hints_stored_total', 'Hints stored for replicas that could not take a write (hinted handoff).');
     this.#hintsDelivered = counter('dynamo_hints_delivered_total', 'Stored hints delivered to their replica.');
     this.#hintsDropped = counter('dynamo_hints_dropped_total', 'Hints dropped (bounds reached, or the replica left the ring).');
-    this.#antiEntropyRepaired = counter('dynamo_antientropy_keys_repaired_total', 'Keys repaired on this node by anti-entropy exchanges.');
+    this.#antiEntropyRepaired = counter('dynamo_antientropy_keys_repaired_total', 'Keys repaired by the anti-entropy exchanges this node ran (pulled here and pushed to the peer).');
     const mirror = (name: string, help: string, read: (s: NodeStatus) => number | undefined): void => {
       this.#mirrored.push({ counter: counter(name, help), read });
     };

@@ -33,7 +33,8 @@ import type { Storage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
 import { Coordinator, type ReplicationConfig } from '../replication/index.ts';
 import type { MemberInfo, MembershipConfig, MembershipEvent, MembershipView } from '../membership/index.ts';
-import { BackgroundAdmission, type AdmissionConfig } from '../antientropy/index.ts';
+import { BackgroundAdmission, validateAntiEntropyConfig, type AdmissionConfig, type AntiEntropyConfig } from '../antientropy/index.ts';
+import { AntiEntropy } from './anti-entropy.ts';
 import { checkPartitionCount } from './epoch.ts';
 import { GossipMembership } from './gossip-membership.ts';
 import { checkSeeds, type SeedSpec } from './seeds.ts';
@@ -61,12 +62,14 @@ export interface NodeOptions {
   readonly membership?: Partial<MembershipConfig>;
   /** Partition transfer tunables. */
   readonly transfers?: Partial<TransferConfig>;
-  /** The background budget shared by partition streaming (and, as they land, anti-entropy and hint replay). */
+  /** The background budget shared by partition streaming, anti-entropy (and, as it lands, hint replay). */
   readonly background?: AdmissionConfig;
   /** Hinted handoff settings (on by default). */
   readonly handoff?: Partial<HandoffConfig>;
   /** Where hinted handoff and anti-entropy count what they do (hintStored, antiEntropyRepaired, ...); default noopMetrics. */
   readonly metrics?: Metrics;
+  /** Merkle-tree anti-entropy and tombstone GC (lib/node/anti-entropy.ts): on by default, with defaultAntiEntropyConfig(). */
+  readonly antiEntropy?: { readonly enabled?: boolean; readonly config?: Partial<AntiEntropyConfig> };
 }
 
 /** Background budget: 32 MiB/s sustained, 4 MiB burst, two transfers at once. */
@@ -94,6 +97,7 @@ export class DynamoNode {
   readonly #logger: Logger;
   readonly #membership: GossipMembership;
   readonly #admission: BackgroundAdmission;
+  readonly #antiEntropy: AntiEntropy;
   #transfers: Transfers | undefined;
   #handoff: Handoff | undefined;
   readonly #handoffConfig: HandoffConfig;
@@ -122,6 +126,13 @@ export class DynamoNode {
     this.#logger = opts.runtime.logger;
     this.#removals = new PendingRemovals(opts.runtime.time);
     this.#handoffConfig = validateHandoffConfig({ ...HANDOFF_DEFAULTS, ...opts.handoff });
+    const aaeConfig = validateAntiEntropyConfig(opts.antiEntropy?.config);
+    const aaeEnabled = opts.antiEntropy?.enabled ?? true;
+    if (aaeEnabled && this.#handoffConfig.enabled && aaeConfig.tombstoneGraceMs <= this.#handoffConfig.windowMs) {
+      throw new InvalidArgumentError(
+        `tombstone grace (${aaeConfig.tombstoneGraceMs} ms) must be longer than the hint window (${this.#handoffConfig.windowMs} ms): a hint older than the grace could bring a purged delete's value back`,
+      );
+    }
     this.#admission = new BackgroundAdmission(opts.background ?? BACKGROUND_DEFAULTS, opts.runtime.time.monotonicMs());
     this.#membership = new GossipMembership({
       runtime: opts.runtime,
@@ -131,6 +142,20 @@ export class DynamoNode {
       storage: opts.storage,
       config: { ...opts.membership, partitionCount: opts.partitionCount, replicas: opts.replication.replicas },
       onEvent: (e) => this.#onMembershipEvent(e),
+    });
+    this.#antiEntropy = new AntiEntropy({
+      runtime: opts.runtime,
+      self: opts.id,
+      storage: opts.storage,
+      admission: this.#admission,
+      config: aaeConfig,
+      enabled: aaeEnabled,
+      cluster: () => this.#membership.clusterView(),
+      generations: () => new Map((this.#membership.membership?.records() ?? []).map((r) => [r.id, r.generation])),
+      request: (to, req, timeoutMs) => opts.transport.request(to, req, timeoutMs),
+      merge: (partition, key, record) => this.#serving().mergeRecord(partition, key, record),
+      purge: (partition, key, decide) => this.#serving().purgeRecord(partition, key, decide),
+      ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
     });
     this.kv = {
       get: async (cmd) => this.#serving().get(cmd),
@@ -144,6 +169,10 @@ export class DynamoNode {
       decommission: async () => this.#command({ type: 'leave' }),
       remove: async (node) => this.#command({ type: 'remove', node }),
       ring: async () => this.#ringStatus(),
+      repair: async (partition) => {
+        this.#serving();
+        return this.#antiEntropy.repair(partition);
+      },
     };
   }
 
@@ -201,6 +230,8 @@ export class DynamoNode {
     await storage.open();
     try {
       await checkPartitionCount(storage, partitionCount);
+      // Before anything of this life is written: saved trees are trusted only until then.
+      await this.#antiEntropy.open();
       const hints = this.#handoffConfig.enabled ? new HintStore(storage, this.#handoffConfig, runtime.logger.child('handoff'), this.#opts.metrics) : undefined;
       await hints?.open();
       const coordinator = new Coordinator({
@@ -218,6 +249,7 @@ export class DynamoNode {
                 read: (partition, key) => hints.read(partition, key),
               },
             }),
+        ...(this.#antiEntropy.enabled ? { observer: this.#antiEntropy } : {}),
       });
       this.#coordinator = coordinator;
       if (hints !== undefined) {
@@ -264,6 +296,7 @@ export class DynamoNode {
     }
     if (this.#stopping !== undefined) return;
     this.#state = 'running';
+    this.#antiEntropy.start();
     this.#logger.info('node started', {
       actor: this.#coordinator!.actor,
       engine: storage.engine,
@@ -288,7 +321,10 @@ export class DynamoNode {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     try {
+      await this.#antiEntropy.stop();
       await this.#coordinator?.close();
+      // Every write of this life has settled: the trees match storage.
+      await this.#antiEntropy.persist().catch((e: unknown) => this.#logger.warn('could not save the anti-entropy trees; they are rebuilt at the next start', { error: e }));
     } finally {
       await this.#opts.storage.close();
     }
@@ -305,6 +341,9 @@ export class DynamoNode {
         return { type: 'membership' };
       case 'transfer':
         return this.#running('transfer').serve(req, undefined);
+      case 'tree':
+        this.#serving();
+        return this.#antiEntropy.serve(req);
       default:
         return this.#serving().handlePeer(req, timeoutMs);
     }
@@ -337,7 +376,7 @@ export class DynamoNode {
         this.#transfers?.assign(e.planId, e.transfers.map((t) => ({ partition: t.partition, sources: this.#pullSources(t.partition, t.sources) })));
         break;
       case 'partitions-released':
-        void this.#transfers?.release(e.partitions);
+        this.#antiEntropy.released(e.partitions, this.#transfers?.release(e.partitions) ?? Promise.resolve());
         break;
       case 'member-up':
         this.#handoff?.kick();
@@ -432,6 +471,7 @@ export class DynamoNode {
       ringVersion: view?.ringVersion ?? 0,
       transfers: this.#transfers?.status() ?? [],
       hints: this.#handoff?.status() ?? { enabled: false, stored: 0, delivered: 0, dropped: 0, pending: [] },
+      antiEntropy: this.#antiEntropy.status(),
       ...(stats === undefined
         ? {}
         : {

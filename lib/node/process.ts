@@ -119,6 +119,10 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
       // Part of the SIGTERM grace: hand hints over first, leave time for requests in flight.
       drainOnStopMs: Math.floor(config.shutdownGraceMs / 2),
     },
+    antiEntropy: {
+      enabled: config.antiEntropy,
+      config: { exchangeIntervalMs: config.antiEntropyIntervalMs, tombstoneGraceMs: config.tombstoneGraceMs },
+    },
     replication: {
       replicas: config.replicas,
       defaultConsistency: config.defaultConsistency,

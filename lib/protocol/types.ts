@@ -185,8 +185,49 @@ export interface TransferReply {
   readonly done: boolean;
 }
 
-export type PeerRequest = IdentifyRequest | ReadRequest | WriteRequest | CoordinateRequest | MembershipRequest | TransferRequest;
-export type PeerReply = IdentifyReply | ReadReply | WriteReply | CoordinateReply | MembershipReply | TransferReply;
+/** A key and its stored record bytes (transfer chunks, anti-entropy fetch and push). */
+export interface KeyRecord {
+  readonly key: Uint8Array;
+  readonly record: Uint8Array;
+}
+
+/**
+ * One call of an anti-entropy exchange on the receiver's replica of a
+ * partition (lib/antientropy TreePort: root, segment hashes, (key, digest)
+ * listings, records to fetch, records to merge).
+ */
+export type TreeCall =
+  | { readonly op: 'root' }
+  | { readonly op: 'segments'; readonly level: number; readonly indices: readonly number[] }
+  | { readonly op: 'keys-in'; readonly segments: readonly number[] }
+  | { readonly op: 'fetch'; readonly keys: readonly Uint8Array[] }
+  | { readonly op: 'push'; readonly records: readonly KeyRecord[] };
+
+/** The answer to a TreeCall of the same op (hashes and digests are uint64). */
+export type TreeAnswer =
+  | { readonly op: 'root'; readonly fanOut: number; readonly depth: number; readonly hash: bigint }
+  | { readonly op: 'segments'; readonly hashes: readonly bigint[] }
+  | { readonly op: 'keys-in'; readonly entries: readonly { readonly key: Uint8Array; readonly digest: bigint }[] }
+  | { readonly op: 'fetch'; readonly records: readonly KeyRecord[] }
+  | { readonly op: 'push' };
+
+/** A call of an exchange `from` runs with this node over `partition`, under ring version `ringVersion`. */
+export interface TreeRequest {
+  readonly type: 'tree';
+  /** The node running the exchange; the receiver serves only a replica of the partition. */
+  readonly from: NodeId;
+  readonly partition: number;
+  /** The ring version the exchange runs under (0: none); the receiver refuses another. */
+  readonly ringVersion: number;
+  readonly call: TreeCall;
+}
+export interface TreeReply {
+  readonly type: 'tree';
+  readonly answer: TreeAnswer;
+}
+
+export type PeerRequest = IdentifyRequest | ReadRequest | WriteRequest | CoordinateRequest | MembershipRequest | TransferRequest | TreeRequest;
+export type PeerReply = IdentifyReply | ReadReply | WriteReply | CoordinateReply | MembershipReply | TransferReply | TreeReply;
 
 /** The reply type that answers request type T. */
 export type ReplyFor<T extends PeerRequest['type']> = Extract<PeerReply, { type: T }>;
@@ -269,6 +310,76 @@ export interface SafetyCounters {
   readonly siblingCapRefusals: number;
 }
 
+/** Anti-entropy between the answering node and one peer, as the node ran it (exchanges it started). */
+export interface AntiEntropyPeerStatus {
+  readonly peer: NodeId;
+  /** Exchanges with the peer since start. */
+  readonly exchanges: number;
+  /** Wall-clock ms when the last one ended (0: none yet). */
+  readonly lastExchangeAtMs: number;
+  /** Wall-clock ms when the last complete one ended: every difference found was repaired (0: none yet). */
+  readonly lastCompleteAtMs: number;
+  /** Keys taken from the peer (its versions merged here). */
+  readonly keysPulled: number;
+  /** Keys handed to the peer. */
+  readonly keysPushed: number;
+}
+
+/** An on-demand repair (`dynamo repair`): a full exchange of the node's partitions with every other replica. */
+export interface RepairStatus {
+  /** Per node, increasing; names the repair the Repair call started. */
+  readonly id: number;
+  readonly state: 'running' | 'done' | 'failed';
+  /** The one partition repaired; undefined: every partition the node replicates. */
+  readonly partition?: number;
+  readonly partitionsTotal: number;
+  /** Partitions exchanged with every replica believed up (or given up on). */
+  readonly partitionsDone: number;
+  /** Exchanges run (one partition with one peer, repeated until complete). */
+  readonly exchanges: number;
+  /** (partition, peer) pairs skipped: the peer was down or could not exchange. */
+  readonly skipped: number;
+  readonly keysPulled: number;
+  readonly keysPushed: number;
+  /** Payload bytes sent to peers, and received. */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  /** Wall-clock ms when it started, and how long it has run (or ran). */
+  readonly startedAtMs: number;
+  readonly elapsedMs: number;
+  /** Why it failed (state 'failed'). */
+  readonly error?: string;
+}
+
+/** Merkle-tree anti-entropy on the answering node (docs/antientropy.md). */
+export interface AntiEntropyStatus {
+  /** False when the node runs with --anti-entropy false (no trees, no exchanges). */
+  readonly enabled: boolean;
+  /** Partitions the node replicates, those whose tree is ready, and those being (re)built. */
+  readonly partitions: number;
+  readonly treesReady: number;
+  readonly treesBuilding: number;
+  /** Exchanges this node started since start. */
+  readonly exchanges: number;
+  /** Full passes over its partitions, and how long the last took (0: none yet). */
+  readonly cycles: number;
+  readonly lastCycleMs: number;
+  /** Wall-clock ms by which every partition it replicates had a complete exchange (the oldest one's; 0: not every partition yet). */
+  readonly lastFullExchangeAtMs: number;
+  /** Keys repaired here from peers, and on peers from here. */
+  readonly keysPulled: number;
+  readonly keysPushed: number;
+  /** Payload bytes of its exchanges, sent and received. */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  /** Tombstones purged (every replica held them and the grace period had passed). */
+  readonly tombstonesPurged: number;
+  /** One row per peer it exchanged with. */
+  readonly peers: readonly AntiEntropyPeerStatus[];
+  /** The last on-demand repair, if any. */
+  readonly repair?: RepairStatus;
+}
+
 export interface NodeStatus {
   readonly nodeId: NodeId;
   readonly members: readonly MemberStatus[];
@@ -291,6 +402,8 @@ export interface NodeStatus {
   readonly transfers?: readonly TransferStatus[];
   /** Hinted handoff on this node (absent from nodes that predate it). */
   readonly hints?: HintStatus;
+  /** Merkle-tree anti-entropy. Absent from nodes that predate it. */
+  readonly antiEntropy?: AntiEntropyStatus;
 }
 
 /** Hints this node holds for other nodes (hinted handoff), and what became of earlier ones. */
@@ -331,4 +444,14 @@ export interface AdminHandler {
   remove(nodeId: NodeId): Promise<void>;
   /** The ring this node holds. */
   ring(): Promise<RingStatus>;
+  /**
+   * Start an on-demand repair: exchange `partition` (undefined: every
+   * partition this node replicates) with every other replica believed up,
+   * until complete. Resolves with its status once started (progress shows in
+   * status().antiEntropy.repair); a repair of the same scope already running
+   * is returned rather than started again. Rejects InvalidArgumentError for a
+   * partition the node does not replicate, UnavailableError while it cannot
+   * (anti-entropy off, another repair running, no ring yet).
+   */
+  repair(partition?: number): Promise<RepairStatus>;
 }

@@ -38,7 +38,7 @@ import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import { ActorEpochs } from './actor-epochs.ts';
 import { requiredReplies } from './quorum.ts';
-import { LocalReplica, encodeWithinLimits, seenByWriter, unverifiedActors, type ReplicaStats, type ReplicaWrite } from './replica.ts';
+import { LocalReplica, encodeWithinLimits, seenByWriter, unverifiedActors, type ReplicaObserver, type ReplicaStats, type ReplicaWrite } from './replica.ts';
 import { Fallbacks, SloppySlots } from './fallbacks.ts';
 import { Round, SLOT_OK, SLOT_PENDING, type RoundOptions } from './round.ts';
 import type { ClusterView, HintPort, PeerClient, ReplicationConfig } from './types.ts';
@@ -77,6 +77,8 @@ export interface CoordinatorDeps {
   cluster: () => ClusterView | undefined;
   /** This node's hint store (hinted handoff); absent when hinted handoff is off here: every request is then strict. */
   hints?: HintPort;
+  /** Told of every change of the local replica's stored objects (anti-entropy's trees). */
+  observer?: ReplicaObserver;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -197,7 +199,7 @@ export class Coordinator implements KvHandler {
     this.#nodeId = deps.nodeId;
     this.#random = deps.runtime.random;
     const actors = new ActorEpochs(deps.nodeId, deps.runtime.random, this.#log, deps.mintEpoch);
-    this.#replica = new LocalReplica({ storage: deps.storage, actors, logger: this.#log });
+    this.#replica = new LocalReplica({ storage: deps.storage, actors, logger: this.#log, ...(deps.observer === undefined ? {} : { observer: deps.observer }) });
   }
 
   /** The actor new versions are minted under now (changes when one is retired). */
@@ -302,6 +304,19 @@ export class Coordinator implements KvHandler {
   #hintPort(): HintPort {
     if (this.#hints === undefined) throw new UnavailableError('hinted handoff is off on this node: it holds no hints for others', { answered: 0, required: 1 });
     return this.#hints;
+  }
+
+  /**
+   * Anti-entropy's tombstone GC: remove the key's record if `decide` approves
+   * what the local replica holds once the key is locked. Resolves true if removed.
+   */
+  async purgeRecord(partition: number, key: Uint8Array, decide: (object: StoredObject) => boolean): Promise<boolean> {
+    this.#admit();
+    try {
+      return await this.#replica.purge(partition, key, decide);
+    } finally {
+      this.#leave();
+    }
   }
 
   /** Counters since start. */

@@ -8,6 +8,6 @@
  */
 export { requiredReplies, QuorumTracker, type Outcome } from './quorum.ts';
 export type { ReplicationConfig, ClusterView, PartitionReplicas, PeerClient } from './types.ts';
-export { LocalReplica, REPLICA_QUEUE_LIMITS, sameStoredValue, unverifiedActors, type ReplicaWrite, type ReplicaStats, type UnverifiedContext } from './replica.ts';
+export { LocalReplica, REPLICA_QUEUE_LIMITS, sameStoredValue, unverifiedActors, type ReplicaWrite, type ReplicaStats, type UnverifiedContext, type ReplicaObserver } from './replica.ts';
 export { ActorEpochs, EPOCH_BYTES } from './actor-epochs.ts';
 export { Coordinator, type CoordinatorDeps, type ReplicationStats } from './coordinator.ts';

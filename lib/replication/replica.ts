@@ -124,6 +124,29 @@ export function encodeWithinLimits(local: StoredObject, object: StoredObject): U
   return record;
 }
 
+/**
+ * Observes every change of this replica's stored objects, so anti-entropy can
+ * keep its per-partition hash trees in step with storage without a rebuild
+ * (lib/node/anti-entropy.ts; docs/antientropy.md "What the driver must do").
+ * Every path that changes a stored object reports through it: client writes
+ * (update), replication, read repair, transfers and exchange pushes (merge),
+ * tombstone purges (purge) and set-asides. Calls are synchronous and must
+ * not throw.
+ */
+export interface ReplicaObserver {
+  /**
+   * One key is about to change: called under the key's lock, once the new
+   * object is known and before its storage write is issued (a tree rebuild
+   * must hear of every write before it can land). `before` is the object
+   * read under the lock (undefined: none), `after` the object written
+   * (undefined: the record is removed). Returns what to call once the write
+   * settled: `ok` false when it failed, its outcome unknown.
+   */
+  changing(partition: number, key: Uint8Array, before: StoredObject | undefined, after: StoredObject | undefined): ((ok: boolean) => void) | undefined;
+  /** A stored record did not decode and was moved aside: what this replica held for the key is not known. */
+  setAside(partition: number, key: Uint8Array): void;
+}
+
 /** What `update` was asked to do with a context the local copy cannot fully vouch for. */
 export type UnverifiedContext = 'report' | 'clamp';
 
@@ -146,13 +169,21 @@ export class LocalReplica {
   readonly #actors: ActorEpochs;
   readonly #logger: Logger;
   readonly #lock: KeyLock;
+  readonly #observer: ReplicaObserver | undefined;
   readonly #stats: ReplicaStats = { setAside: 0, dotConflicts: 0, localWriteFailures: 0, contextClamps: 0, siblingCapRefusals: 0 };
 
-  constructor(deps: { storage: Storage; actors: ActorEpochs; logger: Logger; queueLimits?: { depthMax: number; keysMax: number } }) {
+  constructor(deps: {
+    storage: Storage;
+    actors: ActorEpochs;
+    logger: Logger;
+    queueLimits?: { depthMax: number; keysMax: number };
+    observer?: ReplicaObserver;
+  }) {
     this.#storage = deps.storage;
     this.#actors = deps.actors;
     this.#logger = deps.logger;
     this.#lock = new KeyLock(deps.queueLimits ?? REPLICA_QUEUE_LIMITS);
+    this.#observer = deps.observer;
   }
 
   /** Keys with a write in flight (idle keys hold no lock state). */
@@ -213,9 +244,48 @@ export class LocalReplica {
       }
       const siblings = Dvv.size(merged);
       if (siblings >= LIMITS.siblingsWarn) this.#logger.warn('key has many siblings', { siblings, partition });
-      await this.#storage.write([{ partition, key, record: bytes }]);
+      await this.#write(partition, key, local, merged, bytes);
       return merged;
     });
+  }
+
+  /**
+   * Tombstone GC: remove the key's record if `decide` approves the object
+   * found once the key's lock is held (it re-checks what a decision made
+   * earlier assumed). Resolves true if the record was removed; a record that
+   * does not decode is left for the next write to set aside.
+   */
+  async purge(partition: number, key: Uint8Array, decide: (object: StoredObject) => boolean): Promise<boolean> {
+    return this.#lock.run(lockKey(partition, key), async () => {
+      let local: StoredObject | undefined;
+      try {
+        local = await this.read(partition, key);
+      } catch (e) {
+        if (e instanceof StorageCorruptionError) return false;
+        throw e;
+      }
+      if (local === undefined || !decide(local)) return false;
+      await this.#write(partition, key, local, undefined, undefined);
+      return true;
+    });
+  }
+
+  /**
+   * Report a change of one key to the observer, then issue its storage write
+   * (`record` undefined removes the key). The promise settles with the write,
+   * after telling the observer how it went.
+   */
+  #write(partition: number, key: Uint8Array, before: StoredObject | undefined, after: StoredObject | undefined, record: Uint8Array | undefined): Promise<void> {
+    const settled = this.#observer?.changing(partition, key, before, after);
+    const write = this.#storage.write([{ partition, key, record }]);
+    if (settled === undefined) return write;
+    return write.then(
+      () => settled(true),
+      (e: unknown) => {
+        settled(false);
+        throw e;
+      },
+    );
   }
 
   /**
@@ -248,7 +318,8 @@ export class LocalReplica {
     const stored: StoredValue =
       value === undefined ? { data: EMPTY, tombstone: true, writtenAtMs: nowMs } : { data: value, tombstone: false, writtenAtMs: nowMs };
     return this.#lock.run(lockKey(partition, key), async () => {
-      const local = (await this.#readForWrite(partition, key)) ?? Dvv.fresh<StoredValue>();
+      const held = await this.#readForWrite(partition, key);
+      const local = held ?? Dvv.fresh<StoredValue>();
       if (abandoned?.() === true) throw new TimeoutError('the write was given up before a version was minted for it');
       let actor = this.#actors.current();
       let vouched = context;
@@ -275,7 +346,7 @@ export class LocalReplica {
       const siblings = Dvv.size(object);
       if (siblings >= LIMITS.siblingsWarn) this.#logger.warn('key has many siblings', { siblings, partition });
       const written = { object, record, seen: seenByWriter(object, vouched, actor) };
-      const persisted = this.#storage.write([{ partition, key, record }]);
+      const persisted = this.#write(partition, key, held, object, record);
       let fanOutFailure: unknown;
       try {
         onComputed?.(written);
@@ -314,6 +385,10 @@ export class LocalReplica {
       partition,
       error: e.message,
     });
-    await this.#storage.setAside(partition, key);
+    try {
+      await this.#storage.setAside(partition, key);
+    } finally {
+      this.#observer?.setAside(partition, key);
+    }
   }
 }

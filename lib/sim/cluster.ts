@@ -22,6 +22,7 @@ import { decodeRecord, type Storage, type StoredObject, type StoredValue } from 
 import { DynamoNode, type SeedSpec, type TransferConfig } from '../node/index.ts';
 import type { MembershipConfig, MembershipView } from '../membership/index.ts';
 import type { HandoffConfig } from '../handoff/index.ts';
+import { testAntiEntropyConfig, type AntiEntropyConfig } from '../antientropy/index.ts';
 import { SimScheduler } from './scheduler.ts';
 import { SimTime } from './sim-time.ts';
 import { SimNetwork, type SimTransport } from './network.ts';
@@ -57,6 +58,8 @@ export interface SimClusterOptions {
   transfers?: Partial<TransferConfig>;
   /** Hinted handoff settings for every node (on by default, as on real nodes). */
   handoff?: Partial<HandoffConfig>;
+  /** Anti-entropy for every node: false turns it off; otherwise settings over simAntiEntropyConfig(). */
+  antiEntropy?: false | Partial<AntiEntropyConfig>;
   logLevel?: LogLevel;
   /** Logger modules whose trace lines are recorded (`*` for all). */
   trace?: readonly string[];
@@ -111,6 +114,16 @@ const utf8 = new TextEncoder();
 const SETTLE_DEADLINE_MS = 10 * 60_000;
 
 const simAddress = (id: NodeId): Address => `${id}.sim:7000`;
+
+/**
+ * Anti-entropy in the simulator: testAntiEntropyConfig() (an exchange every
+ * 50 ms, tombstone grace 60 s) with 16 × 16 trees — simulated partitions
+ * hold a few keys, and a tree of 256 segments costs 2 KiB to build, save and
+ * load instead of 32 KiB, which a run does hundreds of times.
+ */
+export function simAntiEntropyConfig(): AntiEntropyConfig {
+  return { ...testAntiEntropyConfig(), treeFanOut: 16 };
+}
 const toBytes = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? utf8.encode(v) : v);
 
 /** A deterministic in-process cluster. Create, start(), drive with run()/helpers, stop(). */
@@ -123,6 +136,7 @@ export class SimCluster {
   readonly #membership: Partial<MembershipConfig>;
   readonly #transfers: Partial<TransferConfig> | undefined;
   readonly #handoff: Partial<HandoffConfig> | undefined;
+  readonly #antiEntropy: false | Partial<AntiEntropyConfig>;
   readonly #skewRandom: SeededRandom;
   readonly #diskRandom: SeededRandom;
   readonly #skewMax: number;
@@ -158,6 +172,7 @@ export class SimCluster {
     this.#membership = opts.membership ?? {};
     this.#transfers = opts.transfers;
     this.#handoff = opts.handoff;
+    this.#antiEntropy = opts.antiEntropy ?? {};
     this.#logLevel = opts.logLevel ?? 'info';
     this.#trace = new Set(opts.trace ?? []);
     this.#linesMax = opts.transcriptLinesMax ?? 50_000;
@@ -632,6 +647,19 @@ export class SimCluster {
     await this.run(Promise.all([...this.#slots.values()].map((s) => s.disk.destroy())));
   }
 
+  #antiEntropyConfig(): AntiEntropyConfig {
+    return { ...simAntiEntropyConfig(), ...(this.#antiEntropy === false ? {} : this.#antiEntropy) };
+  }
+
+  /**
+   * Hinted handoff settings: as given, and unless given, a hint window half the
+   * tombstone grace (a node refuses a grace that does not exceed the window).
+   */
+  #handoffConfig(): Partial<HandoffConfig> {
+    if (this.#antiEntropy === false || this.#handoff?.windowMs !== undefined) return this.#handoff ?? {};
+    return { windowMs: Math.max(1, Math.floor(this.#antiEntropyConfig().tombstoneGraceMs / 2)), ...this.#handoff };
+  }
+
   #buildNode(slot: Pick<Slot, 'id' | 'address' | 'storage' | 'time' | 'transport'>): DynamoNode {
     const logger = new LineLogger(
       { level: this.#logLevel, trace: this.#trace, write: (line) => this.#record(line), nowMs: () => this.scheduler.nowMs },
@@ -652,7 +680,8 @@ export class SimCluster {
       partitionCount: this.#opts.partitionCount,
       membership: { bootstrapExpectCount: this.#opts.nodes, ...this.#membership, ...(this.#noAutoJoin.has(slot.id) ? { autoJoin: false } : {}) },
       ...(this.#transfers === undefined ? {} : { transfers: this.#transfers }),
-      ...(this.#handoff === undefined ? {} : { handoff: this.#handoff }),
+      handoff: this.#handoffConfig(),
+      antiEntropy: this.#antiEntropy === false ? { enabled: false } : { enabled: true, config: this.#antiEntropyConfig() },
       replication: {
         replicas: this.#opts.replicas,
         defaultConsistency: this.#opts.defaultConsistency,

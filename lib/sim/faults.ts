@@ -54,6 +54,13 @@ export interface FaultOptions {
   intervalMs: number;
   /** Most nodes down at once (>= 1). */
   downMax: number;
+  /**
+   * Oldest backup (virtual ms) a restore may put back; an older one is
+   * replaced by a fresh backup instead. With tombstone GC on, the operator
+   * rule is "never restore a backup older than the tombstone grace period"
+   * (docs/antientropy.md), and the injector keeps it. Infinity: any.
+   */
+  backupAgeMsMax: number;
 }
 
 /** No faults at all. */
@@ -76,6 +83,7 @@ export const NO_FAULTS: FaultOptions = {
   spikeRate: 0,
   intervalMs: 300,
   downMax: 1,
+  backupAgeMsMax: Number.POSITIVE_INFINITY,
 };
 
 /** The names `--faults` accepts, each switching one boolean on. */
@@ -221,6 +229,14 @@ export class FaultInjector {
         const id = this.#unlucky;
         const backup = this.#backup;
         if (backup === undefined || !this.#mayCrash(id) || this.#removed.has(id)) return;
+        if (this.#cluster.scheduler.nowMs - backup.takenAtMs > this.#opts.backupAgeMsMax) {
+          // Too old to restore safely once tombstones may have been purged: back up again instead.
+          if (this.#cluster.isUp(id)) {
+            this.#backup = this.#cluster.snapshotDisk(id);
+            this.#note(`backup of ${id}'s disk taken again (the last one is older than the tombstone grace period)`);
+          }
+          return;
+        }
         await this.#cluster.crash(id);
         this.#down.add(id);
         this.#note(`crash ${id} and restore its disk from the backup of t=${backup.takenAtMs}`, true);

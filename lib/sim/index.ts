@@ -11,7 +11,7 @@ export { SimScheduler, type SimSchedulerOptions, type SimEventHandle } from './s
 export { SimTime, SIM_EPOCH_MS } from './sim-time.ts';
 export { SimNetwork, SimTransport, type SimNetworkOptions, type SimNetworkStats } from './network.ts';
 export { SimDisk, type SimDiskOptions, type SimDiskStats, type DiskSnapshot, type WriteFailure } from './sim-disk.ts';
-export { SimCluster, withSimCluster, type SimClusterOptions, type SimKvOptions } from './cluster.ts';
+export { SimCluster, withSimCluster, simAntiEntropyConfig, type SimClusterOptions, type SimKvOptions } from './cluster.ts';
 export { DEFAULT_SEED, seedFromEnv, reproduceHint } from './seed.ts';
 export { History, valueOf, idOf, type Op, type ReadOp, type WriteOp, type ContextOrigin, type Outcome } from './history.ts';
 export { checkHistory, describe as describeOp, traceOf, type Violation, type CheckInput } from './checker.ts';

@@ -14,6 +14,7 @@ import { History } from './history.ts';
 import { reproduceHint } from './seed.ts';
 import type { SimDiskOptions } from './sim-disk.ts';
 import { Workload, type WorkloadMix } from './workload.ts';
+import type { AntiEntropyConfig } from '../antientropy/index.ts';
 
 /** Everything a run is made of; see defaultRunOptions(). */
 export interface SimRunOptions {
@@ -32,6 +33,8 @@ export interface SimRunOptions {
   disk: SimDiskOptions;
   /** Virtual time the heal phase waits (background repair, restarts) before the final reads. */
   settleMs: number;
+  /** Anti-entropy on every node: false turns it off; otherwise settings over the simulator's defaults (SimClusterOptions.antiEntropy). */
+  antiEntropy: false | Partial<AntiEntropyConfig>;
 }
 
 /** What a run found and how often rare paths were taken. */
@@ -61,12 +64,18 @@ export interface RareCounts {
   contextRefusals: number;
   setAside: number;
   maybeAppliedErrors: number;
+  /** Tombstones purged by anti-entropy's GC (batches logged). */
+  tombstonePurges: number;
+  /** Partition trees rebuilt because they could not be trusted (a failed write, a set-aside, drift). */
+  treeRebuilds: number;
 }
 
 const LOG = {
   retired: 'retired the minting actor',
   conflict: 'one version number names two different values',
   setAside: 'set aside, the key will be rebuilt',
+  purged: 'purged tombstones every replica holds',
+  rebuilt: 'rebuilding a partition tree',
 } as const;
 
 /** The workload every level and mistake in moderate proportions, no faults. */
@@ -86,6 +95,7 @@ export function defaultRunOptions(seed: number): SimRunOptions {
     faults: NO_FAULTS,
     disk: { writeLatencyMsMin: 0, writeLatencyMsMax: 2, writebackMs: 2000, syncWrites: false },
     settleMs: 3000,
+    antiEntropy: {},
   };
 }
 
@@ -98,6 +108,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
     partitionCount: opts.partitionCount,
     requestTimeoutMsDefault: opts.requestTimeoutMs,
     disk: opts.disk,
+    antiEntropy: opts.antiEntropy,
     logLevel: 'info',
     transcriptLinesMax: Number(process.env.SIM_TRANSCRIPT ?? 2000),
     stepsMax: 1_500_000,
@@ -174,6 +185,8 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       contextRefusals: writes.filter((w) => w.outcome.status === 'failed' && /context names versions/.test(w.outcome.message)).length,
       setAside: cluster.watched(LOG.setAside),
       maybeAppliedErrors: writes.filter((w) => w.outcome.status === 'failed' && w.outcome.maybeApplied).length,
+      tombstonePurges: cluster.watched(LOG.purged),
+      treeRebuilds: cluster.watched(LOG.rebuilt),
     },
     transcript: cluster.transcriptDigest,
   };

@@ -39,6 +39,22 @@ export function swarmOptions(seed: number): SimRunOptions {
     intervalMs: between(80, 600),
     downMax: between(1, Math.max(1, nodes - 1)),
   };
+  // Anti-entropy: mostly on, at a drawn pace; in half of those runs tombstones
+  // may be purged within the run (grace of a few seconds), so the checker
+  // judges GC too — restores then keep to backups younger than the grace, the
+  // documented operator rule.
+  const aae = chance(0.1) ? 'off' : chance(0.5) ? 'gc' : 'on';
+  const graceMs = between(500, 3000);
+  const antiEntropy: SimRunOptions['antiEntropy'] =
+    aae === 'off'
+      ? false
+      : {
+          exchangeIntervalMs: [50, 100, 250, 500][r.int(4)]!,
+          ...(aae === 'gc'
+            ? { tombstoneGraceMs: graceMs, exchangeTimeoutMs: 1000, tombstoneSettleMs: 1000, tombstoneHoldingMaxAgeMs: 10_000, purgedMemoMs: 30_000 }
+            : {}),
+        };
+  if (aae === 'gc') faults.backupAgeMsMax = graceMs;
   return {
     ...base,
     seed,
@@ -63,5 +79,8 @@ export function swarmOptions(seed: number): SimRunOptions {
     requestTimeoutMs: between(150, 1000),
     faults,
     disk: { writeLatencyMsMin: 0, writeLatencyMsMax: between(0, 6), writebackMs: between(300, 5000), syncWrites: chance(0.2) },
+    antiEntropy,
+    // GC runs settle longer, so more tombstones are purged before the final reads judge them.
+    ...(aae === 'gc' ? { settleMs: between(3000, 8000) } : {}),
   };
 }

@@ -21,7 +21,16 @@
  */
 import type protobuf from 'protobufjs';
 import { assert } from '../runtime/index.ts';
-import type { MemberState, MemberStatus, NodeStatus, RingStatus, SafetyCounters, TransferStatus } from '../protocol/index.ts';
+import type {
+  AntiEntropyStatus,
+  MemberState,
+  MemberStatus,
+  NodeStatus,
+  RepairStatus,
+  RingStatus,
+  SafetyCounters,
+  TransferStatus,
+} from '../protocol/index.ts';
 
 /** admin.proto MemberStatus as a message object. Optional fields are absent (or null after toObject) when not sent. */
 export interface MemberStatusMsg {
@@ -50,6 +59,19 @@ export interface TransferStatusMsg {
   bytes: number;
 }
 
+/** admin.proto RepairStatus as a message object (state as a number; optional partition absent or null when not sent). */
+export interface RepairStatusMsg extends Omit<RepairStatus, 'state' | 'partition' | 'error'> {
+  state: number;
+  partition?: number | null;
+  error: string;
+}
+
+/** admin.proto AntiEntropyStatus as a message object. */
+export interface AntiEntropyStatusMsg extends Omit<AntiEntropyStatus, 'repair' | 'peers'> {
+  peers: AntiEntropyStatus['peers'][number][];
+  repair?: RepairStatusMsg | null;
+}
+
 /** admin.proto StatusResponse as a message object. */
 export interface StatusResponseMsg {
   nodeId: string;
@@ -69,6 +91,8 @@ export interface StatusResponseMsg {
   ringVersion?: number | null;
   transfers?: TransferStatusMsg[];
   hints?: HintStatusMsg | null;
+  /** Absent from nodes that predate anti-entropy. */
+  antiEntropy?: AntiEntropyStatusMsg | null;
 }
 
 /** admin.proto HintStatus (repeated field absent after toObject when empty). */
@@ -95,6 +119,7 @@ export interface RingResponseMsg {
 const MEMBER_STATES: readonly MemberState[] = ['up', 'down', 'joining', 'leaving'];
 const DIRECTIONS: readonly TransferStatus['direction'][] = ['in', 'out'];
 const TRANSFER_STATES: readonly TransferStatus['state'][] = ['waiting', 'streaming', 'done'];
+const REPAIR_STATES: readonly RepairStatus['state'][] = ['running', 'done', 'failed'];
 
 /** One proto enum against the protocol's names for it: `PREFIX_NAME` <-> 'name'. */
 class EnumTable<T extends string> {
@@ -138,12 +163,42 @@ export class AdminCodec {
   readonly #memberState: EnumTable<MemberState>;
   readonly #direction: EnumTable<TransferStatus['direction']>;
   readonly #transferState: EnumTable<TransferStatus['state']>;
+  readonly #repairState: EnumTable<RepairStatus['state']>;
 
   /** `root` must have admin.proto loaded. */
   constructor(root: protobuf.Root) {
     this.#memberState = new EnumTable(root, 'MemberState', 'MEMBER_STATE', MEMBER_STATES);
     this.#direction = new EnumTable(root, 'TransferDirection', 'TRANSFER_DIRECTION', DIRECTIONS);
     this.#transferState = new EnumTable(root, 'TransferState', 'TRANSFER_STATE', TRANSFER_STATES);
+    this.#repairState = new EnumTable(root, 'RepairState', 'REPAIR_STATE', REPAIR_STATES);
+  }
+
+  /** The RepairStatus message of a repair. */
+  repairMessage(r: RepairStatus): RepairStatusMsg {
+    const { state, partition, error, ...counts } = r;
+    return { ...counts, state: this.#repairState.number(state), ...(partition === undefined ? {} : { partition }), error: error ?? '' };
+  }
+
+  /** The RepairStatus a message stands for; undefined when its state is one this build cannot name. */
+  repairStatus(m: RepairStatusMsg): RepairStatus | undefined {
+    const state = this.#repairState.name(m.state);
+    if (state === undefined) return undefined;
+    return definedOnly({
+      id: m.id,
+      state,
+      partition: sent(m.partition),
+      partitionsTotal: m.partitionsTotal,
+      partitionsDone: m.partitionsDone,
+      exchanges: m.exchanges,
+      skipped: m.skipped,
+      keysPulled: m.keysPulled,
+      keysPushed: m.keysPushed,
+      bytesSent: m.bytesSent,
+      bytesReceived: m.bytesReceived,
+      startedAtMs: m.startedAtMs,
+      elapsedMs: m.elapsedMs,
+      error: m.error === '' ? undefined : m.error,
+    });
   }
 
   /** The StatusResponse for a node's status (undefined optional fields are left out of the message). */
@@ -153,7 +208,34 @@ export class AdminCodec {
       members: s.members.map((m) => ({ ...m, state: m.state === undefined ? 0 : this.#memberState.number(m.state) })),
       partitionOwners: [...s.partitionOwners],
       transfers: (s.transfers ?? []).map((t) => ({ ...t, direction: this.#direction.number(t.direction), state: this.#transferState.number(t.state) })),
+      antiEntropy: s.antiEntropy === undefined ? undefined : this.#antiEntropyMessage(s.antiEntropy),
     };
+  }
+
+  #antiEntropyMessage(a: AntiEntropyStatus): AntiEntropyStatusMsg {
+    const { repair, peers, ...rest } = a;
+    return { ...rest, peers: peers.map((p) => ({ ...p })), ...(repair === undefined ? {} : { repair: this.repairMessage(repair) }) };
+  }
+
+  #antiEntropy(m: AntiEntropyStatusMsg): AntiEntropyStatus {
+    const repair = sent(m.repair);
+    return definedOnly({
+      enabled: m.enabled,
+      partitions: m.partitions,
+      treesReady: m.treesReady,
+      treesBuilding: m.treesBuilding,
+      exchanges: m.exchanges,
+      cycles: m.cycles,
+      lastCycleMs: m.lastCycleMs,
+      lastFullExchangeAtMs: m.lastFullExchangeAtMs,
+      keysPulled: m.keysPulled,
+      keysPushed: m.keysPushed,
+      bytesSent: m.bytesSent,
+      bytesReceived: m.bytesReceived,
+      tombstonesPurged: m.tombstonesPurged,
+      peers: (m.peers ?? []).map((p) => ({ ...p })),
+      repair: repair === undefined ? undefined : this.repairStatus(repair),
+    });
   }
 
   /** The NodeStatus a StatusResponse stands for; what the node did not send stays undefined. */
@@ -165,6 +247,7 @@ export class AdminCodec {
     });
     const safety = sent(s.safety);
     const hints = sent(s.hints);
+    const antiEntropy = sent(s.antiEntropy);
     return definedOnly({
       nodeId: s.nodeId,
       members: s.members.map((m) => this.#member(m)),
@@ -186,6 +269,7 @@ export class AdminCodec {
         hints === undefined
           ? undefined
           : { enabled: hints.enabled, stored: hints.stored, delivered: hints.delivered, dropped: hints.dropped, pending: (hints.pending ?? []).map((p) => ({ ...p })) },
+      antiEntropy: antiEntropy === undefined ? undefined : this.#antiEntropy(antiEntropy),
     });
   }
 

@@ -48,6 +48,11 @@ interface RemoveRequestMsg {
   nodeId: string;
 }
 
+/** admin.proto RepairRequest (a proto3 optional: absent, or null once decoded, when not sent). */
+interface RepairRequestMsg {
+  partition?: number | null;
+}
+
 /** On shutdown, how long a Session waits for its client to half-close after the notice (our SDK does at once). */
 const SESSION_LINGER_MS = 1_000;
 
@@ -127,7 +132,7 @@ type Serve<Req, Res> = (req: Req, timeoutMs: number) => Promise<Res>;
 
 /** The grpc-js parts of the node's public services. */
 export interface KvServices {
-  /** dynamo.v1.KV (Get, Put, Delete, Session) and dynamo.v1.Admin (Status, Join, Decommission, Remove, Ring). */
+  /** dynamo.v1.KV (Get, Put, Delete, Session) and dynamo.v1.Admin (Status, Join, Decommission, Remove, Ring, Repair). */
   readonly services: { service: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[];
   /** The Session streams, for draining on shutdown and for stats. */
   readonly sessions: SessionServer;
@@ -281,6 +286,9 @@ export function kvServices(opts: KvServiceOptions): KvServices {
       return {};
     }),
     adminOp('Ring', async () => admin.ringMessage(await opts.admin.ring())),
+    adminOp<RepairRequestMsg>('Repair', async (m) => ({
+      repair: admin.repairMessage(await opts.admin.repair(m.partition === null || m.partition === undefined ? undefined : m.partition)),
+    })),
   ];
 
   const sessions = new SessionServer({

@@ -22,10 +22,13 @@ import type {
   ReadRequest,
   TransferReply,
   TransferRequest,
+  TreeReply,
+  TreeRequest,
   WriteReply,
   WriteRequest,
 } from '../protocol/index.ts';
 import { decodeMembershipPacket, encodeMembershipPacket } from './membership-codec.ts';
+import { decodeTreeAnswer, decodeTreeCall, encodeTreeAnswer, encodeTreeCall } from './exchange-codec.ts';
 import { countsOf, errorFromCode } from './error-codes.ts';
 import { KIND_REPLY, KIND_REQUEST, type ErrorRow, type MessageRow } from './envelope-codec.ts';
 import {
@@ -281,30 +284,45 @@ const coordinateReply = singleBytesMessage<CoordinateReply>(
   (context) => ({ type: 'coordinate', context: context ?? EMPTY }),
 );
 
-// MembershipRequest = 12, MembershipReply = 13. A cold path (a few packets per
-// node per second): the packet itself goes through membership-codec.ts
-// (protobufjs reflection, validated); the bytes are computed once per message
-// for length() and write(), which the engine calls back to back.
-const packetBytes = new WeakMap<MembershipRequest, Uint8Array>();
-function encodedPacket(m: MembershipRequest): Uint8Array {
-  let bytes = packetBytes.get(m);
-  if (bytes === undefined) packetBytes.set(m, (bytes = encodeMembershipPacket(m.packet)));
-  return bytes;
+/**
+ * A row whose message has one field, number 1, holding a nested message
+ * that `encode` / `decode` convert (a reflection codec, validated): for the
+ * cold paths, where a hand-written body is not worth its upkeep. The nested
+ * bytes are computed once per message for length() and write(), which the
+ * engine calls back to back. `missing` names what a message without it lacks.
+ */
+function nestedMessage<M extends { readonly type: string }>(
+  head: RowHead<M>,
+  encode: (m: M) => Uint8Array,
+  decode: (bytes: Uint8Array) => M,
+  missing: string,
+): MessageRow<M> {
+  const encoded = new WeakMap<M, Uint8Array>();
+  const bytesOf = (m: M): Uint8Array => {
+    let bytes = encoded.get(m);
+    if (bytes === undefined) encoded.set(m, (bytes = encode(m)));
+    return bytes;
+  };
+  return {
+    ...head,
+    length: (m) => bytesFieldLength(1, bytesOf(m)),
+    write: (w, m) => writeBytesField(w, 1, bytesOf(m)),
+    read(r, end) {
+      const bytes = readSingleBytes(r, end);
+      if (bytes === undefined) throw new InvalidArgumentError(`malformed peer message (${missing})`);
+      return decode(bytes);
+    },
+  };
 }
 
-const membershipRequest: MessageRow<MembershipRequest> = {
-  field: 12,
-  protoType: 'MembershipRequest',
-  kind: KIND_REQUEST,
-  type: 'membership',
-  length: (m) => bytesFieldLength(1, encodedPacket(m)),
-  write: (w, m) => writeBytesField(w, 1, encodedPacket(m)),
-  read(r, end) {
-    const bytes = readSingleBytes(r, end);
-    if (bytes === undefined) throw new InvalidArgumentError('malformed peer message (membership request without a packet)');
-    return { type: 'membership', packet: decodeMembershipPacket(bytes) };
-  },
-};
+// MembershipRequest = 12, MembershipReply = 13. A cold path (a few packets per
+// node per second): the packet goes through membership-codec.ts.
+const membershipRequest = nestedMessage<MembershipRequest>(
+  { field: 12, protoType: 'MembershipRequest', kind: KIND_REQUEST, type: 'membership' },
+  (m) => encodeMembershipPacket(m.packet),
+  (bytes) => ({ type: 'membership', packet: decodeMembershipPacket(bytes) }),
+  'membership request without a packet',
+);
 
 const membershipReply = emptyMessage<MembershipReply>(13, 'MembershipReply', KIND_REPLY, 'membership');
 
@@ -395,6 +413,22 @@ const transferReply: MessageRow<TransferReply> = {
   },
 };
 
+// TreeRequest = 16, TreeReply = 17. Anti-entropy exchange calls, a cold path
+// like membership: the call and the answer go through exchange-codec.ts.
+const treeRequest = nestedMessage<TreeRequest>(
+  { field: 16, protoType: 'TreeRequest', kind: KIND_REQUEST, type: 'tree' },
+  encodeTreeCall,
+  decodeTreeCall,
+  'tree request without a call',
+);
+
+const treeReply = nestedMessage<TreeReply>(
+  { field: 17, protoType: 'TreeReply', kind: KIND_REPLY, type: 'tree' },
+  (m) => encodeTreeAnswer(m.answer),
+  (bytes) => ({ type: 'tree', answer: decodeTreeAnswer(bytes) }),
+  'tree reply without an answer',
+);
+
 /** A DynamoError's PeerError fields, clamped for the wire. */
 function errorCounts(e: DynamoError): { answered: number; required: number } {
   const c = countsOf(e);
@@ -457,4 +491,6 @@ export const PEER_MESSAGES: readonly MessageRow<PeerRequest | PeerReply>[] = [
   membershipReply,
   transferRequest,
   transferReply,
+  treeRequest,
+  treeReply,
 ] as readonly MessageRow[] as readonly MessageRow<PeerRequest | PeerReply>[];

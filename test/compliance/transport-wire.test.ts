@@ -15,8 +15,9 @@ import protobuf from 'protobufjs';
 import { DynamoError, StorageError, TimeoutError, UnavailableError } from '../../lib/runtime/index.ts';
 import type { ErrorRow, MessageRow } from '../../lib/transport/envelope-codec.ts';
 import { PEER_ERROR, PEER_MESSAGES } from '../../lib/transport/peer-messages.ts';
-import type { MembershipPacket, MembershipRequest, PeerReply, PeerRequest } from '../../lib/protocol/index.ts';
+import type { MembershipPacket, MembershipRequest, PeerReply, PeerRequest, TreeReply, TreeRequest } from '../../lib/protocol/index.ts';
 import { encodeMembershipPacket } from '../../lib/transport/membership-codec.ts';
+import { encodeTreeAnswer, encodeTreeCall } from '../../lib/transport/exchange-codec.ts';
 import { encodeError, encodeReply, encodeRequest, decodeError, decodeReply, decodeRequest } from '../../lib/transport/index.ts';
 import {
   CONSISTENCY_NUMBERS,
@@ -52,9 +53,17 @@ function packetObject(root: protobuf.Root, packet: MembershipPacket): Record<str
   return { ...(type.toObject(type.decode(encodeMembershipPacket(packet)), TO_OBJECT) as Record<string, unknown>), [PROTO_OBJECT]: true };
 }
 
+/** An anti-entropy call or answer in protobufjs's object form: exchange-codec.ts's own conversion (tested in exchange-codec.test.ts). */
+function treeObject(root: protobuf.Root, typeName: 'TreeCall' | 'TreeAnswer', bytes: Uint8Array): Record<string | symbol, unknown> {
+  const type = root.lookupType(`dynamo.v1.${typeName}`);
+  return { ...(type.toObject(type.decode(bytes), TO_OBJECT) as Record<string, unknown>), [PROTO_OBJECT]: true };
+}
+
 /** The value an envelope body stands for, field by field (an error's PeerError fields; a message minus its `type`). */
 function fieldsOf(kind: EnvelopeKind, body: PeerRequest | PeerReply | DynamoError): Record<string, unknown> {
   if (kind === KIND_REQUEST && (body as PeerRequest).type === 'membership') return { packet: packetObject(loadPeerProto(), (body as MembershipRequest).packet) };
+  if (kind === KIND_REQUEST && (body as PeerRequest).type === 'tree') return { call: treeObject(loadPeerProto(), 'TreeCall', encodeTreeCall(body as TreeRequest)) };
+  if (kind === KIND_REPLY && (body as PeerReply).type === 'tree') return { answer: treeObject(loadPeerProto(), 'TreeAnswer', encodeTreeAnswer((body as TreeReply).answer)) };
   if (kind !== KIND_ERROR) return Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'type'));
   const e = body as DynamoError;
   const counts = e instanceof UnavailableError || e instanceof TimeoutError ? { answered: e.answered, required: e.required } : { answered: 0, required: 0 };

@@ -1,7 +1,7 @@
 /**
  * (d) Tombstone GC never purges unless every one of the N replicas is
  * recorded holding the same tombstone digest — for at least the settle time,
- * seen recently — and the grace period since the delete has passed. Random
+ * seen recently, and since the grace period ended — and the grace period since the delete has passed. Random
  * histories of local changes, exchanges (with every kind of outcome, some
  * racing a local change), peer restarts and the passing of time drive a
  * TombstoneLedger; after every step the keys it offers for purging and the
@@ -113,7 +113,14 @@ class Model {
     if (nowMs + WALL_OFFSET - l.deletedAtWallMs < RULE.graceMs) return false;
     return REPLICAS.filter((r) => r !== SELF).every((r) => {
       const p = this.peers.get(r);
-      return p !== undefined && p.digest === l.digest && nowMs - p.lastSeenMs <= RULE.holdingMaxAgeMs && nowMs - p.sinceMs >= RULE.settleMs;
+      return (
+        p !== undefined &&
+        p.digest === l.digest &&
+        nowMs - p.lastSeenMs <= RULE.holdingMaxAgeMs &&
+        nowMs - p.sinceMs >= RULE.settleMs &&
+        // Seen after the grace period ended (a restored backup younger than it cannot fool the rule).
+        p.lastSeenMs + WALL_OFFSET - l.deletedAtWallMs >= RULE.graceMs
+      );
     });
   }
 }
@@ -167,6 +174,7 @@ describe('antientropy tombstone GC (property)', () => {
             const holders = ledger.holders(P, KEY);
             for (const r of REPLICAS) expect(holders.get(r)?.digest).to.equal(model.local!.digest);
             expect(now + WALL_OFFSET - model.local!.deletedAtWallMs).to.be.at.least(RULE.graceMs);
+            for (const r of REPLICAS.filter((x) => x !== SELF)) expect(holders.get(r)!.lastSeenMs + WALL_OFFSET - model.local!.deletedAtWallMs).to.be.at.least(RULE.graceMs);
           }
           if (object !== undefined) {
             const digest = model.local?.digest ?? 99n;

@@ -20,8 +20,8 @@ const D = versionDigest(DELETED);
 const REPLICAS = ['n1', 'n2', 'n3'];
 const held = (digest: bigint, sinceMs: number, lastSeenMs: number): Holding => ({ digest, sinceMs, lastSeenMs });
 const everyone = (since = 0, last = 950): Map<string, Holding> => new Map(REPLICAS.map((r) => [r, held(D, since, last)]));
-/** Wall 6000 = newest tombstone (5000) + grace; monotonic 1000. */
-const READY = { wallMs: 6000, monotonicMs: 1000 };
+/** Wall 6100 = newest tombstone (5000) + grace + 100; monotonic 1000 (so monotonic 900 is wall 6000, the end of the grace period). */
+const READY = { wallMs: 6100, monotonicMs: 1000 };
 
 describe('tombstone GC decision', () => {
   it('tells tombstone-only objects and their newest delete time', () => {
@@ -44,6 +44,7 @@ describe('tombstone GC decision', () => {
     ['its own holding of another digest', { object: DELETED, digest: D, self: 'n1', replicas: REPLICAS, holders: new Map([...everyone(), ['n1', held(D - 1n, 0, 0)]]) }, READY, 'holder-differs', 'n1'],
     ['a holding seen too briefly', { object: DELETED, digest: D, self: 'n1', replicas: REPLICAS, holders: new Map([...everyone(), ['n3', held(D, 901, 950)]]) }, READY, 'settle', 'n3'],
     ['the grace period not over', { object: DELETED, digest: D, self: 'n1', replicas: REPLICAS, holders: everyone() }, { wallMs: 5999, monotonicMs: 1000 }, 'grace', undefined],
+    ['a replica last seen before the grace period ended', { object: DELETED, digest: D, self: 'n1', replicas: REPLICAS, holders: new Map([...everyone(), ['n3', held(D, 0, 899)]]) }, READY, 'seen-before-grace', 'n3'],
     ['a replica set larger than the holders', { object: DELETED, digest: D, self: 'n1', replicas: [...REPLICAS, 'n4'], holders: everyone() }, READY, 'holder-unknown', 'n4'],
   ];
   for (const [what, check, clock, reason, replica] of keeps) {
@@ -59,7 +60,10 @@ describe('tombstone GC decision', () => {
 
   it('purges exactly at the boundaries (settle, freshness and grace are inclusive)', () => {
     const holders = new Map(REPLICAS.map((r) => [r, held(D, 900, 500)]));
-    expect(tombstoneDecision({ object: DELETED, digest: D, self: 'n1', replicas: REPLICAS, holders }, RULE, READY).purge).to.equal(true);
+    expect(tombstoneDecision({ object: DELETED, digest: D, self: 'n1', replicas: REPLICAS, holders }, RULE, { wallMs: 6500, monotonicMs: 1000 }).purge).to.equal(true);
+    // Seen at monotonic 900 = wall 6000, the very end of the grace period.
+    const atGrace = new Map(REPLICAS.map((r) => [r, held(D, 0, 900)]));
+    expect(tombstoneDecision({ object: DELETED, digest: D, self: 'n1', replicas: REPLICAS, holders: atGrace }, RULE, READY).purge).to.equal(true);
   });
 
   it('never finds its own copy stale: the object checked is what it holds now', () => {
@@ -136,7 +140,8 @@ describe('TombstoneLedger', () => {
   it('lists purgeable keys only once every replica qualifies', () => {
     const l = ledger();
     l.noteLocal(P, K, DELETED, D, 0);
-    const clock = { wallMs: 6000, monotonicMs: 1000 };
+    // The grace period ended at wall 6000, monotonic 600 on this clock.
+    const clock = { wallMs: 6400, monotonicMs: 1000 };
     l.recordExchange(P, 'n2', result({}), 100, 150);
     l.recordExchange(P, 'n3', result({}), 800, 900);
     // n2 was last seen at 100: stale at 1000 (more than 500 ago).

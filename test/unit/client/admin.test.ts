@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { DynamoClient, InvalidArgumentError, UnavailableError } from '../../../lib/client/index.ts';
 import type { AdminHandler, NodeStatus } from '../../../lib/protocol/index.ts';
-import { adminWith, MEMBERSHIP_STATUS, Resources, RING, STATUS } from '../transport/harness.ts';
+import { adminWith, MEMBERSHIP_STATUS, REPAIR_RUNNING, Resources, RING, STATUS } from '../transport/harness.ts';
 import { closedPort, FakeNode } from './fake-node.ts';
 import { QUIET, rejection } from './support.ts';
 
@@ -39,6 +39,23 @@ describe('client: operator calls (status, ring, join, decommission, remove)', fu
     expect(s.members[2]).to.include({ ownershipPct: 0, partitionsHeld: 0 });
     expect(s.members[0]!.generation).to.equal(2 ** 40 + 1);
     expect(s.transfers!.map((t) => `${t.partition} ${t.direction} ${t.peer} ${t.state}`)).to.deep.equal(['3 in n4 streaming', '9 out n3 done', '12 out n3 waiting']);
+  });
+
+  it('repair asks the named node for one partition or every one, and returns the repair it started', async () => {
+    const asked: (number | undefined)[] = [];
+    const { client, address } = await clientOf(
+      adminWith({
+        repair: async (partition) => {
+          asked.push(partition);
+          return REPAIR_RUNNING;
+        },
+      }),
+    );
+    expect(await client.repair(address)).to.deep.equal(REPAIR_RUNNING);
+    expect(await client.repair(address, { partition: 0 })).to.deep.equal(REPAIR_RUNNING);
+    expect(asked).to.deep.equal([undefined, 0]);
+    expect(await rejection(client.repair(address, { partition: -1 }))).to.be.instanceOf(InvalidArgumentError);
+    expect((await client.status(address)).antiEntropy, 'a status without anti-entropy').to.equal(undefined);
   });
 
   it('status of a node that predates membership leaves the new fields undefined', async () => {

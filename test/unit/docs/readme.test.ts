@@ -39,7 +39,7 @@ describe('README', () => {
 
   it('shows every CLI command', () => {
     const cli = section('CLI');
-    for (const command of ['node', 'cluster', 'get', 'put', 'del', 'status', 'where', 'ring', 'join', 'decommission', 'remove']) expect(cli).to.match(new RegExp(`^dynamo ${command}\\b`, 'm'));
+    for (const command of ['node', 'cluster', 'get', 'put', 'del', 'status', 'where', 'ring', 'join', 'decommission', 'remove', 'repair']) expect(cli).to.match(new RegExp(`^dynamo ${command}\\b`, 'm'));
   });
 
   it('says how to grow and shrink a cluster with the membership commands', () => {

@@ -5,4 +5,4 @@ const unused = async (): Promise<never> => {
   throw new Error('not used in this test');
 };
 
-export const unusedAdmin: Omit<AdminHandler, 'status'> = { join: unused, decommission: unused, remove: unused, ring: unused };
+export const unusedAdmin: Omit<AdminHandler, 'status'> = { join: unused, decommission: unused, remove: unused, ring: unused, repair: unused };

@@ -1,8 +1,8 @@
 /**
  * The Admin service on the node's real gRPC server, against fake
- * AdminHandlers: status with the membership fields, ring, the membership
- * commands (join, decommission, remove), how their rejections map to status
- * codes, and what reflection says about them.
+ * AdminHandlers: status with the membership and anti-entropy fields, ring,
+ * the membership commands (join, decommission, remove), repair, how their
+ * rejections map to status codes, and what reflection says about them.
  */
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
@@ -13,7 +13,7 @@ import { DynamoError, InvalidArgumentError, LimitExceededError, TimeoutError, Un
 import type { AdminHandler } from '../../../lib/protocol/index.ts';
 import { AdminCodec, fromGrpcError, type RingResponseMsg, type StatusResponseMsg } from '../../../lib/transport/index.ts';
 import { ADMIN_PROTO } from '../../../lib/transport/proto-files.ts';
-import { adminWith, callError, CapturingLogger, MEMBERSHIP_STATUS, rawCall, reflect, Resources, RING } from './harness.ts';
+import { adminWith, callError, CapturingLogger, MEMBERSHIP_STATUS, rawCall, reflect, REPAIR_RUNNING, Resources, RING } from './harness.ts';
 
 const codec = new AdminCodec(new protobuf.Root().loadSync(ADMIN_PROTO));
 
@@ -25,7 +25,12 @@ const COMMANDS = [
 ] as const;
 
 /** Every Admin RPC with a request that reaches its handler. */
-const RPCS = [{ rpc: 'Status', method: 'status', request: {} }, { rpc: 'Ring', method: 'ring', request: {} }, ...COMMANDS] as const;
+const RPCS = [
+  { rpc: 'Status', method: 'status', request: {} },
+  { rpc: 'Ring', method: 'ring', request: {} },
+  ...COMMANDS,
+  { rpc: 'Repair', method: 'repair', request: { partition: 4 } },
+] as const;
 
 /** Handler rejections and the status each must become (as for KV calls, grpc-status.ts). */
 const REJECTIONS: { error: () => Error; code: grpc.status; dynamoCode: string; rebuilt: Function }[] = [
@@ -36,7 +41,7 @@ const REJECTIONS: { error: () => Error; code: grpc.status; dynamoCode: string; r
   { error: () => new TypeError('a bug'), code: grpc.status.INTERNAL, dynamoCode: 'DYNAMO_INTERNAL', rebuilt: DynamoError },
 ];
 
-describe('transport Admin service (status, ring, join, decommission, remove)', function () {
+describe('transport Admin service (status, ring, join, decommission, remove, repair)', function () {
   this.timeout(15_000);
   const res = new Resources();
   afterEach(() => res.closeAll());
@@ -79,6 +84,26 @@ describe('transport Admin service (status, ring, join, decommission, remove)', f
     const c = res.client(server.address);
     for (const { rpc, request } of COMMANDS) expect((await rawCall(c, 'Admin', rpc, request)).response).to.deep.equal({});
     expect(calls).to.deep.equal(['join', 'decommission', 'remove n3']);
+  });
+
+  it('serves Repair: the partition asked for (or none: every partition) reaches the handler, its status comes back', async () => {
+    const asked: (number | undefined)[] = [];
+    const server = await res.server({
+      admin: adminWith({
+        repair: async (partition) => {
+          asked.push(partition);
+          return partition === undefined ? REPAIR_RUNNING : MEMBERSHIP_STATUS.antiEntropy!.repair!;
+        },
+      }),
+    });
+    const c = res.client(server.address);
+    const all = (await rawCall(c, 'Admin', 'Repair', {})).response['repair'];
+    expect(codec.repairStatus(all as never)).to.deep.equal(REPAIR_RUNNING);
+    const zero = (await rawCall(c, 'Admin', 'Repair', { partition: 0 })).response['repair'];
+    expect(codec.repairStatus(zero as never)).to.deep.equal(MEMBERSHIP_STATUS.antiEntropy!.repair);
+    // Partition 0 is present (proto3 optional), not "every partition".
+    expect(asked).to.deep.equal([undefined, 0]);
+    expect((all as { state: number }).state, 'REPAIR_STATE_RUNNING').to.equal(1);
   });
 
   it('answers Remove without a node id with INVALID_ARGUMENT, without asking the handler', async () => {
@@ -131,6 +156,7 @@ describe('transport Admin service (status, ring, join, decommission, remove)', f
       ['Decommission', '.dynamo.v1.DecommissionRequest', '.dynamo.v1.DecommissionResponse'],
       ['Remove', '.dynamo.v1.RemoveRequest', '.dynamo.v1.RemoveResponse'],
       ['Ring', '.dynamo.v1.RingRequest', '.dynamo.v1.RingResponse'],
+      ['Repair', '.dynamo.v1.RepairRequest', '.dynamo.v1.RepairResponse'],
     ]);
     const member = files.flatMap((f: any) => f.messageType ?? []).find((m: { name: string }) => m.name === 'MemberStatus');
     const field = (name: string): { number: number; oneofIndex?: number } => member.field.find((f: { name: string }) => f.name === name);

@@ -1,5 +1,5 @@
 /** Shared sample messages for transport tests: one of every peer variant, edge cases included. */
-import type { MemberRecord, MembershipPacket, PeerReply, PeerRequest, RingStateRecord } from '../../../lib/protocol/index.ts';
+import type { MemberRecord, MembershipPacket, PeerReply, PeerRequest, RingStateRecord, TreeAnswer, TreeRequest } from '../../../lib/protocol/index.ts';
 
 export const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 
@@ -59,6 +59,29 @@ export const ALL_PACKETS: readonly MembershipPacket[] = [
   { ...head, type: 'remove-request', node: 'n9' },
 ];
 
+/** One anti-entropy call of every kind, with empty lists and edge values. */
+export const ALL_TREE_CALLS: readonly TreeRequest[] = [
+  { type: 'tree', from: 'n1', partition: 0, ringVersion: 0, call: { op: 'root' } },
+  { type: 'tree', from: 'n2', partition: 65_535, ringVersion: 7, call: { op: 'segments', level: 1, indices: [0, 1, 63] } },
+  { type: 'tree', from: 'n2', partition: 3, ringVersion: 7, call: { op: 'segments', level: 2, indices: [] } },
+  { type: 'tree', from: 'n3', partition: 3, ringVersion: 1, call: { op: 'keys-in', segments: [4095, 0, 17] } },
+  { type: 'tree', from: 'n3', partition: 3, ringVersion: 1, call: { op: 'fetch', keys: [bytes(1), new Uint8Array(1024).fill(7)] } },
+  { type: 'tree', from: 'n3', partition: 3, ringVersion: 1, call: { op: 'push', records: [{ key: bytes(1, 2), record: bytes(1, 0, 9) }, { key: bytes(3), record: bytes() }] } },
+  { type: 'tree', from: 'n3', partition: 3, ringVersion: 1, call: { op: 'push', records: [] } },
+];
+
+/** One anti-entropy answer of every kind; hashes at both ends of the uint64 range. */
+export const ALL_TREE_ANSWERS: readonly TreeAnswer[] = [
+  { op: 'root', fanOut: 64, depth: 2, hash: 0n },
+  { op: 'root', fanOut: 2, depth: 4, hash: (1n << 64n) - 1n },
+  { op: 'segments', hashes: [1n, 0x8000_0000_0000_0000n, 0xdead_beef_0bad_f00dn] },
+  { op: 'segments', hashes: [] },
+  { op: 'keys-in', entries: [{ key: bytes(9, 9), digest: 42n }, { key: bytes(1), digest: (1n << 64n) - 2n }] },
+  { op: 'fetch', records: [{ key: bytes(5), record: bytes(1, 2, 3) }] },
+  { op: 'fetch', records: [] },
+  { op: 'push' },
+];
+
 /** Every request variant (with optional fields present and absent, every consistency). */
 export const ALL_REQUESTS: readonly PeerRequest[] = [
   { type: 'identify' },
@@ -80,6 +103,7 @@ export const ALL_REQUESTS: readonly PeerRequest[] = [
   { type: 'transfer', partition: 12, planId: 3, afterKey: undefined, bytesMax: 1 << 20 },
   { type: 'transfer', partition: 0, planId: 1, afterKey: bytes(), bytesMax: 0 },
   { type: 'transfer', partition: 255, planId: 70_000, afterKey: bytes(7, 7), bytesMax: 4096 },
+  ...ALL_TREE_CALLS,
 ];
 
 /** Every reply variant. */
@@ -95,11 +119,13 @@ export const ALL_REPLIES: readonly PeerReply[] = [
   { type: 'membership' },
   { type: 'transfer', records: [], done: true },
   { type: 'transfer', records: [{ key: bytes(1), record: bytes(1, 2, 3) }, { key: bytes(2, 2), record: new Uint8Array(0) }], done: false },
+  ...ALL_TREE_ANSWERS.map((answer): PeerReply => ({ type: 'tree', answer })),
 ];
 
-/** Comparable form: every byte array (Buffer or Uint8Array) as a plain number array; errors as {code,message,...}. */
+/** Comparable (and JSON-printable) form: every byte array (Buffer or Uint8Array) as a plain number array, a bigint as `<digits>n`; errors as {code,message,...}. */
 export function plain(v: unknown): unknown {
   if (v instanceof Uint8Array) return Array.from(v);
+  if (typeof v === 'bigint') return `${v}n`;
   if (v instanceof Error) return { name: v.name, message: v.message, ...(v as object) };
   if (Array.isArray(v)) return v.map(plain);
   if (v !== null && typeof v === 'object') {

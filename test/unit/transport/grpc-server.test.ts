@@ -141,8 +141,8 @@ describe('transport gRPC server (KV, Admin, health, reflection)', function () {
   it('serves Admin.Status', async () => {
     const server = await res.server();
     const { response } = await rawCall(res.client(server.address), 'Admin', 'Status', {});
-    // A status without membership fields: state UNSPECIFIED (0), no ring version, no transfers.
-    expect(response).to.deep.equal({ ...STATUS, members: STATUS.members.map((m) => ({ ...m, state: 0 })), transfers: [], hints: null });
+    // A status without membership fields: state UNSPECIFIED (0), no ring version, no transfers, no hints, no anti-entropy.
+    expect(response).to.deep.equal({ ...STATUS, members: STATUS.members.map((m) => ({ ...m, state: 0 })), transfers: [], hints: null, antiEntropy: null });
   });
 
   it('serves grpc.health.v1.Health for "" and dynamo.v1.KV, toggled by setServing, and "liveness" always SERVING', async () => {

@@ -23,6 +23,7 @@ import type {
   PeerHandler,
   PeerReply,
   PeerRequest,
+  RepairStatus,
   RingStatus,
 } from '../../../lib/protocol/index.ts';
 import { GrpcTransport, startGrpcServer, type GrpcServer, type GrpcServerOptions, type GrpcTransportOptions } from '../../../lib/transport/index.ts';
@@ -46,6 +47,8 @@ export function echoReply(req: PeerRequest): PeerReply {
       return { type: 'membership' };
     case 'transfer':
       return { type: 'transfer', records: [{ key: Uint8Array.of(req.partition), record: Uint8Array.of(req.planId) }], done: true };
+    case 'tree':
+      return { type: 'tree', answer: { op: 'root', fanOut: 64, depth: 2, hash: BigInt(req.partition) << 40n } };
   }
 }
 
@@ -98,6 +101,56 @@ export const MEMBERSHIP_STATUS: NodeStatus = {
     { partition: 9, direction: 'out', peer: 'n3', state: 'done', keys: 500, bytes: 3 * 2 ** 20 },
     { partition: 12, direction: 'out', peer: 'n3', state: 'waiting', keys: 0, bytes: 0 },
   ],
+  antiEntropy: {
+    enabled: true,
+    partitions: 64,
+    treesReady: 63,
+    treesBuilding: 1,
+    exchanges: 2 ** 33,
+    cycles: 5,
+    lastCycleMs: 25_600,
+    lastFullExchangeAtMs: 1_790_000_000_000,
+    keysPulled: 300,
+    keysPushed: 0,
+    bytesSent: 123_456,
+    bytesReceived: 654_321,
+    tombstonesPurged: 50,
+    peers: [
+      { peer: 'n2', exchanges: 100, lastExchangeAtMs: 1_790_000_001_000, lastCompleteAtMs: 1_790_000_000_500, keysPulled: 300, keysPushed: 0 },
+      { peer: 'n3', exchanges: 0, lastExchangeAtMs: 0, lastCompleteAtMs: 0, keysPulled: 0, keysPushed: 0 },
+    ],
+    repair: {
+      id: 2,
+      state: 'done',
+      partition: 0,
+      partitionsTotal: 1,
+      partitionsDone: 1,
+      exchanges: 3,
+      skipped: 0,
+      keysPulled: 7,
+      keysPushed: 1,
+      bytesSent: 900,
+      bytesReceived: 1800,
+      startedAtMs: 1_790_000_000_000,
+      elapsedMs: 42,
+    },
+  },
+};
+
+/** A repair as a node reports it while it runs (every partition, nothing done yet). */
+export const REPAIR_RUNNING: RepairStatus = {
+  id: 3,
+  state: 'running',
+  partitionsTotal: 64,
+  partitionsDone: 0,
+  exchanges: 0,
+  skipped: 0,
+  keysPulled: 0,
+  keysPushed: 0,
+  bytesSent: 0,
+  bytesReceived: 0,
+  startedAtMs: 1_790_000_000_000,
+  elapsedMs: 0,
 };
 
 /** An AdminHandler answering `status` with STATUS and `ring` with RING; the membership commands reject unless overridden. */
@@ -105,7 +158,7 @@ export function adminWith(overrides: Partial<AdminHandler> = {}): AdminHandler {
   const refuse = async (): Promise<never> => {
     throw new InvalidArgumentError('not used in this test');
   };
-  return { status: async () => STATUS, join: refuse, decommission: refuse, remove: refuse, ring: async () => RING, ...overrides };
+  return { status: async () => STATUS, join: refuse, decommission: refuse, remove: refuse, ring: async () => RING, repair: refuse, ...overrides };
 }
 
 export const RING: RingStatus = {
