@@ -63,6 +63,8 @@ function tally(reports: readonly SimRunReport[]): Record<string, number> {
     bump('write failed, maybe applied', r.rare.maybeAppliedErrors > 0);
     bump('tombstones purged (GC)', r.rare.tombstonePurges > 0);
     bump('tree rebuilt (untrusted)', r.rare.treeRebuilds > 0);
+    bump('hints handed over', r.rare.hintsDelivered > 0);
+    bump('hints expired (hint window)', r.rare.hintsExpired > 0);
     bump('anti-entropy off', r.options.antiEntropy === false);
     for (const [fault, n] of Object.entries(r.faults)) bump(`fault: ${fault}`, n > 0);
   }

@@ -66,11 +66,16 @@ export interface RareCounts {
   maybeAppliedErrors: number;
   /** Tombstones purged by anti-entropy's GC (batches logged). */
   tombstonePurges: number;
+  /** Hints the surviving lives of nodes handed over (counters restart with a node). */
+  hintsDelivered: number;
+  /** Log lines of hints dropped as older than the hint window. */
+  hintsExpired: number;
   /** Partition trees rebuilt because they could not be trusted (a failed write, a set-aside, drift). */
   treeRebuilds: number;
 }
 
 const LOG = {
+  hintDropped: 'older than the hint window',
   retired: 'retired the minting actor',
   conflict: 'one version number names two different values',
   setAside: 'set aside, the key will be rebuilt',
@@ -130,6 +135,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
   const faults = new FaultInjector(cluster, history, random.fork(), opts.faults);
   const finalValues = new Map<string, readonly string[] | undefined>();
   let broke: Violation | undefined;
+  let hintsDelivered = 0;
   try {
     await cluster.start();
     faults.start();
@@ -145,6 +151,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       const key = `k${k}`;
       finalValues.set(key, await finalRead(cluster, via, key, opts.requestTimeoutMs));
     }
+    for (const id of serving) hintsDelivered += (await cluster.run(cluster.node(id).admin.status())).hints?.delivered ?? 0;
   } catch (e) {
     broke = { rule: 'simulation-failed', key: '*', message: e instanceof Error ? e.message.split('\n')[0]! : String(e), ops: [] };
   } finally {
@@ -186,6 +193,8 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       setAside: cluster.watched(LOG.setAside),
       maybeAppliedErrors: writes.filter((w) => w.outcome.status === 'failed' && w.outcome.maybeApplied).length,
       tombstonePurges: cluster.watched(LOG.purged),
+      hintsDelivered,
+      hintsExpired: cluster.watched(LOG.hintDropped),
       treeRebuilds: cluster.watched(LOG.rebuilt),
     },
     transcript: cluster.transcriptDigest,
