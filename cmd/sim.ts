@@ -64,7 +64,8 @@ function tally(reports: readonly SimRunReport[]): Record<string, number> {
     bump('tombstones purged (GC)', r.rare.tombstonePurges > 0);
     bump('tree rebuilt (untrusted)', r.rare.treeRebuilds > 0);
     bump('hints handed over', r.rare.hintsDelivered > 0);
-    bump('hints expired (hint window)', r.rare.hintsExpired > 0);
+    bump('hints retired to other replicas', r.rare.hintsRetired > 0);
+    bump('hints dropped (2x hint window)', r.rare.hintsDropped > 0);
     bump('anti-entropy off', r.options.antiEntropy === false);
     for (const [fault, n] of Object.entries(r.faults)) bump(`fault: ${fault}`, n > 0);
   }

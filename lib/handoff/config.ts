@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../runtime/index.ts';
 export interface HandoffConfig {
   /** Off: this node neither stores hints for others nor asks fallbacks to (every request is strict). */
   readonly enabled: boolean;
-  /** Hints older than this are dropped (counted) and left to anti-entropy: a node down longer is rebuilt by repair. */
+  /** Hints older than this whose target is still down go to the key's other replicas; those no replica took within twice this are dropped (counted). */
   readonly windowMs: number;
   /** Bound on the bytes of all hints held; a hint that would overflow is refused. */
   readonly bytesMax: number;

@@ -157,7 +157,7 @@ export class HintStore {
     return this.#remove(h.target, h.partition, h.key, h.value, 'delivered');
   }
 
-  /** Give up on `h` (older than the hint window): delete it unless merged into meanwhile. */
+  /** Give up on `h` (no replica took it within twice the hint window): delete it unless merged into meanwhile. */
   expire(h: PendingHint): Promise<boolean> {
     return this.#remove(h.target, h.partition, h.key, h.value, 'dropped');
   }

@@ -64,8 +64,11 @@ export class GossipMembership {
     const { storage, runtime } = this.#opts;
     const stored = await storage.getMeta(META_GENERATION);
     const previous = stored === undefined || stored.length !== 8 ? 0 : Number(new DataView(stored.buffer, stored.byteOffset, 8).getBigUint64(0));
-    // Higher than any earlier start even if the data dir (and its counter) was lost: wall-clock seconds, as Cassandra does.
-    const generation = Math.max(previous + 1, Math.floor(runtime.time.nowMs() / 1000));
+    // Higher than any earlier start even if the data dir (and its counter) was lost or restored from a
+    // backup: wall-clock time, as Cassandra does — in milliseconds, since two starts within one second
+    // (a restore, or a power loss that dropped the unsynced counter) would otherwise reuse a generation
+    // and the cluster would take the new life's gossip for the old one's, believing it down for good.
+    const generation = Math.max(previous + 1, Math.floor(runtime.time.nowMs()));
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setBigUint64(0, BigInt(generation));
     await storage.putMeta(META_GENERATION, bytes);

@@ -13,8 +13,13 @@
  * - If the ring no longer places the key on the target (it left or was
  *   removed), the hint goes to the key's current replicas instead, and is
  *   deleted once every one of them acknowledged.
- * - Hints older than the hint window are dropped and counted: a node down
- *   that long is repaired by anti-entropy.
+ * - A hint older than the hint window whose target is still down goes to
+ *   the key's other replicas instead (deleted once one of them acknowledged
+ *   it; anti-entropy brings it to the target later): a version a write was
+ *   acknowledged with may live only in the hint, so it is never just
+ *   dropped while a replica of its key can take it. Only a hint that no
+ *   replica took within twice the window is dropped (counted, logged at warn).
+ *   Tombstone GC relies on that bound (the grace must exceed it).
  * - A node that left the ring (decommissioned) hands the hints it cannot
  *   deliver to another member, still naming their targets; a stopping node
  *   first tries, for a bounded time, to deliver what it can.
@@ -125,9 +130,12 @@ export class Handoff {
     if (view === undefined) return;
     for (const target of this.#deps.store.targets()) {
       if (this.#stopped) return;
-      if (view.isUp(target) || !this.#deps.inRing(target)) await this.#replay(target, (h) => this.#deliver(h));
-      else if (this.#leaving) await this.#replay(target, (h) => this.#handOver(h));
-      else await this.#expireOld(target);
+      if (view.isUp(target) || !this.#deps.inRing(target)) {
+        await this.#replay(target, (h) => this.#deliver(h));
+        // A target that is up but keeps refusing (disk errors) must not hold its expired hints hostage either.
+        if (this.#deps.inRing(target)) await this.#retireOld(target);
+      } else if (this.#leaving) await this.#replay(target, (h) => this.#handOver(h));
+      else await this.#retireOld(target);
     }
   }
 
@@ -141,10 +149,6 @@ export class Handoff {
     try {
       for await (const h of store.pending(target)) {
         if (this.#stopped || refused) break;
-        if (this.#expired(h)) {
-          if (await store.expire(h)) this.#deps.logger.info('hint dropped: older than the hint window', { target, partition: h.partition });
-          continue;
-        }
         const p: Promise<boolean> = send(h).then(
           (ok) => {
             if (!ok) refused = true;
@@ -204,18 +208,56 @@ export class Handoff {
     return true;
   }
 
-  /** Drop a down target's hints older than the window, scanning at most every tenth of the window (delivery passes drop them as they go). */
-  async #expireOld(target: NodeId): Promise<void> {
+  /**
+   * A down target's hints older than the window go to the key's other
+   * replicas; those older than twice the window are dropped. Scans at most
+   * every tenth of the window (delivery passes drop as they go).
+   */
+  async #retireOld(target: NodeId): Promise<void> {
     const now = this.#deps.time.monotonicMs();
     const last = this.#expiryScannedAtMs.get(target);
     if (last !== undefined && now - last < Math.min(this.#deps.config.windowMs / 10, 60_000)) return;
     this.#expiryScannedAtMs.set(target, now);
-    let dropped = 0;
+    let retired = 0;
     for await (const h of this.#deps.store.pending(target)) {
       if (this.#stopped) return;
-      if (this.#expired(h) && (await this.#deps.store.expire(h))) dropped++;
+      if (!this.#expired(h)) continue;
+      // Offered to the replicas even past the drop age: a hint is dropped only once none would take it.
+      if (await this.#retire(h).catch(() => false)) retired++;
+      else if (this.#pastDropAge(h)) await this.#drop(h);
     }
-    if (dropped > 0) this.#deps.logger.info('hints dropped: older than the hint window', { target, dropped });
+    if (retired > 0) this.#deps.logger.info('hints older than the hint window handed to other replicas of their keys', { target, retired });
+  }
+
+  /** An expired hint to the key's replicas other than its (down) target; true, and deleted, once one of them acknowledged it. */
+  async #retire(h: PendingHint): Promise<boolean> {
+    const view = this.#deps.cluster();
+    if (view === undefined) return false;
+    const req: WriteRequest = { type: 'write', key: h.key, record: h.hint.record, ...(view.ringVersion === 0 ? {} : { ringVersion: view.ringVersion }) };
+    for (const node of view.replicas(h.partition).writes) {
+      if (node === h.target) continue;
+      if (node === this.#deps.self) {
+        await this.#deps.mergeLocal(h.partition, h.key, h.hint.record);
+        return this.#deps.store.delivered(h);
+      }
+      const address = view.addressOf(node);
+      if (address === undefined || !view.isUp(node)) continue;
+      if ((await this.#deps.request(address, req, DELIVERY_TIMEOUT_MS)).ok) return this.#deps.store.delivered(h);
+    }
+    return false;
+  }
+
+  async #drop(h: PendingHint): Promise<void> {
+    if (await this.#deps.store.expire(h)) {
+      this.#deps.logger.warn('hint dropped: no replica of its key took it within twice the hint window; anti-entropy repairs what other replicas hold', {
+        target: h.target,
+        partition: h.partition,
+      });
+    }
+  }
+
+  #pastDropAge(h: PendingHint): boolean {
+    return this.#deps.time.nowMs() - h.hint.storedAtMs > 2 * this.#deps.config.windowMs;
   }
 
   #expired(h: PendingHint): boolean {

@@ -128,9 +128,9 @@ export class DynamoNode {
     this.#handoffConfig = validateHandoffConfig({ ...HANDOFF_DEFAULTS, ...opts.handoff });
     const aaeConfig = validateAntiEntropyConfig(opts.antiEntropy?.config);
     const aaeEnabled = opts.antiEntropy?.enabled ?? true;
-    if (aaeEnabled && this.#handoffConfig.enabled && aaeConfig.tombstoneGraceMs <= this.#handoffConfig.windowMs) {
+    if (aaeEnabled && this.#handoffConfig.enabled && aaeConfig.tombstoneGraceMs <= 2 * this.#handoffConfig.windowMs) {
       throw new InvalidArgumentError(
-        `tombstone grace (${aaeConfig.tombstoneGraceMs} ms) must be longer than the hint window (${this.#handoffConfig.windowMs} ms): a hint older than the grace could bring a purged delete's value back`,
+        `tombstone grace (${aaeConfig.tombstoneGraceMs} ms) must be longer than twice the hint window (${this.#handoffConfig.windowMs} ms), how long a hint may live: an older hint could bring a purged delete's value back`,
       );
     }
     this.#admission = new BackgroundAdmission(opts.background ?? BACKGROUND_DEFAULTS, opts.runtime.time.monotonicMs());

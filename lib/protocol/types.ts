@@ -414,7 +414,7 @@ export interface HintStatus {
   readonly stored: number;
   /** Hints the intended node acknowledged (then deleted here). */
   readonly delivered: number;
-  /** Hints dropped: older than the hint window, or refused because the store was full (anti-entropy repairs those keys). */
+  /** Hints dropped: no replica of the key took them within twice the hint window, or refused because the store was full. */
   readonly dropped: number;
   /** Hints held now, per intended node. */
   readonly pending: readonly HintsPending[];

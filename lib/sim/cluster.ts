@@ -652,12 +652,13 @@ export class SimCluster {
   }
 
   /**
-   * Hinted handoff settings: as given, and unless given, a hint window half the
-   * tombstone grace (a node refuses a grace that does not exceed the window).
+   * Hinted handoff settings: as given, and unless given, a hint window a third
+   * of the tombstone grace (a node refuses a grace that does not exceed twice
+   * the window, how long a hint may live).
    */
   #handoffConfig(): Partial<HandoffConfig> {
     if (this.#antiEntropy === false || this.#handoff?.windowMs !== undefined) return this.#handoff ?? {};
-    return { windowMs: Math.max(1, Math.floor(this.#antiEntropyConfig().tombstoneGraceMs / 2)), ...this.#handoff };
+    return { windowMs: Math.max(1, Math.floor(this.#antiEntropyConfig().tombstoneGraceMs / 3)), ...this.#handoff };
   }
 
   #buildNode(slot: Pick<Slot, 'id' | 'address' | 'storage' | 'time' | 'transport'>): DynamoNode {

@@ -5,6 +5,7 @@
  * to settle) and a read of every key at ALL, then the checker. The same
  * options and seed give the same transcript byte for byte.
  */
+import { writeFileSync } from 'node:fs';
 import type { Consistency } from '../protocol/index.ts';
 import { SeededRandom } from '../runtime/index.ts';
 import { checkHistory, describe as describeOp, traceOf, type Violation } from './checker.ts';
@@ -15,6 +16,7 @@ import { reproduceHint } from './seed.ts';
 import type { SimDiskOptions } from './sim-disk.ts';
 import { Workload, type WorkloadMix } from './workload.ts';
 import type { AntiEntropyConfig } from '../antientropy/index.ts';
+import type { HandoffConfig } from '../handoff/index.ts';
 
 /** Everything a run is made of; see defaultRunOptions(). */
 export interface SimRunOptions {
@@ -35,6 +37,8 @@ export interface SimRunOptions {
   settleMs: number;
   /** Anti-entropy on every node: false turns it off; otherwise settings over the simulator's defaults (SimClusterOptions.antiEntropy). */
   antiEntropy: false | Partial<AntiEntropyConfig>;
+  /** Hinted handoff settings over the simulator's (SimClusterOptions.handoff); absent: its defaults. */
+  handoff?: Partial<HandoffConfig>;
 }
 
 /** What a run found and how often rare paths were taken. */
@@ -68,14 +72,17 @@ export interface RareCounts {
   tombstonePurges: number;
   /** Hints the surviving lives of nodes handed over (counters restart with a node). */
   hintsDelivered: number;
-  /** Log lines of hints dropped as older than the hint window. */
-  hintsExpired: number;
+  /** Log lines of hints older than the hint window handed to other replicas of their keys. */
+  hintsRetired: number;
+  /** Log lines of hints dropped (no replica took them within twice the hint window). */
+  hintsDropped: number;
   /** Partition trees rebuilt because they could not be trusted (a failed write, a set-aside, drift). */
   treeRebuilds: number;
 }
 
 const LOG = {
-  hintDropped: 'older than the hint window',
+  hintDropped: 'hint dropped: no replica of its key took it',
+  hintRetired: 'hints older than the hint window handed to other replicas',
   retired: 'retired the minting actor',
   conflict: 'one version number names two different values',
   setAside: 'set aside, the key will be rebuilt',
@@ -114,7 +121,10 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
     requestTimeoutMsDefault: opts.requestTimeoutMs,
     disk: opts.disk,
     antiEntropy: opts.antiEntropy,
+    ...(opts.handoff === undefined ? {} : { handoff: opts.handoff }),
     logLevel: 'info',
+    // Debugging aid: SIM_TRACE=module,... records those modules' trace lines in the transcript.
+    ...(process.env.SIM_TRACE ? { trace: process.env.SIM_TRACE.split(',') } : {}),
     transcriptLinesMax: Number(process.env.SIM_TRANSCRIPT ?? 2000),
     stepsMax: 1_500_000,
   });
@@ -156,6 +166,8 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
     broke = { rule: 'simulation-failed', key: '*', message: e instanceof Error ? e.message.split('\n')[0]! : String(e), ops: [] };
   } finally {
     await cluster.stop().catch(() => undefined);
+    // Debugging aid: SIM_DUMP=FILE writes the transcript kept (SIM_TRANSCRIPT lines) to FILE.
+    if (process.env.SIM_DUMP) writeFileSync(process.env.SIM_DUMP, cluster.transcript.join('\n') + '\n');
   }
   const dotConflicts = cluster.watched(LOG.conflict);
   const violations = checkHistory({ history, replicas: opts.replicas, finalValues, dotConflicts });
@@ -194,7 +206,8 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       maybeAppliedErrors: writes.filter((w) => w.outcome.status === 'failed' && w.outcome.maybeApplied).length,
       tombstonePurges: cluster.watched(LOG.purged),
       hintsDelivered,
-      hintsExpired: cluster.watched(LOG.hintDropped),
+      hintsRetired: cluster.watched(LOG.hintRetired),
+      hintsDropped: cluster.watched(LOG.hintDropped),
       treeRebuilds: cluster.watched(LOG.rebuilt),
     },
     transcript: cluster.transcriptDigest,
