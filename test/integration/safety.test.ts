@@ -85,7 +85,8 @@ describe('integration: safety on real processes', function () {
 
   it('sets aside a record that does not decode, rebuilds it from the other replicas, and reports it in status', async () => {
     const key = 'rotten';
-    await t.client().put(key, 'good', { consistency: 'ALL' });
+    // Retried: right after the previous test's restart a loaded machine may still have n3 suspected somewhere.
+    await eventually(() => t.client().put(key, 'good', { consistency: 'ALL' }));
     // Damage n3's copy on disk while n3 is stopped.
     const n3 = t.cluster.member('n3');
     expect(await t.cluster.stopMember('n3', 'SIGTERM')).to.equal(0);
