@@ -618,10 +618,15 @@ export class Coordinator implements KvHandler {
         // although every replica answered was never issued (or is lost
         // everywhere) and is clamped; with replicas silent it cannot be told
         // apart from a version on them, so the write is refused, not weakened.
+        // A version may also live only in hints (a sloppy write that only
+        // fallbacks took), so before clamping, every other member is asked
+        // for the hints it holds for the key: clamping one of those would let
+        // it come back as a sibling of this write once its hint is delivered.
         this.#stats.contextCatchUps++;
         const leftMs = timeoutMs - (this.#time.monotonicMs() - start);
         const answered = await this.#catchUp(nodes, self, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));
-        const everyone = answered === nodes.length - 1;
+        const everyone =
+          answered === nodes.length - 1 && (await this.#catchUpHints(nodes, view, partition, key, Math.max(1, Math.floor(leftMs / 2))));
         const second = await this.#replica.update(partition, key, value, context, nowMs, {
           unverified: everyone ? 'clamp' : 'report',
           onComputed: fanOut,
@@ -744,6 +749,38 @@ export class Coordinator implements KvHandler {
     });
     await Promise.all(asks);
     return answered;
+  }
+
+  /**
+   * Merge the hints every member but the key's replicas holds for the key
+   * into this replica (an early, idempotent handoff: the hints stay and are
+   * delivered as usual). True when every one of them answered.
+   */
+  async #catchUpHints(replicas: readonly string[], view: ClusterView, partition: number, key: Uint8Array, timeoutMs: number): Promise<boolean> {
+    const req: ReadRequest = { type: 'read', key, hinted: true };
+    // This node too may still hold hints for the key from before it became its replica.
+    const own = await this.#hints?.read(partition, key);
+    if (own !== undefined) await this.#replica.merge(partition, key, own, encodeRecord(own));
+    const others = view.ring.members.filter((id) => !replicas.includes(id));
+    const answers = await Promise.all(
+      others.map(async (node) => {
+        const address = view.addressOf(node);
+        if (address === undefined || !view.isUp(node)) return false;
+        this.#inflight++;
+        try {
+          const res = await this.#transport.request(address, req, timeoutMs);
+          if (!res.ok) return false;
+          if (res.value.record !== undefined) await this.#replica.merge(partition, key, decodeRecord(res.value.record), res.value.record);
+          return true;
+        } catch (e) {
+          this.#log.trace('hint catch-up from a member failed', { node, partition, error: e });
+          return false;
+        } finally {
+          this.#leave();
+        }
+      }),
+    );
+    return answers.every(Boolean);
   }
 
   /**

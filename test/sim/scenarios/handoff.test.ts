@@ -113,6 +113,7 @@ describe('sim/scenarios: sloppy quorum and hinted handoff', () => {
       await c.runFor(20_000);
       const keys = Array.from({ length: 30 }, (_, i) => `${key}-${i}`).filter((k) => primariesOf(c, k).includes(down));
       for (const k of keys) await c.put('n1', k, `v-${k}`, { consistency: 'ALL' });
+      for (const id of c.ids) if (c.isUp(id)) console.log(id, (await c.node(id).admin.status()).hints);
       const holders = Object.keys(await hintsHeld(c));
       expect(holders.length).to.be.greaterThan(0);
       for (const h of holders) {
@@ -195,6 +196,38 @@ describe('sim/scenarios: sloppy quorum and hinted handoff', () => {
       for (const p of primaries) await c.restart(p);
       await c.runFor(3000);
       for (const p of primaries) expect(await c.storedValues(p, key), 'not handed over (anti-entropy, off here, repairs what other replicas hold)').to.deep.equal([]);
+    }),
+  );
+
+  it(
+    'a delete whose context names a version only hints hold covers it: once the hints are delivered the value stays deleted (swarm seeds 598, 1092)',
+    // N=1: with no other replica to catch up from, the replica used to clamp the
+    // hint-only version out of the delete's context as "never issued".
+    onCluster({ nodes: 4, replicas: 1, partitionCount: base.partitionCount, antiEntropy: false }, async (c) => {
+      const key = keyAvoiding(c, 'n1');
+      const [owner] = primariesOf(c, key);
+      await c.crash(owner!);
+      await c.runFor(20_000);
+      await c.put('n1', key, 'v', { consistency: 'ANY' }); // minted by n1 as a fallback; only hints hold it
+      const read = await c.get('n1', key, { consistency: 'ONE' });
+      expect(texts(read.values)).to.deep.equal(['v']);
+      const holders = Object.keys(await hintsHeld(c));
+      expect(holders.length).to.be.greaterThan(0);
+      // The owner returns cut off from the hint holders: they cannot deliver, it cannot ask them.
+      c.partition([owner!], c.ids.filter((id) => id !== owner));
+      await c.run(c.startLife(owner!));
+      await c.waitReady([owner!]);
+      const first = await c.delete(owner!, key, { consistency: 'ONE', context: read.context }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Refused (it cannot tell the version apart from one only hints hold) — or, if accepted, it must hold below.
+      if (first !== undefined) expect(first).to.be.instanceOf(UnavailableError);
+      c.heal();
+      await c.runFor(10_000); // the hints are delivered
+      expect(await hintsHeld(c)).to.deep.equal({});
+      if (first !== undefined) await c.delete(owner!, key, { consistency: 'ONE', context: read.context });
+      expect(texts((await c.get(owner!, key, { consistency: 'ONE' })).values), 'the deleted value does not come back').to.deep.equal([]);
     }),
   );
 
