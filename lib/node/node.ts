@@ -62,7 +62,7 @@ export interface NodeOptions {
   readonly membership?: Partial<MembershipConfig>;
   /** Partition transfer tunables. */
   readonly transfers?: Partial<TransferConfig>;
-  /** The background budget shared by partition streaming, anti-entropy (and, as it lands, hint replay). */
+  /** The background budget shared by partition streaming, anti-entropy and hint replay. */
   readonly background?: AdmissionConfig;
   /** Hinted handoff settings (on by default). */
   readonly handoff?: Partial<HandoffConfig>;
