@@ -67,6 +67,7 @@ function tally(reports: readonly SimRunReport[]): Record<string, number> {
     bump('hints retired to other replicas', r.rare.hintsRetired > 0);
     bump('hints dropped (2x hint window)', r.rare.hintsDropped > 0);
     bump('anti-entropy off', r.options.antiEntropy === false);
+    bump('hinted handoff off', r.options.handoff?.enabled === false);
     for (const [fault, n] of Object.entries(r.faults)) bump(`fault: ${fault}`, n > 0);
   }
   return hits;
