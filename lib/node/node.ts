@@ -397,6 +397,12 @@ export class DynamoNode {
   async #command(input: { type: 'join' } | { type: 'leave' } | { type: 'remove'; node: NodeId }): Promise<void> {
     if (this.#state !== 'running') throw new UnavailableError(`node ${this.id} is ${this.#state}`, { answered: 0, required: 0 });
     if (input.type === 'remove' && (typeof input.node !== 'string' || input.node === '')) throw new InvalidArgumentError('remove needs a node id');
+    if (input.type === 'remove') {
+      // Asked again (a caller whose first call timed out while the claimant committed it): already done.
+      const state = this.#membership.view()?.ringState;
+      const node = input.node;
+      if (removalCommitted(state, node) && state?.departed.some((d) => d.id === node && d.status === 'removed')) return;
+    }
     const events: MembershipEvent[] = [];
     this.#stepEvents = events;
     try {

@@ -163,6 +163,10 @@ describe('sim/scenarios: interrupted ring changes', () => {
       await c.waitRingSettled();
       expect(c.node('n1').membershipView()!.ringState!.members).to.deep.equal(['n1', 'n2', 'n3', 'n4']);
       await expectPlaced(c, written, 16);
+      // Asked again (a caller whose first call timed out after the commit): done, not "not part of the ring".
+      await c.run(c.adminCall('n1', 60_000, (admin) => admin.remove('n5')));
+      const never = await c.run(rejectionOf(c.adminCall('n1', 60_000, (admin) => admin.remove('n9'))));
+      expect((never as Error).message).to.match(/n9 is not part of the ring/);
     }),
   );
   it(
