@@ -184,9 +184,14 @@ export abstract class AbstractStorage implements Storage {
   }
 
   async *iteratePartition(partition: number, opts: { readonly after?: Uint8Array } = {}): AsyncGenerator<StoredRecord, void, undefined> {
-    const db = this.#openDb('iteratePartition');
     const whole = partitionRange(partition);
     const range = opts.after === undefined ? whole : { gt: dataKey(partition, opts.after), lt: whole.lt };
+    yield* this.#scan('iteratePartition', range, (k, v) => ({ key: userKeyOf(k), record: this.#owned(v) }));
+  }
+
+  /** Walk `range` in batches of ITERATE_ROWS_PER_STEP, mapping each row; fails once the database closes under it. */
+  async *#scan<T>(op: string, range: { readonly gte: Uint8Array; readonly lt: Uint8Array } | { readonly gt: Uint8Array; readonly lt: Uint8Array }, row: (k: Uint8Array, v: Uint8Array) => T): AsyncGenerator<T, void, undefined> {
+    const db = this.#openDb(op);
     let it: LevelIterator;
     try {
       it = db.iterator(range);
@@ -195,7 +200,7 @@ export abstract class AbstractStorage implements Storage {
     }
     try {
       for (;;) {
-        this.#openDb('iteratePartition');
+        this.#openDb(op);
         let rows: Array<[Uint8Array, Uint8Array]>;
         try {
           rows = await it.nextv(ITERATE_ROWS_PER_STEP);
@@ -203,7 +208,7 @@ export abstract class AbstractStorage implements Storage {
           throw this.#engineError('iterate', e);
         }
         if (rows.length === 0) return;
-        for (const [k, v] of rows) yield { key: userKeyOf(k), record: this.#owned(v) };
+        for (const [k, v] of rows) yield row(k, v);
       }
     } finally {
       // Already closed by the engine if the database closed under us; nothing to report then.
@@ -257,28 +262,7 @@ export abstract class AbstractStorage implements Storage {
   }
 
   async *iterateHints(opts: { readonly target?: string } = {}): AsyncGenerator<StoredHint, void, undefined> {
-    const db = this.#openDb('iterateHints');
-    let it: LevelIterator;
-    try {
-      it = db.iterator(hintRange(opts.target));
-    } catch (e) {
-      throw this.#engineError('iterate', e);
-    }
-    try {
-      for (;;) {
-        this.#openDb('iterateHints');
-        let rows: Array<[Uint8Array, Uint8Array]>;
-        try {
-          rows = await it.nextv(ITERATE_ROWS_PER_STEP);
-        } catch (e) {
-          throw this.#engineError('iterate', e);
-        }
-        if (rows.length === 0) return;
-        for (const [k, v] of rows) yield { ...parseHintKey(k), value: this.#owned(v) };
-      }
-    } finally {
-      await it.close().catch(() => undefined);
-    }
+    yield* this.#scan('iterateHints', hintRange(opts.target), (k, v) => ({ ...parseHintKey(k), value: this.#owned(v) }));
   }
 
   async getMeta(name: string): Promise<Uint8Array | undefined> {
