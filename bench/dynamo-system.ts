@@ -1,7 +1,8 @@
 /** Our store as a system under test: a local 3-node cluster of real processes, driven through the SDK. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoClient, type Consistency, type DynamoClientOptions } from '../lib/client/index.ts';
 import { LocalCluster, type LocalMember } from '../lib/node/index.ts';
 import type { SystemUnderTest } from './loadgen.ts';
@@ -35,7 +36,13 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
   // DYNAMO_BENCH_NODE_ARGS="--flag ..." passes extra Node.js flags to every node (tuning experiments).
   execArgv.push(...(process.env['DYNAMO_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean));
+  // DYNAMO_BENCH_BUILT=1 runs the nodes from dist/ (`npm run build` first), as
+  // a deployment does; profiles of built JS carry real line numbers.
+  const built = process.env['DYNAMO_BENCH_BUILT'] === '1';
+  const cli = built ? fileURLToPath(new URL('../dist/cmd/dynamo.js', import.meta.url)) : undefined;
+  if (cli !== undefined && !existsSync(cli)) throw new Error(`DYNAMO_BENCH_BUILT=1 but ${cli} is missing: run npm run build`);
   const cluster = await LocalCluster.start({
+    ...(cli !== undefined ? { cli } : {}),
     nodes: opts.nodes,
     dataDir: dir,
     basePort: 0,
@@ -87,6 +94,12 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
       if (scraper !== undefined) {
         clearInterval(scraper);
         console.error(`dynamo-metrics: ${scrapes} scrapes, ${Math.round(scrapeBytes / Math.max(1, scrapes))} bytes each`);
+      }
+      // What anti-entropy did beside the load (it shares the CPU the table charges per op).
+      const aae = await Promise.all(cluster.endpoints.map((e) => client.status(e).then((st) => st.antiEntropy, () => undefined)));
+      const sum = (f: (a: NonNullable<(typeof aae)[number]>) => number): number => aae.reduce((n, a) => n + (a === undefined ? 0 : f(a)), 0);
+      if (aae.some((a) => a?.enabled === true)) {
+        console.error(`${opts.name ?? 'dynamo'}: anti-entropy ran ${sum((a) => a.exchanges)} exchanges, pulled ${sum((a) => a.keysPulled)} and pushed ${sum((a) => a.keysPushed)} keys, ${sum((a) => a.bytesSent)} bytes sent`);
       }
       client.close();
       await cluster.stop('SIGTERM');

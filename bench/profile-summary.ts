@@ -3,6 +3,11 @@
  * source file, so "where does the time go" has a plain-text answer.
  *
  *   node --import=tsx bench/profile-summary.ts DIR_OR_FILES... [--top 30]
+ *
+ * Besides self time it prints inclusive time per function (a sample counts
+ * once for every distinct function on its stack), which answers "what does
+ * this whole step cost" when the self time is spread over helpers. Profiles
+ * of built JS (dist/) carry real line numbers; under tsx every line is 1.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -28,17 +33,34 @@ const files = inputs.flatMap((p) =>
 
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
+const inclusive = new Map<string, number>();
 let total = 0;
+let busy = 0;
 for (const file of files) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (n: ProfileNode): string => {
+    const { functionName, url, lineNumber } = n.callFrame;
+    const short = url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/.*\/work\/main\//, '');
+    return `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`;
+  };
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
     const node = nodes.get(id)!;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, url } = node.callFrame;
     const short = url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/.*\/work\/main\//, '');
-    const fnKey = `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`;
+    const fnKey = keyOf(node);
     byFunction.set(fnKey, (byFunction.get(fnKey) ?? 0) + dt);
+    if (functionName !== '(idle)') {
+      const seen = new Set<string>();
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        seen.add(keyOf(nodes.get(at)!));
+      }
+      for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + dt);
+      busy += dt;
+    }
     const fileKey = short === '' ? `(${functionName})` : short.startsWith('nm:') ? short.split('/').slice(0, short.startsWith('nm:@') ? 2 : 1).join('/') : short;
     byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + dt);
     total += dt;
@@ -51,3 +73,7 @@ const print = (title: string, m: Map<string, number>): void => {
 };
 print('self time by file/package', byFile);
 print('self time by function', byFunction);
+console.log(`\ninclusive time by function, share of busy (non-idle) time (${(busy / 1e6).toFixed(1)} s busy)`);
+for (const [k, v] of [...inclusive].filter(([k]) => !k.startsWith('(root)')).sort((a, b) => b[1] - a[1]).slice(0, top * 2)) {
+  console.log(`${((100 * v) / busy).toFixed(1).padStart(5)}%  ${k}`);
+}

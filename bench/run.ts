@@ -5,6 +5,11 @@
  *
  *   npm run bench -- --workloads A,B,C,W --clients 64 --duration 20 --keys 100000
  *
+ * By default both client paths run beside the anchors: `dynamo-session`
+ * (the SDK's pipelined Session stream) and `dynamo-unary` (one gRPC call per
+ * request, what a stock client generated from kv.proto does), so every run
+ * shows what a non-SDK client gets. `dynamo` is the SDK with `--protocol`.
+ *
  * Anti-entropy's cost, measured in one run: `--anti-entropy both --rounds 5`
  * starts a fresh cluster with it on (`dynamo`) and one with it off
  * (`dynamo-aae-off`) per round, alternating which goes first, and prints the
@@ -26,7 +31,11 @@ const OUT_DIR = fileURLToPath(new URL('./out', import.meta.url));
 
 const program = new Command()
   .name('bench')
-  .option('--systems <list>', 'systems to measure: dynamo, dynamo-metrics (dynamo with /metrics on, scraped every 5 s), etcd, echo; a name may repeat (alternate dynamo,dynamo-metrics,... to measure metrics)', 'dynamo,etcd,echo')
+  .option(
+    '--systems <list>',
+    'systems to measure: dynamo-session, dynamo-unary (the SDK over each path), dynamo (the SDK with --protocol), dynamo-metrics (dynamo with /metrics on, scraped every 5 s), etcd, echo; a name may repeat (alternate dynamo,dynamo-metrics,... to measure metrics)',
+    'dynamo-session,dynamo-unary,etcd,echo',
+  )
   .option('--workloads <list>', 'YCSB workloads: A (50/50), B (95/5), C (read-only), W (write-only)', 'A')
   .option('--distribution <d>', 'uniform | zipfian', 'uniform')
   .option('--clients <n>', 'concurrent closed-loop clients', '64')
@@ -46,7 +55,7 @@ program.parse(process.argv);
 const o = program.opts<Record<string, string>>();
 
 const systems = o['systems']!.split(',').map((x) => x.trim());
-for (const x of systems) if (!['dynamo', 'dynamo-metrics', 'etcd', 'echo'].includes(x)) throw new Error(`unknown system ${x}`);
+for (const x of systems) if (!['dynamo', 'dynamo-session', 'dynamo-unary', 'dynamo-metrics', 'etcd', 'echo'].includes(x)) throw new Error(`unknown system ${x}`);
 const workloads = o['workloads']!.split(',').map((w) => w.trim().toUpperCase()) as WorkloadName[];
 for (const w of workloads) if (!(w in WORKLOAD_TITLE)) throw new Error(`unknown workload ${w}`);
 const distribution = o['distribution'] as Distribution;
@@ -112,17 +121,20 @@ async function benchSystem(sut: SystemUnderTest): Promise<RunResult[]> {
   return results;
 }
 
-const dynamoOf = (aae: boolean) => (): Promise<SystemUnderTest> =>
+const dynamoOf = (aae: boolean, path: 'session' | 'unary' = protocol, name?: string) => (): Promise<SystemUnderTest> =>
   startDynamo({
     nodes: 3,
     consistency: consistency as Consistency,
     engine: o['engine'] as 'leveldb',
-    protocol,
+    protocol: path,
+    ...(name !== undefined ? { name } : {}),
     ...(aae ? {} : { name: 'dynamo-aae-off', env: { DYNAMO_ANTI_ENTROPY: 'false' } }),
   });
 const starters: Record<string, () => Promise<SystemUnderTest>> = {
   dynamo: dynamoOf(true),
   'dynamo-aae-off': dynamoOf(false),
+  'dynamo-session': dynamoOf(true, 'session', 'dynamo-session'),
+  'dynamo-unary': dynamoOf(true, 'unary', 'dynamo-unary'),
   // The same with /metrics on every node, scraped every 5 s: list both (repeated, alternating) to measure what metrics cost.
   'dynamo-metrics': () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb', protocol, metrics: {} }),
   etcd: () => startEtcd(3),
@@ -176,16 +188,38 @@ if (aaeMode === 'both') {
   }
 }
 
-/** ours / anchor per workload: throughput ratio and p99 ratio. */
-const ratios: { workload: string; anchor: string; opsRatio: number; p99Ratio: number }[] = [];
-for (const r of results.filter((x) => x.system === 'dynamo')) {
+/** ours / anchor per workload: throughput ratio, p99 ratio and server CPU per op ratio. */
+const OURS = ['dynamo', 'dynamo-session', 'dynamo-unary'];
+const ratios: { system: string; workload: string; anchor: string; opsRatio: number; p99Ratio: number; serverCpuRatio: number }[] = [];
+for (const r of results.filter((x) => OURS.includes(x.system))) {
   for (const anchor of results.filter((x) => !x.system.startsWith('dynamo') && x.workload === r.workload && x.distribution === r.distribution)) {
-    ratios.push({ workload: `${r.workload}/${r.distribution}`, anchor: anchor.system, opsRatio: r.opsPerSec / anchor.opsPerSec, p99Ratio: r.all.p99Ms / anchor.all.p99Ms });
+    ratios.push({
+      system: r.system,
+      workload: `${r.workload}/${r.distribution}`,
+      anchor: anchor.system,
+      opsRatio: r.opsPerSec / anchor.opsPerSec,
+      p99Ratio: r.all.p99Ms / anchor.all.p99Ms,
+      serverCpuRatio: r.serverCpuUsPerOp / anchor.serverCpuUsPerOp,
+    });
   }
 }
 if (ratios.length) {
   console.log('');
-  for (const x of ratios) console.log(`dynamo / ${x.anchor} ${x.workload}: ops/s ${fmt(x.opsRatio)}x, p99 ${fmt(x.p99Ratio)}x`);
+  for (const x of ratios) {
+    const cpu = x.anchor === 'echo' ? '' : `, server CPU/op ${fmt(x.serverCpuRatio)}x`;
+    console.log(`${x.system} / ${x.anchor} ${x.workload}: ops/s ${fmt(x.opsRatio)}x, p99 ${fmt(x.p99Ratio)}x${cpu}`);
+  }
+}
+
+/** The unary path against the Session path, per workload (stock gRPC clients against the SDK's stream). */
+const paths: { workload: string; opsRatio: number; p99Ratio: number; serverCpuRatio: number }[] = [];
+for (const u of results.filter((x) => x.system === 'dynamo-unary')) {
+  const sessionRuns = results.filter((x) => x.system === 'dynamo-session' && x.workload === u.workload && x.distribution === u.distribution);
+  for (const s of sessionRuns.slice(0, 1)) {
+    const x = { workload: `${u.workload}/${u.distribution}`, opsRatio: u.opsPerSec / s.opsPerSec, p99Ratio: u.all.p99Ms / s.all.p99Ms, serverCpuRatio: u.serverCpuUsPerOp / s.serverCpuUsPerOp };
+    paths.push(x);
+    console.log(`unary / session ${x.workload}: ops/s ${fmt(x.opsRatio)}x, p99 ${fmt(x.p99Ratio)}x, server CPU/op ${fmt(x.serverCpuRatio)}x (${fmt(u.serverCpuUsPerOp, 0)} vs ${fmt(s.serverCpuUsPerOp, 0)} µs)`);
+  }
 }
 
 // Metrics on vs off (systems dynamo and dynamo-metrics, each possibly run several times): medians and their ratios.
@@ -214,7 +248,7 @@ const settings = { systems, workloads, distribution, clients, durationMs, warmup
 mkdirSync(path.dirname(o['out']!), { recursive: true });
 writeFileSync(
   o['out']!,
-  JSON.stringify({ at: new Date().toISOString(), settings, results, ratios, metricsCost, ...(aaeCost.length > 0 ? { antiEntropyCost: aaeCost } : {}) }, null, 2),
+  JSON.stringify({ at: new Date().toISOString(), settings, results, ratios, unaryVsSession: paths, metricsCost, ...(aaeCost.length > 0 ? { antiEntropyCost: aaeCost } : {}) }, null, 2),
 );
 const svg = o['out']!.replace(/\.json$/, '') + '.svg';
 writeFileSync(svg, renderChart(results, `${clients} clients, ${keys} keys, ${valueBytes} B values, ${consistency}, ${distribution}, ${durationMs / 1000}s per workload`));

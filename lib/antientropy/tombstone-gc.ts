@@ -120,15 +120,25 @@ export interface TombstoneCheck {
 
 /** Whether `object` holds only tombstones (at least one), and when the newest was written. */
 export function tombstoneFacts(object: StoredObject): { readonly tombstoneOnly: boolean; readonly newestTombstoneMs: number } {
+  // Runs on every local write (the ledger's observer), so it walks the values in place.
   let values = 0;
   let newest = 0;
-  for (const v of [...object.entries.flatMap((e) => e.values), ...object.anonymous]) {
-    if (!v.tombstone) return { tombstoneOnly: false, newestTombstoneMs: 0 };
+  for (const e of object.entries) {
+    for (const v of e.values) {
+      if (!v.tombstone) return NOT_TOMBSTONE_ONLY;
+      values++;
+      newest = Math.max(newest, v.writtenAtMs);
+    }
+  }
+  for (const v of object.anonymous) {
+    if (!v.tombstone) return NOT_TOMBSTONE_ONLY;
     values++;
     newest = Math.max(newest, v.writtenAtMs);
   }
   return { tombstoneOnly: values > 0, newestTombstoneMs: newest };
 }
+
+const NOT_TOMBSTONE_ONLY = Object.freeze({ tombstoneOnly: false, newestTombstoneMs: 0 });
 
 /** Purge or keep `check.object` (see the rule in the module header). */
 export function tombstoneDecision(check: TombstoneCheck, rule: TombstoneRule, clock: GcClock): TombstoneDecision {
@@ -232,11 +242,14 @@ export class TombstoneLedger {
    * meets, so tombstones written before a restart are tracked again.
    */
   noteLocal(partition: number, key: Uint8Array, object: StoredObject | undefined, digest: VersionDigest, monotonicMs: number): void {
+    const facts = object === undefined ? undefined : tombstoneFacts(object);
+    const candidates = this.#candidates.get(partition);
+    // The common case on the write path (a live value, nothing tracked or
+    // remembered in this partition) needs no key id: return before making one.
+    if ((facts === undefined || !facts.tombstoneOnly) && candidates === undefined && (object === undefined || !this.#purged.has(partition))) return;
     const id = keyId(key);
     if (object !== undefined) this.#unremember(partition, id);
-    const candidates = this.#candidates.get(partition);
     const current = candidates?.get(id);
-    const facts = object === undefined ? undefined : tombstoneFacts(object);
     if (facts === undefined || !facts.tombstoneOnly || digest === ABSENT_DIGEST) {
       if (current !== undefined) this.#forget(partition, id);
       return;
@@ -395,7 +408,10 @@ export class TombstoneLedger {
   }
 
   #forget(partition: number, id: string): void {
-    if (this.#candidates.get(partition)?.delete(id) === true) this.#tracked--;
+    const candidates = this.#candidates.get(partition);
+    if (candidates?.delete(id) !== true) return;
+    this.#tracked--;
+    if (candidates.size === 0) this.#candidates.delete(partition);
   }
 
   #expire(monotonicMs: number): void {

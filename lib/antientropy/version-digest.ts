@@ -78,27 +78,41 @@ export function assertDigest(d: VersionDigest, what: string): void {
   assert(typeof d === 'bigint' && d >= 0n && d <= DIGEST_MAX, `${what}: a version digest is a uint64 bigint, got ${String(d)}`);
 }
 
+/**
+ * Scratch space for the canonical encoding. versionDigest runs on every local
+ * write (the trees' observer) and is synchronous, so one buffer serves every
+ * call; an encoding larger than SCRATCH_MAX (a key with very many siblings)
+ * gets a buffer of its own rather than pinning a large one.
+ */
+const SCRATCH_MAX = 64 * 1024;
+let scratch = new Uint8Array(1024);
+let scratchView = new DataView(scratch.buffer);
+
 /** The version digest of `obj` (see the module header); ABSENT_DIGEST for the empty set. */
 export function versionDigest(obj: StoredObject): VersionDigest {
   if (obj.entries.length === 0 && obj.anonymous.length === 0) return ABSENT_DIGEST;
-  const actors = obj.entries.map((e) => encodeActor(e.actor));
-  const anonymous = distinctSorted(obj.anonymous.map(fingerprint));
+  const anonymous = obj.anonymous.length === 0 ? NO_FINGERPRINTS : distinctSorted(obj.anonymous.map(fingerprint));
   let size = 1 + 4 + 4 + anonymous.length * FINGERPRINT_BYTES;
-  for (let i = 0; i < obj.entries.length; i++) {
-    size += 4 + actors[i]!.length + 8 + 4 + obj.entries[i]!.values.length * FINGERPRINT_BYTES;
+  for (const e of obj.entries) size += 4 + encodeActor(e.actor).length + 8 + 4 + e.values.length * FINGERPRINT_BYTES;
+  let out = scratch;
+  let view = scratchView;
+  if (size > out.length) {
+    out = new Uint8Array(size);
+    view = new DataView(out.buffer);
+    if (size <= SCRATCH_MAX) {
+      scratch = out;
+      scratchView = view;
+    }
   }
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
   let at = 0;
   view.setUint8(at, FORMAT);
   view.setUint32((at += 1), obj.entries.length);
   at += 4;
   let previous: string | undefined;
-  for (let i = 0; i < obj.entries.length; i++) {
-    const e = obj.entries[i]!;
+  for (const e of obj.entries) {
     assert(previous === undefined || previous < e.actor, `versionDigest: entries must be sorted by actor (${previous} then ${e.actor})`);
     previous = e.actor;
-    const actor = actors[i]!;
+    const actor = encodeActor(e.actor);
     view.setUint32(at, actor.length);
     out.set(actor, at + 4);
     at += 4 + actor.length;
@@ -114,10 +128,12 @@ export function versionDigest(obj: StoredObject): VersionDigest {
     at += FINGERPRINT_BYTES;
   }
   assert(at === size, 'versionDigest: encoding size mismatch');
-  const digest = digestHash(out);
+  const digest = digestHash(out.length === size ? out : out.subarray(0, size));
   // 0 is reserved for "absent"; remapping one value of 2^64 keeps the contract.
   return digest === ABSENT_DIGEST ? 1n : digest;
 }
+
+const NO_FINGERPRINTS: readonly Uint8Array[] = Object.freeze([]);
 
 function writeFingerprint(view: DataView, at: number, v: StoredValue): number {
   view.setUint8(at, v.tombstone ? 1 : 0);

@@ -28,23 +28,30 @@ describe('bench smoke', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('runs workloads A and C against dynamo and the echo anchor and reports them', async () => {
+  it('runs workloads A and C over both client paths and the echo anchor and reports them', async () => {
     const out = path.join(dir, 'results.json');
-    const args = ['--import=tsx', RUN, '--systems', 'dynamo,echo', '--workloads', 'A,C', '--duration', '2', '--warmup', '0.5', '--keys', '300', '--clients', '8', '--out', out];
+    const args = ['--import=tsx', RUN, '--systems', 'dynamo-session,dynamo-unary,echo', '--workloads', 'A,C', '--duration', '2', '--warmup', '0.5', '--keys', '300', '--clients', '8', '--out', out];
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, args, { timeout: 110_000 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so)));
     });
     console.log(stdout.split('\n').map((l) => `      ${l}`).join('\n'));
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { results: Result[]; ratios: { anchor: string; opsRatio: number }[] };
+    const report = JSON.parse(readFileSync(out, 'utf8')) as {
+      results: Result[];
+      ratios: { system: string; anchor: string; opsRatio: number }[];
+      unaryVsSession: { workload: string; serverCpuRatio: number }[];
+    };
     const systems = report.results.map((r) => `${r.system}/${r.workload}`).sort();
-    expect(systems).to.deep.equal(['dynamo/A', 'dynamo/C', 'echo/A', 'echo/C']);
+    expect(systems).to.deep.equal(['dynamo-session/A', 'dynamo-session/C', 'dynamo-unary/A', 'dynamo-unary/C', 'echo/A', 'echo/C']);
     for (const r of report.results) {
       expect(r.errors, `${r.system} ${r.workload} errors`).to.equal(0);
       expect(r.all.count).to.be.greaterThan(0);
       expect(r.opsPerSec).to.be.greaterThan(0);
     }
-    expect(report.ratios.map((x) => x.anchor)).to.deep.equal(['echo', 'echo']);
+    expect(report.ratios.map((x) => `${x.system}/${x.anchor}`)).to.deep.equal(['dynamo-session/echo', 'dynamo-session/echo', 'dynamo-unary/echo', 'dynamo-unary/echo']);
+    expect(report.unaryVsSession.map((x) => x.workload)).to.deep.equal(['A/uniform', 'C/uniform']);
+    for (const x of report.unaryVsSession) expect(x.serverCpuRatio).to.be.greaterThan(0);
     expect(existsSync(out.replace(/\.json$/, '.svg'))).to.equal(true);
-    expect(stdout).to.match(/dynamo \/ echo A\/uniform: ops\/s [\d.]+x/);
+    expect(stdout).to.match(/dynamo-session \/ echo A\/uniform: ops\/s [\d.]+x/);
+    expect(stdout).to.match(/unary \/ session A\/uniform: ops\/s [\d.]+x, p99 [\d.]+x, server CPU\/op [\d.]+x/);
   });
 });
