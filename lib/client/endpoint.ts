@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Result, Time } from '../runtime/index.ts';
 import { DynamoError, err, ok } from '../runtime/index.ts';
-import { MESSAGE_BYTES_MAX } from '../transport/index.ts';
+import { CHANNELZ_OFF, MESSAGE_BYTES_MAX } from '../transport/index.ts';
 import { sessionFailure, unaryFailure, type Failure } from './call-errors.ts';
 import type { Protocol } from './options.ts';
 import type { UnaryMethod } from './schema.ts';
@@ -25,6 +25,8 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // A restarted node is found again quickly (grpc-js would wait up to 120 s).
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2_000,
+  // Per-call bookkeeping nothing reads (see CHANNELZ_OFF).
+  ...CHANNELZ_OFF,
 };
 
 /** Session settings: the in-flight bound matches the node's default, so the node never has to refuse. */
