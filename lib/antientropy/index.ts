@@ -38,6 +38,7 @@
  */
 export { SEGMENT_HASH, ENTRY_HASH, DIGEST_HASH, VALUE_HASH, TREE_CHECKSUM_HASH } from './hash.ts';
 export { type VersionDigest, type KeyDigest, ABSENT_DIGEST, versionDigest, compareBytes } from './version-digest.ts';
+export { keyId } from './key-id.ts';
 export {
   type TreeShape,
   TREE_SHAPE_DEFAULT,

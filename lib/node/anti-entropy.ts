@@ -48,6 +48,7 @@ import {
   exchangeLimitsOf,
   performCall,
   tombstoneDecision,
+  keyId,
   tombstoneFacts,
   tombstoneRuleOf,
   treeShapeOf,
@@ -76,7 +77,7 @@ import type { Address, AntiEntropyStatus, NodeId, RepairStatus, TreeReply, TreeR
 import type { ClusterView, ReplicaObserver } from '../replication/index.ts';
 import type { Metrics } from '../runtime/index.ts';
 import { decodeRecord, type Storage, type StoredObject } from '../storage/index.ts';
-import { ReplicaTreePort, RemoteTreePort, answerOf, keyIdOf, recordDigest, segmentHashesOf } from './tree-ports.ts';
+import { ReplicaTreePort, RemoteTreePort, answerOf, recordDigest, segmentHashesOf } from './tree-ports.ts';
 
 /** Meta names: the clean-stop marker (the partitions whose trees were saved) and each saved tree. */
 export const META_AAE_CLEAN = 'aae/clean';
@@ -299,7 +300,7 @@ export class AntiEntropy implements ReplicaObserver {
 
   changing(partition: number, key: Uint8Array, before: StoredObject | undefined, after: StoredObject | undefined): ((ok: boolean) => void) | undefined {
     if (!this.#deps.enabled) return undefined;
-    const id = keyIdOf(key);
+    const id = keyId(key);
     const flight: Flight = { key, before, after };
     let flights = this.#inflight.get(partition);
     if (flights === undefined) {
@@ -598,7 +599,7 @@ export class AntiEntropy implements ReplicaObserver {
       // Writes issued before the builder existed and not landed yet: the scan may not see them.
       for (const f of this.#inflight.get(partition)?.values() ?? []) {
         builder.written(f.key, digestOf(f.before), digestOf(f.after));
-        scan.written.add(keyIdOf(f.key));
+        scan.written.add(keyId(f.key));
       }
       scan.builder = builder;
     }
@@ -617,7 +618,7 @@ export class AntiEntropy implements ReplicaObserver {
         }
         const digest = versionDigest(object);
         scan.builder?.scanned(r.key, digest);
-        if (!scan.written.has(keyIdOf(r.key)) && tombstoneFacts(object).tombstoneOnly) {
+        if (!scan.written.has(keyId(r.key)) && tombstoneFacts(object).tombstoneOnly) {
           this.#ledger.noteLocal(partition, r.key, object, digest, runtime.time.monotonicMs());
         }
       }

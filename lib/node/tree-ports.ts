@@ -13,10 +13,10 @@
  *
  * One exchange function runs over both, wherever it runs.
  */
-import { Buffer } from 'node:buffer';
 import {
   ABSENT_DIGEST,
   TictacTree,
+  keyId,
   nodesAt,
   segmentCount,
   segmentOfKey,
@@ -30,11 +30,6 @@ import {
 import { InvalidArgumentError, StorageCorruptionError, type Logger } from '../runtime/index.ts';
 import type { NodeId, TreeAnswer, TreeCall, TreeRequest } from '../protocol/index.ts';
 import { decodeRecord, type Storage, type StoredRecord } from '../storage/index.ts';
-
-/** A key's bytes as a Map key (one latin1 char per byte: injective). */
-export function keyIdOf(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-}
 
 /** The version digest of what a record holds; undefined for bytes that do not decode. */
 export function recordDigest(record: Uint8Array): bigint | undefined {
@@ -106,9 +101,9 @@ export class ReplicaTreePort implements TreePort {
       const digest = recordDigest(r.record);
       if (digest === undefined || digest === ABSENT_DIGEST) continue;
       out.push({ key: r.key, digest });
-      listed.add(keyIdOf(r.key));
+      listed.add(keyId(r.key));
     }
-    for (const p of this.#deps.purgedIn(partition, segments)) if (!listed.has(keyIdOf(p.key))) out.push(p);
+    for (const p of this.#deps.purgedIn(partition, segments)) if (!listed.has(keyId(p.key))) out.push(p);
     return out;
   }
 
@@ -118,7 +113,7 @@ export class ReplicaTreePort implements TreePort {
     const out: StoredRecord[] = [];
     const seen = new Set<string>();
     for (const key of keys) {
-      const id = keyIdOf(key);
+      const id = keyId(key);
       if (seen.has(id)) continue;
       seen.add(id);
       const record = await this.#deps.storage.get(partition, key);
