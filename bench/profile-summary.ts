@@ -31,6 +31,9 @@ const files = inputs.flatMap((p) =>
   statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(p, f)) : [p],
 );
 
+/** A script URL without file://, node_modules/ as nm:, and paths relative to the project. */
+const shortUrl = (url: string): string => url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/.*\/work\/main\//, '');
+
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
 const inclusive = new Map<string, number>();
@@ -43,14 +46,13 @@ for (const file of files) {
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const keyOf = (n: ProfileNode): string => {
     const { functionName, url, lineNumber } = n.callFrame;
-    const short = url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/.*\/work\/main\//, '');
-    return `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`;
+    return `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`;
   };
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
     const node = nodes.get(id)!;
     const { functionName, url } = node.callFrame;
-    const short = url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/.*\/work\/main\//, '');
+    const short = shortUrl(url);
     const fnKey = keyOf(node);
     byFunction.set(fnKey, (byFunction.get(fnKey) ?? 0) + dt);
     if (functionName !== '(idle)') {

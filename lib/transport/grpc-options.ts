@@ -10,8 +10,8 @@ import type * as grpc from '@grpc/grpc-js';
 export const MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
 
 /**
- * Channelz (grpc-js's per-call and per-socket bookkeeping: trackers, a
- * Date.now() per message) is off everywhere: nothing here serves the
+ * Channelz (grpc-js's per-call and per-socket bookkeeping: trackers and a
+ * wall-clock read per message) is off everywhere: nothing here serves the
  * channelz service, and on the unary path it cost a visible share of every
  * call (the `_channelzHandler` wrapper in profiles of `npm run bench`).
  */
