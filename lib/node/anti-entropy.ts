@@ -169,7 +169,8 @@ export class AntiEntropy implements ReplicaObserver {
   readonly #log: Logger;
   readonly #shape: TreeShape;
   readonly #parts = new Map<number, PartitionState>();
-  readonly #inflight = new Map<number, Map<string, Flight>>();
+  /** Per partition, the changes reported and not settled (at most one per key: the key's lock is held until it settles). */
+  readonly #inflight = new Map<number, Set<Flight>>();
   readonly #ledger: TombstoneLedger;
   readonly #scheduler: ExchangeScheduler;
   readonly #exchanges = new ExchangeLog();
@@ -300,14 +301,13 @@ export class AntiEntropy implements ReplicaObserver {
 
   changing(partition: number, key: Uint8Array, before: StoredObject | undefined, after: StoredObject | undefined): ((ok: boolean) => void) | undefined {
     if (!this.#deps.enabled) return undefined;
-    const id = keyId(key);
     const flight: Flight = { key, before, after };
     let flights = this.#inflight.get(partition);
     if (flights === undefined) {
-      flights = new Map();
+      flights = new Set();
       this.#inflight.set(partition, flights);
     }
-    flights.set(id, flight);
+    flights.add(flight);
     const part = this.#parts.get(partition);
     let digest: VersionDigest | undefined;
     if (part !== undefined) {
@@ -317,7 +317,7 @@ export class AntiEntropy implements ReplicaObserver {
       part.tree?.update(key, old, digest);
       if (part.scan !== undefined) {
         part.scan.builder?.written(key, old, digest);
-        part.scan.written.add(id);
+        part.scan.written.add(keyId(key));
       }
     }
     // The ledger tracks tombstone-only objects; for any other it only forgets the key (no digest needed).
@@ -325,7 +325,7 @@ export class AntiEntropy implements ReplicaObserver {
     this.#ledger.noteLocal(partition, key, after, digest, this.#deps.runtime.time.monotonicMs());
     return (ok) => {
       const current = this.#inflight.get(partition);
-      if (current?.get(id) === flight) current.delete(id);
+      current?.delete(flight);
       if (current?.size === 0) this.#inflight.delete(partition);
       if (!ok) this.#drifted(partition, 'a write of it failed; its outcome is unknown');
     };
@@ -597,7 +597,7 @@ export class AntiEntropy implements ReplicaObserver {
     if (scan.kind === 'tree') {
       const builder = new TreeBuilder(this.#shape, config.rebuildDirtyKeysMax);
       // Writes issued before the builder existed and not landed yet: the scan may not see them.
-      for (const f of this.#inflight.get(partition)?.values() ?? []) {
+      for (const f of this.#inflight.get(partition) ?? []) {
         builder.written(f.key, digestOf(f.before), digestOf(f.after));
         scan.written.add(keyId(f.key));
       }

@@ -240,7 +240,14 @@ export class LocalReplica {
         }
         merged = Dvv.sync(local, incoming);
         if (sameDots(merged, local)) return local;
-        bytes = encodeRecord(merged);
+        if (record !== undefined && conflicts === 0 && merged.anonymous.length === 0 && incoming.anonymous.length === 0 && sameDots(merged, incoming)) {
+          // The incoming object supersedes the local copy (replication's common
+          // case): it is what the merge holds, so its record is stored as it came.
+          merged = incoming;
+          bytes = record;
+        } else {
+          bytes = encodeRecord(merged);
+        }
       }
       const siblings = Dvv.size(merged);
       if (siblings >= LIMITS.siblingsWarn) this.#logger.warn('key has many siblings', { siblings, partition });

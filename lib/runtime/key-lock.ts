@@ -6,8 +6,8 @@
 import { UnavailableError } from './errors.ts';
 
 interface KeyQueue {
-  /** Settles when the last queued holder releases. */
-  tail: Promise<void>;
+  /** Holders waiting for the running one, oldest first (allocated only once a key is contended). */
+  waiting: (() => void)[] | undefined;
   /** Holders queued or running. */
   depth: number;
 }
@@ -35,30 +35,26 @@ export class KeyLock {
    */
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     let queue = this.#queues.get(key);
-    const first = queue === undefined;
     if (queue === undefined) {
       if (this.#queues.size >= this.#keysMax) {
         throw new UnavailableError(`replica overloaded: ${this.#keysMax} keys are being written`, { answered: 0, required: 1 });
       }
-      queue = { tail: Promise.resolve(), depth: 0 };
+      queue = { waiting: undefined, depth: 0 };
       this.#queues.set(key, queue);
     } else if (queue.depth >= this.#depthMax) {
       throw new UnavailableError(`replica overloaded: ${this.#depthMax} writes to this key are queued`, { answered: 0, required: 1 });
     }
-    const previous = queue.tail;
-    let release!: () => void;
-    queue.tail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    queue.depth++;
+    // The uncontended case (nearly every write) allocates no promise of its own and starts at once.
+    if (queue.depth++ > 0) {
+      const q = queue;
+      await new Promise<void>((resolve) => (q.waiting ??= []).push(resolve));
+    }
     try {
-      // The uncontended case (every write of a fresh key) starts at once: an
-      // await of the already settled tail would only cost a turn of the queue.
-      if (!first) await previous;
       return await fn();
     } finally {
-      release();
+      // Hand the key to the next holder in line, or drop the idle key.
       if (--queue.depth === 0) this.#queues.delete(key);
+      else queue.waiting!.shift()!();
     }
   }
 }

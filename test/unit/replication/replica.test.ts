@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { LimitExceededError, SeededRandom, StorageCorruptionError, StorageError, silentLogger, type Logger } from '../../../lib/runtime/index.ts';
 import { LIMITS } from '../../../lib/protocol/index.ts';
 import { Dvv } from '../../../lib/vclock/index.ts';
-import { encodeRecord, type StoredObject, type StoredValue } from '../../../lib/storage/index.ts';
+import { decodeRecord, encodeRecord, type StoredObject, type StoredValue } from '../../../lib/storage/index.ts';
 import { ActorEpochs, LocalReplica, type ReplicaWrite } from '../../../lib/replication/index.ts';
 import type { VersionVector } from '../../../lib/vclock/index.ts';
 import { epochNamer } from './cluster-fixture.ts';
@@ -124,6 +124,38 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
       const resolved = Dvv.update(merged, Dvv.join(merged), 'n2.e1', { data: bytes('resolved'), tombstone: false, writtenAtMs: 2 });
       await replica.merge(P, KEY, resolved);
       expect(live(await replica.read(P, KEY))).to.deep.equal(['resolved']);
+    });
+
+    it('stores the incoming record as it came when the incoming object supersedes the local copy, and a new encoding when it does not', async () => {
+      const w1 = await put(replica, bytes('v1'), [], 1);
+      // Another replica's successor of v1: the merge holds exactly it.
+      const successor = Dvv.update(w1.object, Dvv.join(w1.object), 'n2.e1', { data: bytes('v2'), tombstone: false, writtenAtMs: 2 });
+      // Bytes that decode to the successor but are not encodeRecord's: an unknown field (15, varint 0) appended.
+      const record = Uint8Array.from([...encodeRecord(successor), 0x78, 0x00]);
+      expect(live(decodeRecord(record))).to.deep.equal(['v2']);
+      const merged = await replica.merge(P, KEY, successor, record);
+      expect(merged).to.equal(successor);
+      expect(await replica.readRecord(P, KEY)).to.deep.equal(record);
+      // A concurrent object: the merge holds both, so the record is a new encoding of both.
+      const concurrent = Dvv.update(Dvv.fresh<StoredValue>(), [], 'n3.e1', { data: bytes('v3'), tombstone: false, writtenAtMs: 3 });
+      const concurrentRecord = encodeRecord(concurrent);
+      const both = await replica.merge(P, KEY, concurrent, concurrentRecord);
+      expect(live(both)).to.deep.equal(['v2', 'v3']);
+      const stored = await replica.readRecord(P, KEY);
+      expect(stored).to.not.equal(concurrentRecord);
+      expect(stored).to.deep.equal(encodeRecord(both));
+      expect(live(await replica.read(P, KEY))).to.deep.equal(['v2', 'v3']);
+    });
+
+    it('re-encodes rather than store an incoming record whose dot names another value here (a dot conflict)', async () => {
+      const w1 = await put(replica, bytes('mine'), [], 1);
+      // The same dot (n1.e1, 1) naming another value: a version number issued twice.
+      const forged = { entries: [{ actor: 'n1.e1', counter: 1, values: [{ data: bytes('other'), tombstone: false, writtenAtMs: 1 }] }], anonymous: [] };
+      const forgedRecord = encodeRecord(forged);
+      await replica.merge(P, KEY, forged, forgedRecord);
+      expect(replica.stats().dotConflicts).to.equal(1);
+      expect(await replica.readRecord(P, KEY)).to.not.equal(forgedRecord);
+      expect(live(await replica.read(P, KEY))).to.deep.equal(live(Dvv.sync(w1.object, forged)));
     });
   });
 
