@@ -169,7 +169,7 @@ export class AntiEntropy implements ReplicaObserver {
   readonly #log: Logger;
   readonly #shape: TreeShape;
   readonly #parts = new Map<number, PartitionState>();
-  /** Per partition, the changes reported and not settled (at most one per key: the key's lock is held until it settles). */
+  /** Per partition written since start, the changes reported and not settled (at most one per key: the key's lock is held until it settles). */
   readonly #inflight = new Map<number, Set<Flight>>();
   readonly #ledger: TombstoneLedger;
   readonly #scheduler: ExchangeScheduler;
@@ -324,9 +324,8 @@ export class AntiEntropy implements ReplicaObserver {
     digest ??= after !== undefined && tombstoneFacts(after).tombstoneOnly ? versionDigest(after) : ABSENT_DIGEST;
     this.#ledger.noteLocal(partition, key, after, digest, this.#deps.runtime.time.monotonicMs());
     return (ok) => {
-      const current = this.#inflight.get(partition);
-      current?.delete(flight);
-      if (current?.size === 0) this.#inflight.delete(partition);
+      // An emptied set stays (one per partition at most): dropping and making it again cost every write.
+      this.#inflight.get(partition)?.delete(flight);
       if (!ok) this.#drifted(partition, 'a write of it failed; its outcome is unknown');
     };
   }

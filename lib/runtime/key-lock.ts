@@ -33,28 +33,38 @@ export class KeyLock {
    * Run `fn` once every earlier holder of `key` finished. Rejects with
    * UnavailableError, without running `fn`, when the bounds are reached.
    */
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     let queue = this.#queues.get(key);
     if (queue === undefined) {
       if (this.#queues.size >= this.#keysMax) {
-        throw new UnavailableError(`replica overloaded: ${this.#keysMax} keys are being written`, { answered: 0, required: 1 });
+        return Promise.reject(new UnavailableError(`replica overloaded: ${this.#keysMax} keys are being written`, { answered: 0, required: 1 }));
       }
       queue = { waiting: undefined, depth: 0 };
       this.#queues.set(key, queue);
     } else if (queue.depth >= this.#depthMax) {
-      throw new UnavailableError(`replica overloaded: ${this.#depthMax} writes to this key are queued`, { answered: 0, required: 1 });
+      return Promise.reject(new UnavailableError(`replica overloaded: ${this.#depthMax} writes to this key are queued`, { answered: 0, required: 1 }));
     }
-    // The uncontended case (nearly every write) allocates no promise of its own and starts at once.
-    if (queue.depth++ > 0) {
-      const q = queue;
-      await new Promise<void>((resolve) => (q.waiting ??= []).push(resolve));
-    }
+    // The uncontended case (nearly every write) starts at once and allocates
+    // only the promise that releases the key (an async function would add its own).
+    if (queue.depth++ === 0) return this.#hold(key, queue, fn);
+    const q = queue;
+    return new Promise<void>((resolve) => (q.waiting ??= []).push(resolve)).then(() => this.#hold(key, q, fn));
+  }
+
+  /** Run `fn` holding `key`; the key passes to the next holder in line (or is dropped, idle) once it settled. */
+  #hold<T>(key: string, queue: KeyQueue, fn: () => Promise<T>): Promise<T> {
+    let running: Promise<T>;
     try {
-      return await fn();
-    } finally {
-      // Hand the key to the next holder in line, or drop the idle key.
-      if (--queue.depth === 0) this.#queues.delete(key);
-      else queue.waiting!.shift()!();
+      running = fn();
+    } catch (e) {
+      this.#release(key, queue);
+      return Promise.reject(e);
     }
+    return running.finally(() => this.#release(key, queue));
+  }
+
+  #release(key: string, queue: KeyQueue): void {
+    if (--queue.depth === 0) this.#queues.delete(key);
+    else queue.waiting!.shift()!();
   }
 }

@@ -49,6 +49,17 @@ describe('replication/key-lock', () => {
     expect(lock.size).to.equal(0);
   });
 
+  it('a section that throws before returning its promise rejects with that error and releases the key', async () => {
+    const lock = new KeyLock({ depthMax: 10, keysMax: 10 });
+    const throwing = lock.run('k', (): Promise<string> => {
+      throw new Error('sync boom');
+    });
+    const next = lock.run('k', async () => 'next');
+    expect(await throwing.catch((e: Error) => e.message)).to.equal('sync boom');
+    expect(await next).to.equal('next');
+    expect(lock.size).to.equal(0);
+  });
+
   it('refuses beyond the per-key queue bound and the key bound, without running the section', async () => {
     const lock = new KeyLock({ depthMax: 2, keysMax: 2 });
     let release!: () => void;
