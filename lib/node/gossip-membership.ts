@@ -45,6 +45,8 @@ export class GossipMembership {
   readonly #opts: GossipMembershipOptions;
   readonly #logger: Logger;
   #membership: Membership | undefined;
+  /** The routing view made of the membership view `of` (clusterView). */
+  #cluster: { readonly of: MembershipView; readonly view: ClusterView } | undefined;
   #timer: TimerHandle | undefined;
   #wakeAtMs = Number.POSITIVE_INFINITY;
   #stopped = false;
@@ -133,19 +135,29 @@ export class GossipMembership {
     return this.#membership;
   }
 
-  /** What the coordinator routes by; undefined until a ring is known. */
+  /**
+   * What the coordinator routes by; undefined until a ring is known. Made
+   * once per membership view (a new view object on every change), not per
+   * call: every request asks for it, several times.
+   */
   clusterView(): ClusterView | undefined {
     const v = this.#membership?.view();
     if (v === undefined || v.ring === undefined) return undefined;
-    const ring = v.ring;
-    return {
-      self: v.self,
-      ring,
-      ringVersion: v.ringVersion,
-      addressOf: (id) => v.addressOf(id),
-      replicas: (partition) => v.replicas(partition),
-      isUp: (id) => v.isUp(id),
-    };
+    if (this.#cluster?.of !== v) {
+      const ring = v.ring;
+      this.#cluster = {
+        of: v,
+        view: {
+          self: v.self,
+          ring,
+          ringVersion: v.ringVersion,
+          addressOf: (id) => v.addressOf(id),
+          replicas: (partition) => v.replicas(partition),
+          isUp: (id) => v.isUp(id),
+        },
+      };
+    }
+    return this.#cluster.view;
   }
 
   #step(input: MembershipInput): void {
