@@ -75,7 +75,8 @@ function encodeActor(actor: string): Uint8Array {
 
 /** Asserts `d` is a uint64 bigint (a programmer error otherwise). */
 export function assertDigest(d: VersionDigest, what: string): void {
-  assert(typeof d === 'bigint' && d >= 0n && d <= DIGEST_MAX, `${what}: a version digest is a uint64 bigint, got ${String(d)}`);
+  // The message is built only on failure: this runs twice per tree update, on every write.
+  if (!(typeof d === 'bigint' && d >= 0n && d <= DIGEST_MAX)) assert(false, `${what}: a version digest is a uint64 bigint, got ${String(d)}`);
 }
 
 /**
@@ -110,7 +111,7 @@ export function versionDigest(obj: StoredObject): VersionDigest {
   at += 4;
   let previous: string | undefined;
   for (const e of obj.entries) {
-    assert(previous === undefined || previous < e.actor, `versionDigest: entries must be sorted by actor (${previous} then ${e.actor})`);
+    if (!(previous === undefined || previous < e.actor)) assert(false, `versionDigest: entries must be sorted by actor (${previous} then ${e.actor})`);
     previous = e.actor;
     const actor = encodeActor(e.actor);
     view.setUint32(at, actor.length);
