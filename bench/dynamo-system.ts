@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DynamoClient, type Consistency, type DynamoClientOptions } from '../lib/client/index.ts';
 import { LocalCluster, type LocalMember } from '../lib/node/index.ts';
-import { BUILT_CLI, build, isStale } from '../scripts/build.ts';
+import { freshCli } from '../scripts/build.ts';
 import type { SystemUnderTest } from './loadgen.ts';
 
 export interface DynamoBenchOptions {
@@ -41,9 +41,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   // built JS carry real line numbers. DYNAMO_BENCH_BUILT=0 runs them from
   // source under tsx instead, whose per-closure name helpers cost the hot
   // path real time: it measures the loader too.
-  const built = process.env['DYNAMO_BENCH_BUILT'] !== '0';
-  if (built && isStale()) build();
-  const cli = built ? BUILT_CLI : undefined;
+  const cli = process.env['DYNAMO_BENCH_BUILT'] === '0' ? undefined : freshCli();
   const cluster = await LocalCluster.start({
     ...(cli !== undefined ? { cli } : {}),
     nodes: opts.nodes,

@@ -64,6 +64,12 @@ export function isStale(): boolean {
   return SOURCES.some((s) => newestMs(path.join(ROOT, s)) > builtMs);
 }
 
+/** Path of the built `dynamo` CLI, rebuilding dist/ first if a source changed since the last build. */
+export function freshCli(): string {
+  if (isStale()) build();
+  return BUILT_CLI;
+}
+
 /** Build dist/ from scratch; throws (with tsc's output on stdout) when compilation fails. */
 export function build(): void {
   rmSync(DIST, { recursive: true, force: true });

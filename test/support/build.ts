@@ -5,14 +5,14 @@
  * a source change, the first caller here rebuilds first — once per process,
  * and only when a source is newer than the last build.
  */
-import { BUILT_CLI, build, isStale } from '../../scripts/build.ts';
+import { BUILT_CLI, freshCli } from '../../scripts/build.ts';
 
 let fresh = false;
 
-/** Path of the built `dynamo` CLI (dist/cmd/dynamo.js), rebuilding dist/ first if a source changed since. */
+/** Path of the built `dynamo` CLI (dist/cmd/dynamo.js), rebuilding dist/ first if a source changed since (checked once per process). */
 export function builtCli(): string {
   if (!fresh) {
-    if (isStale()) build();
+    freshCli();
     fresh = true;
   }
   return BUILT_CLI;
