@@ -8,7 +8,8 @@
  *
  * A pair is skipped — counted, never silently — when its peer is down or
  * does not replicate the partition any more, when its exchange fails
- * `attemptsMax` times, when its trees do not become ready within `waitMsMax`,
+ * `attemptsMax` times, when its trees do not become ready (or a suspected
+ * peer does not come back up) within `waitMsMax`,
  * or when it is still incomplete after `roundsMax` exchanges (a partition
  * written faster than it can be compared). Pairs run one at a time, in
  * partition then peer order.

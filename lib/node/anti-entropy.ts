@@ -481,7 +481,10 @@ export class AntiEntropy implements ReplicaObserver {
 
   /** Whether (partition, peer) can be exchanged now from this node's side. */
   #readiness(view: ClusterView, partition: number, peer: NodeId): PairReadiness {
-    if (!view.replicas(partition).reads.includes(peer) || !view.isUp(peer) || view.addressOf(peer) === undefined) return 'skip';
+    if (!view.replicas(partition).reads.includes(peer) || view.addressOf(peer) === undefined) return 'skip';
+    // A suspected peer usually refutes within a probe or two (a slow ack on a busy machine): wait for
+    // it, bounded like a tree being built, rather than give the pair up. A peer declared down is skipped.
+    if (!view.isUp(peer)) return view.isSuspected?.(peer) === true ? 'wait' : 'skip';
     return this.#parts.get(partition)?.tree === undefined ? 'wait' : 'ready';
   }
 

@@ -154,6 +154,7 @@ export class GossipMembership {
           addressOf: (id) => v.addressOf(id),
           replicas: (partition) => v.replicas(partition),
           isUp: (id) => v.isUp(id),
+          isSuspected: (id) => v.liveness(id) === 'suspect',
         },
       };
     }

@@ -41,6 +41,13 @@ export interface ClusterView {
   replicas(partition: number): PartitionReplicas;
   /** Believed alive; a request never waits for a node that is not (it counts as failed at once). */
   isUp(id: NodeId): boolean;
+  /**
+   * Not up only because a probe of it went unanswered: suspected, not yet
+   * declared dead, and likely to refute. Requests treat it as down (isUp is
+   * false); work that can wait (an on-demand repair) waits instead of giving
+   * up. Absent: no node is ever merely suspected.
+   */
+  isSuspected?(id: NodeId): boolean;
 }
 
 /**

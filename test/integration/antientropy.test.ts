@@ -115,9 +115,13 @@ describe('integration: anti-entropy on real processes', function () {
   it('dynamo repair runs a full exchange now and reports it; status shows anti-entropy per peer', async () => {
     const c = t.client('n1');
     const address = t.cluster.member('n2').address;
+    // The previous test restarted every node: the exchange needs the peers' trees too, not only n2's
+    // (a peer without its tree is skipped, and the repair reports that).
     await eventually(async () => {
-      const s = await c.status(address, { timeoutMs: 2000 });
-      if (!s.members.every((m) => m.state === 'up') || s.antiEntropy?.treesReady !== PARTITIONS) throw new Error('not settled');
+      for (const m of t.cluster.members) {
+        const s = await c.status(m.address, { timeoutMs: 2000 });
+        if (!s.members.every((x) => x.state === 'up') || s.antiEntropy?.treesReady !== PARTITIONS) throw new Error(`${m.id} not settled`);
+      }
     }, 60_000);
     const started = await eventually(() => c.repair(address, { partition: 5 }), 10_000);
     expect(started).to.include({ state: 'running', partition: 5, partitionsTotal: 1 });

@@ -285,6 +285,29 @@ describe('sim/scenarios: anti-entropy', () => {
   );
 
   it(
+    'an on-demand repair waits for a peer that is only suspected (it refutes) instead of skipping it',
+    onCluster({ ...base, antiEntropy: { exchangeIntervalMs: 3_600_000 } }, async (c) => {
+      // Cut n1 off until n3 suspects it, start a repair on n3, then heal: n1 refutes and the pair runs.
+      c.partition(['n1'], ['n2', 'n3']);
+      let waitedMs = 0;
+      while (c.node('n3').membershipView()!.liveness('n1') !== 'suspect') {
+        expect(waitedMs, 'n3 suspects n1 within 10 s').to.be.lessThan(10_000);
+        await c.runFor(100);
+        waitedMs += 100;
+      }
+      const started = await c.run(c.node('n3').admin.repair(3));
+      await c.runFor(200);
+      expect((await c.node('n3').admin.status()).antiEntropy!.repair).to.include({ id: started.id, state: 'running', skipped: 0 });
+      c.heal();
+      await c.runFor(15_000);
+      expect(c.node('n3').membershipView()!.isUp('n1'), 'n1 refuted the suspicion').to.equal(true);
+      const done = (await c.node('n3').admin.status()).antiEntropy!.repair!;
+      expect(done).to.include({ id: started.id, state: 'done', partitionsDone: 1, skipped: 0 });
+      expect(done.exchanges).to.be.at.least(2);
+    }),
+  );
+
+  it(
     'exchange calls are refused under another ring version, between nodes that do not both replicate the partition, or from a node believed down',
     onCluster({ ...base, nodes: 4, replicas: 2 }, async (c) => {
       const view = c.node('n1').membershipView()!;
