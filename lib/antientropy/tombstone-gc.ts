@@ -22,9 +22,12 @@
  *  4. (fresh) each other replica was last seen holding D within
  *     holdingMaxAgeMs: a record is not trusted forever (see "Data loss" below);
  *  5. (grace) graceMs have passed since the newest tombstone of K was written
- *     (coordinator wall clock): every hint or partition transfer of a write
- *     made before the delete has been delivered or dropped (the hint age
- *     limit must be below graceMs, and so must clock skew);
+ *     (coordinator wall clock): every partition transfer of a write made
+ *     before the delete is over (graceMs must exceed clock skew too). Hints
+ *     are not bounded in age this way — a hint's holder may be down longer
+ *     than any grace — so the driver also asks every node, twice, whether it
+ *     holds a hint of K, and purges only if all answer that none does
+ *     (lib/node/hint-census.ts; not a rule of this pure module);
  *  6. (seen after grace) each other replica was last seen holding D after
  *     the grace period had passed (its lastSeenMs, mapped to wall time
  *     through the clock given): a replica whose data directory was restored
@@ -35,7 +38,8 @@
  * or something that descends from it, since every change is a DVV merge or a
  * new write. So once all N replicas hold D, no replica holds a version older
  * than D, and no new one can appear: operations that read one before are
- * over (3), hints and transfers made before the delete are gone (5). A
+ * over (3), transfers made before the delete are over (5), and no hint of
+ * an older write is left anywhere (the driver's census). A
  * version arriving after the purge is therefore a new write (or a sibling
  * concurrent with the delete, which the delete never covered) — never a
  * deleted value. Requiring *all* N matters: a single replica that missed the

@@ -175,7 +175,7 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
     help: 'a new cluster founds its first ring once this many nodes are up, however long that takes (set it to the initial size; default 0: after a 5 s wait)',
   },
   { field: 'hintedHandoff', arg: '[bool]', help: 'keep hints for replicas that are down and stand in for them (sloppy quorum; default true; false: every request is strict)' },
-  { field: 'hintWindowMs', arg: '<ms>', help: "hints older than this whose node is still down go to the key's other replicas; those none took within twice this are dropped (default 10800000, 3 h; the tombstone grace must exceed twice this)" },
+  { field: 'hintWindowMs', arg: '<ms>', help: "hints older than this whose node is still down go to the key's other replicas; those none took within twice this are dropped (default 10800000, 3 h)" },
   { field: 'hintsBytesMax', arg: '<n>', help: 'bound on the bytes of all hints this node holds (default 1073741824)' },
   { field: 'metricsListen', arg: '<host:port>', help: 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)' },
   { field: 'tlsCert', arg: '<file>', help: 'PEM certificate for the client API and node-to-node traffic (with --tls-key and --tls-ca)' },
@@ -325,13 +325,6 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   const advertise = c.advertise || c.listen;
   if (!validateHostPort(advertise)) fail('advertise', `"${advertise}" is not host:port`);
   if (c.engine !== 'memory' && c.dataDir.trim() === '') fail('dataDir', 'a data directory is required unless --engine memory');
-  // Tombstone GC assumes every hint of a write made before a delete is delivered or dropped before the delete's grace ends.
-  if (c.antiEntropy && c.hintedHandoff && c.tombstoneGraceMs <= 2 * c.hintWindowMs) {
-    fail(
-      'tombstoneGraceMs',
-      `${c.tombstoneGraceMs} must be longer than twice --hint-window-ms (${c.hintWindowMs}), how long a hint may live: an older hint could bring a purged delete's value back`,
-    );
-  }
   if (c.metricsListen !== '' && !validateHostPort(c.metricsListen)) fail('metricsListen', `"${c.metricsListen}" is not host:port`);
   // One port serves clients and peers: TLS is all or nothing, and peers are always mutually authenticated.
   const tls = (['tlsCert', 'tlsKey', 'tlsCa'] as const).filter((f) => c[f] !== '');

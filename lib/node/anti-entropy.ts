@@ -115,6 +115,8 @@ export interface AntiEntropyDeps {
   merge(partition: number, key: Uint8Array, record: Uint8Array): Promise<void>;
   /** Remove a record if `decide` approves it under the key's lock (Coordinator.purgeRecord). */
   purge(partition: number, key: Uint8Array, decide: (object: StoredObject) => boolean): Promise<boolean>;
+  /** Whether some node may still hold a hint of the key (hint-census.ts): its tombstone is then kept. */
+  hintsMayExist(partition: number, key: Uint8Array): Promise<boolean>;
   /** Counts the keys exchanges repaired (default: not counted). */
   readonly metrics?: Metrics;
 }
@@ -759,8 +761,9 @@ export class AntiEntropy implements ReplicaObserver {
   /**
    * Tombstone GC for `partition` (tombstone-gc.ts): purge the tombstones
    * every replica (old and new during a move) is known to hold, settled,
-   * fresh and past the grace period — each re-checked against the object
-   * found under its key's lock.
+   * fresh and past the grace period, of keys no node may hold a hint of
+   * (hint-census.ts) — each re-checked against the object found under its
+   * key's lock.
    */
   async #collect(partition: number): Promise<void> {
     const view = this.#deps.cluster();
@@ -770,7 +773,13 @@ export class AntiEntropy implements ReplicaObserver {
     const rule = tombstoneRuleOf(config);
     const clock = (): { wallMs: number; monotonicMs: number } => ({ wallMs: runtime.time.nowMs(), monotonicMs: runtime.time.monotonicMs() });
     let purgedNow = 0;
+    let keptForHints = 0;
     for (const key of this.#ledger.purgeable(partition, replicas, rule, clock(), PURGES_PER_EXCHANGE_MAX)) {
+      // A hint of a version the tombstone deleted, delivered after the purge, would bring it back.
+      if (await this.#deps.hintsMayExist(partition, key)) {
+        keptForHints++;
+        continue;
+      }
       let digest: VersionDigest = ABSENT_DIGEST;
       const purged = await this.#deps.purge(partition, key, (object) => {
         digest = versionDigest(object);
@@ -783,6 +792,7 @@ export class AntiEntropy implements ReplicaObserver {
       purgedNow++;
     }
     if (purgedNow > 0) this.#log.info('purged tombstones every replica holds', { partition, count: purgedNow });
+    if (keptForHints > 0) this.#log.debug('kept tombstones a node may hold hints of (it holds some, or did not answer)', { partition, count: keptForHints });
   }
 
   // ---------------------------------------------------------------- on-demand repair

@@ -28,8 +28,8 @@ import type {
   RingStatus,
 } from '../protocol/index.ts';
 import type { Actor } from '../vclock/index.ts';
-import { preferenceList } from '../ring/index.ts';
-import type { Storage } from '../storage/index.ts';
+import { partitionOf, preferenceList } from '../ring/index.ts';
+import { encodeRecord, type Storage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
 import { Coordinator, type ReplicationConfig } from '../replication/index.ts';
 import type { MemberInfo, MembershipConfig, MembershipEvent, MembershipView } from '../membership/index.ts';
@@ -41,6 +41,7 @@ import { checkSeeds, type SeedSpec } from './seeds.ts';
 import { Transfers, type TransferConfig } from './transfers.ts';
 import { PendingRemovals, removalCommitted } from './removals.ts';
 import { Handoff } from './handoff.ts';
+import { hintsMayExist } from './hint-census.ts';
 import { HANDOFF_DEFAULTS, HintStore, validateHandoffConfig, type HandoffConfig } from '../handoff/index.ts';
 
 /** Everything a node is built from; the caller owns `transport` (and closes it after `stop`). */
@@ -100,6 +101,8 @@ export class DynamoNode {
   readonly #antiEntropy: AntiEntropy;
   #transfers: Transfers | undefined;
   #handoff: Handoff | undefined;
+  /** The hints on this node's disk (open once started, whether or not hinted handoff is on). */
+  #hintStore: HintStore | undefined;
   readonly #handoffConfig: HandoffConfig;
   #state: State = 'new';
   #coordinator: Coordinator | undefined;
@@ -128,11 +131,6 @@ export class DynamoNode {
     this.#handoffConfig = validateHandoffConfig({ ...HANDOFF_DEFAULTS, ...opts.handoff });
     const aaeConfig = validateAntiEntropyConfig(opts.antiEntropy?.config);
     const aaeEnabled = opts.antiEntropy?.enabled ?? true;
-    if (aaeEnabled && this.#handoffConfig.enabled && aaeConfig.tombstoneGraceMs <= 2 * this.#handoffConfig.windowMs) {
-      throw new InvalidArgumentError(
-        `tombstone grace (${aaeConfig.tombstoneGraceMs} ms) must be longer than twice the hint window (${this.#handoffConfig.windowMs} ms), how long a hint may live: an older hint could bring a purged delete's value back`,
-      );
-    }
     this.#admission = new BackgroundAdmission(opts.background ?? BACKGROUND_DEFAULTS, opts.runtime.time.monotonicMs());
     this.#membership = new GossipMembership({
       runtime: opts.runtime,
@@ -155,6 +153,18 @@ export class DynamoNode {
       request: (to, req, timeoutMs) => opts.transport.request(to, req, timeoutMs),
       merge: (partition, key, record) => this.#serving().mergeRecord(partition, key, record),
       purge: (partition, key, decide) => this.#serving().purgeRecord(partition, key, decide),
+      hintsMayExist: (partition, key) =>
+        hintsMayExist(
+          {
+            self: opts.id,
+            ring: () => this.#membership.view()?.ringState,
+            addressOf: (id) => this.#membership.view()?.addressOf(id),
+            localHints: async (p, k) => this.#hintStore?.read(p, k),
+            request: (to, req, timeoutMs) => opts.transport.request(to, req, timeoutMs),
+          },
+          partition,
+          key,
+        ),
       ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
     });
     this.kv = {
@@ -232,8 +242,11 @@ export class DynamoNode {
       await checkPartitionCount(storage, partitionCount);
       // Before anything of this life is written: saved trees are trusted only until then.
       await this.#antiEntropy.open();
-      const hints = this.#handoffConfig.enabled ? new HintStore(storage, this.#handoffConfig, runtime.logger.child('handoff'), this.#opts.metrics) : undefined;
-      await hints?.open();
+      // Opened even with hinted handoff off: hints a life with it on left behind are still
+      // reported to tombstone GC's census (hint-census.ts), though not delivered.
+      this.#hintStore = new HintStore(storage, this.#handoffConfig, runtime.logger.child('handoff'), this.#opts.metrics);
+      await this.#hintStore.open();
+      const hints = this.#handoffConfig.enabled ? this.#hintStore : undefined;
       const coordinator = new Coordinator({
         runtime,
         config: this.#opts.replication,
@@ -344,6 +357,15 @@ export class DynamoNode {
       case 'tree':
         this.#serving();
         return this.#antiEntropy.serve(req);
+      case 'read':
+        // With hinted handoff off this node stands in for no one, but tombstone GC's census
+        // (hint-census.ts) still needs to hear what hints it holds: none, unless an earlier life left some.
+        if (req.hinted === true && !this.#handoffConfig.enabled) {
+          this.#serving();
+          const held = await this.#hintStore?.read(partitionOf(req.key, this.#opts.partitionCount), req.key);
+          return { type: 'read', record: held === undefined ? undefined : encodeRecord(held) };
+        }
+        return this.#serving().handlePeer(req, timeoutMs);
       default:
         return this.#serving().handlePeer(req, timeoutMs);
     }

@@ -653,8 +653,9 @@ export class SimCluster {
 
   /**
    * Hinted handoff settings: as given, and unless given, a hint window a third
-   * of the tombstone grace (a node refuses a grace that does not exceed twice
-   * the window, how long a hint may live).
+   * of the tombstone grace — what nodes required before tombstone GC asked
+   * every node for hints (hint-census.ts); kept so the scenarios and frozen
+   * swarm runs written then still run the windows they were written for.
    */
   #handoffConfig(): Partial<HandoffConfig> {
     if (this.#antiEntropy === false || this.#handoff?.windowMs !== undefined) return this.#handoff ?? {};

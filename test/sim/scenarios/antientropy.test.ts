@@ -178,6 +178,70 @@ describe('sim/scenarios: anti-entropy', () => {
   );
 
   it(
+    'no tombstone is purged while a member that holds a hint of the deleted value is down; back, its hint does not bring the value back',
+    onCluster(
+      {
+        nodes: 5,
+        replicas: 3,
+        partitionCount: PARTITIONS,
+        readRepair: false,
+        antiEntropy: { tombstoneGraceMs: 3000, exchangeTimeoutMs: 1000, tombstoneSettleMs: 1000, tombstoneHoldingMaxAgeMs: 10_000, purgedMemoMs: 30_000 },
+      },
+      async (c) => {
+        // A key n1 does not replicate; one of its replicas is down when it is written, so a fallback keeps a hint.
+        const view = c.node('n1').membershipView()!;
+        let key = '';
+        for (let i = 0; key === ''; i++) if (!view.replicas(partitionOf(utf8.encode(`h${i}`), PARTITIONS)).reads.includes('n1')) key = `h${i}`;
+        const replicas = [...view.replicas(partitionOf(utf8.encode(key), PARTITIONS)).reads];
+        const down = replicas[2]!;
+        await c.crash(down);
+        await c.runFor(20_000); // known dead everywhere
+        await c.put('n1', key, 'old', { consistency: 'ALL' });
+        const holder = c.ids.find((id) => c.isUp(id) && c.node(id).hintsHeld > 0)!;
+        expect(holder, 'a fallback holds a hint').to.not.equal(undefined);
+        // The hint holder goes down with its hint; the replica comes back and the key is deleted everywhere.
+        await c.crash(holder);
+        await c.restart(down);
+        await c.runFor(5000);
+        const got = await c.get('n1', key, { consistency: 'ALL' });
+        expect(texts(got.values)).to.deep.equal(['old']);
+        await c.delete('n1', key, { consistency: 'ALL', context: got.context });
+        // Far past the grace period, every replica holds the tombstone; the hint holder cannot say it holds no hint.
+        await c.runFor(30_000);
+        for (const id of replicas) {
+          expect((await c.storedValues(id, key)).map((v) => v.tombstone), `${id} keeps the tombstone`).to.deep.equal([true]);
+        }
+        // The holder is back and delivers its hint: the tombstone covers it, the key stays deleted; then it is purged.
+        await c.restart(holder);
+        await c.runFor(30_000);
+        expect(c.node(holder).hintsHeld, 'the hint was delivered').to.equal(0);
+        expect((await c.get('n1', key, { consistency: 'ALL' })).values, 'the deleted value is not back').to.deep.equal([]);
+        for (const id of replicas) expect(await c.stored(id, key), `${id} purged the tombstone`).to.equal(undefined);
+      },
+    ),
+  );
+
+  it(
+    'with hinted handoff off, nodes answer the census that they hold no hints, so tombstones are still purged',
+    onCluster(
+      {
+        ...base,
+        handoff: { enabled: false },
+        antiEntropy: { tombstoneGraceMs: 3000, exchangeTimeoutMs: 1000, tombstoneSettleMs: 1000, tombstoneHoldingMaxAgeMs: 10_000, purgedMemoMs: 30_000 },
+      },
+      async (c) => {
+        await c.put('n1', 'gone', 'v', { consistency: 'ALL' });
+        await c.delete('n1', 'gone', { consistency: 'ALL', context: (await c.get('n1', 'gone', { consistency: 'ALL' })).context });
+        await c.runFor(30_000);
+        for (const id of ['n1', 'n2', 'n3']) {
+          expect(await c.stored(id, 'gone'), `${id} purged the tombstone`).to.equal(undefined);
+          expect((await c.node(id).admin.status()).antiEntropy!.tombstonesPurged, id).to.equal(1);
+        }
+      },
+    ),
+  );
+
+  it(
     'a restart in the middle of an exchange is harmless: crashes of either side mid-repair, then convergence',
     onCluster({ ...base, antiEntropy: { keysPerCallMax: 4, callBytesMax: 1024, keysPerExchangeMax: 16 } }, async (c) => {
       await c.crash('n3');
