@@ -2,7 +2,12 @@
  * Summarise .cpuprofile files (node --cpu-prof): self time by function and by
  * source file, so "where does the time go" has a plain-text answer.
  *
- *   node --import=tsx bench/profile-summary.ts DIR_OR_FILES... [--top 30]
+ *   node --import=tsx bench/profile-summary.ts DIR_OR_FILES... [--top 30] [--last S]
+ *
+ * `--last S` keeps only the samples of each profile's final S seconds: a
+ * node's profile spans its whole life, and a bench run's preload (and the
+ * warm-up) would otherwise weigh in; the measured phase ends just before the
+ * nodes stop, so `--last` a little above the measured seconds isolates it.
  *
  * Besides self time it prints inclusive time per function (a sample counts
  * once for every distinct function on its stack), which answers "what does
@@ -11,6 +16,10 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project's root directory (with its trailing slash), cut from script paths. */
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface ProfileNode {
   id: number;
@@ -21,18 +30,29 @@ interface Profile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
+  /** Microseconds, as the deltas. */
+  endTime: number;
+  startTime: number;
 }
 
 const args = process.argv.slice(2);
-const topIdx = args.indexOf('--top');
-const top = topIdx >= 0 ? Number(args[topIdx + 1]) : 30;
-const inputs = args.filter((a, i) => !a.startsWith('--') && (topIdx < 0 || i !== topIdx + 1));
+/** The value after `--flag`, and its position (-1 when absent). */
+const option = (flag: string): { at: number; value: string | undefined } => {
+  const at = args.indexOf(flag);
+  return { at, value: at >= 0 ? args[at + 1] : undefined };
+};
+const topOpt = option('--top');
+const lastOpt = option('--last');
+const top = topOpt.value === undefined ? 30 : Number(topOpt.value);
+const lastUs = lastOpt.value === undefined ? Number.POSITIVE_INFINITY : Number(lastOpt.value) * 1e6;
+const isValue = (i: number): boolean => [topOpt, lastOpt].some((o) => o.at >= 0 && i === o.at + 1);
+const inputs = args.filter((a, i) => !a.startsWith('--') && !isValue(i));
 const files = inputs.flatMap((p) =>
   statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(p, f)) : [p],
 );
 
 /** A script URL without file://, node_modules/ as nm:, and paths relative to the project. */
-const shortUrl = (url: string): string => url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/.*\/work\/main\//, '');
+const shortUrl = (url: string): string => url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(PROJECT_ROOT, '');
 
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
@@ -48,8 +68,12 @@ for (const file of files) {
     const { functionName, url, lineNumber } = n.callFrame;
     return `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`;
   };
+  const fromUs = profile.endTime - lastUs;
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at < fromUs) return;
     const node = nodes.get(id)!;
     const { functionName, url } = node.callFrame;
     const short = shortUrl(url);
