@@ -115,8 +115,8 @@ export interface AntiEntropyDeps {
   merge(partition: number, key: Uint8Array, record: Uint8Array): Promise<void>;
   /** Remove a record if `decide` approves it under the key's lock (Coordinator.purgeRecord). */
   purge(partition: number, key: Uint8Array, decide: (object: StoredObject) => boolean): Promise<boolean>;
-  /** Whether some node may still hold a hint of the key (hint-census.ts): its tombstone is then kept. */
-  hintsMayExist(partition: number, key: Uint8Array): Promise<boolean>;
+  /** Who may still hold a hint of the key (hint-census.ts): unless 'none', its tombstone is kept. */
+  hintCensus(partition: number, key: Uint8Array): Promise<'none' | 'held' | 'unanswered'>;
   /** Counts the keys exchanges repaired (default: not counted). */
   readonly metrics?: Metrics;
 }
@@ -776,7 +776,13 @@ export class AntiEntropy implements ReplicaObserver {
     let keptForHints = 0;
     for (const key of this.#ledger.purgeable(partition, replicas, rule, clock(), PURGES_PER_EXCHANGE_MAX)) {
       // A hint of a version the tombstone deleted, delivered after the purge, would bring it back.
-      if (await this.#deps.hintsMayExist(partition, key)) {
+      const census = await this.#deps.hintCensus(partition, key);
+      if (census === 'unanswered') {
+        // A node that cannot answer now will not for the next key either: wait for a later exchange.
+        keptForHints++;
+        break;
+      }
+      if (census === 'held') {
         keptForHints++;
         continue;
       }

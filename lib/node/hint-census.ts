@@ -12,8 +12,11 @@
  *
  * The census asks this node's own hint store and every ring node (members and
  * the holders a move still involves) for their hints of the key. A node that
- * holds one, or does not answer (down, cut off, starting, refusing), counts
- * as "may hold": the purge waits for a later exchange. It asks twice, one
+ * holds one makes the answer 'held'; one that does not answer (believed down,
+ * cut off, starting, refusing) makes it 'unanswered' — it is not even asked
+ * when believed down, so GC does not wait for a timeout per key, and the
+ * caller stops purging until a later exchange. Either way the purge waits.
+ * It asks twice, one
  * round after the other: a hint handed from one node to another (a leaving
  * node's hand-over) is stored by the receiver before the sender deletes it,
  * so if the first round met it nowhere because it was in flight, the second
@@ -31,32 +34,44 @@ export interface HintCensusDeps {
   /** The ring state adopted now (undefined: none yet, so nothing can be ruled out). */
   ring(): RingStateRecord | undefined;
   addressOf(id: NodeId): Address | undefined;
+  /** Believed up (not dead, not suspected): only such a node is asked. */
+  isUp(id: NodeId): boolean;
   /** This node's hints of the key (undefined: none, or hinted handoff off here). */
   localHints(partition: number, key: Uint8Array): Promise<StoredObject | undefined>;
   request(to: Address, req: ReadRequest, timeoutMs: number): Promise<Result<ReplyFor<'read'>, DynamoError>>;
 }
 
-/** True unless two rounds found every ring node answering that it holds no hint of `key`. */
-export async function hintsMayExist(deps: HintCensusDeps, partition: number, key: Uint8Array): Promise<boolean> {
-  for (let round = 0; round < 2; round++) if (await oneRound(deps, partition, key)) return true;
-  return false;
+/** 'none' only when two rounds found every ring node answering that it holds no hint of the key. */
+export type HintCensus = 'none' | 'held' | 'unanswered';
+
+/** Ask, twice, who holds a hint of `key` (see the module header). */
+export async function hintCensus(deps: HintCensusDeps, partition: number, key: Uint8Array): Promise<HintCensus> {
+  for (let round = 0; round < 2; round++) {
+    const found = await oneRound(deps, partition, key);
+    if (found !== 'none') return found;
+  }
+  return 'none';
 }
 
-async function oneRound(deps: HintCensusDeps, partition: number, key: Uint8Array): Promise<boolean> {
-  if ((await deps.localHints(partition, key)) !== undefined) return true;
+async function oneRound(deps: HintCensusDeps, partition: number, key: Uint8Array): Promise<HintCensus> {
+  if ((await deps.localHints(partition, key)) !== undefined) return 'held';
   const ring = deps.ring();
-  if (ring === undefined) return true;
+  if (ring === undefined) return 'unanswered';
   const nodes = new Set<NodeId>(ring.members);
   for (const m of ring.moving) for (const id of m.holders) nodes.add(id);
   nodes.delete(deps.self);
+  const addresses: Address[] = [];
+  for (const id of nodes) {
+    const address = deps.addressOf(id);
+    if (address === undefined || !deps.isUp(id)) return 'unanswered';
+    addresses.push(address);
+  }
   const req: ReadRequest = { type: 'read', key, hinted: true };
-  const held = await Promise.all(
-    [...nodes].map(async (id) => {
-      const address = deps.addressOf(id);
-      if (address === undefined) return true;
+  const answers = await Promise.all(
+    addresses.map(async (address): Promise<HintCensus> => {
       const res = await deps.request(address, req, HINT_CENSUS_TIMEOUT_MS);
-      return !res.ok || res.value.record !== undefined;
+      return !res.ok ? 'unanswered' : res.value.record !== undefined ? 'held' : 'none';
     }),
   );
-  return held.includes(true);
+  return answers.includes('held') ? 'held' : answers.includes('unanswered') ? 'unanswered' : 'none';
 }

@@ -41,7 +41,7 @@ import { checkSeeds, type SeedSpec } from './seeds.ts';
 import { Transfers, type TransferConfig } from './transfers.ts';
 import { PendingRemovals, removalCommitted } from './removals.ts';
 import { Handoff } from './handoff.ts';
-import { hintsMayExist } from './hint-census.ts';
+import { hintCensus } from './hint-census.ts';
 import { HANDOFF_DEFAULTS, HintStore, validateHandoffConfig, type HandoffConfig } from '../handoff/index.ts';
 
 /** Everything a node is built from; the caller owns `transport` (and closes it after `stop`). */
@@ -153,12 +153,13 @@ export class DynamoNode {
       request: (to, req, timeoutMs) => opts.transport.request(to, req, timeoutMs),
       merge: (partition, key, record) => this.#serving().mergeRecord(partition, key, record),
       purge: (partition, key, decide) => this.#serving().purgeRecord(partition, key, decide),
-      hintsMayExist: (partition, key) =>
-        hintsMayExist(
+      hintCensus: (partition, key) =>
+        hintCensus(
           {
             self: opts.id,
             ring: () => this.#membership.view()?.ringState,
             addressOf: (id) => this.#membership.view()?.addressOf(id),
+            isUp: (id) => this.#membership.view()?.isUp(id) ?? false,
             localHints: async (p, k) => this.#hintStore?.read(p, k),
             request: (to, req, timeoutMs) => opts.transport.request(to, req, timeoutMs),
           },
