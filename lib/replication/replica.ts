@@ -16,7 +16,7 @@
  *   here, so it stays writable and is rebuilt from the other replicas.
  */
 import { Buffer } from 'node:buffer';
-import { LimitExceededError, StorageCorruptionError, TimeoutError, type Logger } from '../runtime/index.ts';
+import { InvalidArgumentError, LimitExceededError, StorageCorruptionError, TimeoutError, type Logger } from '../runtime/index.ts';
 import { LIMITS } from '../protocol/index.ts';
 import { Dvv, type Actor, type VersionVector } from '../vclock/index.ts';
 import { decodeRecord, encodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
@@ -303,8 +303,12 @@ export class LocalReplica {
    * `unverified: 'report'` resolves undefined and writes nothing (the
    * coordinator catches up from the other replicas and calls again);
    * `'clamp'` caps the context at what the local copy holds. A context ahead
-   * only for this life's own actor is clamped at once: that actor's dots are
-   * all in the local copy, so the excess was never issued.
+   * for this life's own actor is refused with InvalidArgumentError, writing
+   * nothing: that actor's dots are all in the local copy (a failed local
+   * write retires it first), so the excess was never issued and the context
+   * was not read from this store. Clamping it instead would let it cover a
+   * version this node minted meanwhile, which its client never saw (swarm
+   * seed 3325: an acknowledged THREE write superseded by a forged context).
    *
    * Refused with LimitExceededError, writing nothing, when the object would
    * exceed the sibling or size limits. `onComputed` gets the new object and
@@ -333,7 +337,14 @@ export class LocalReplica {
       const known = Dvv.join(local);
       const ahead = unverifiedActors(context, known);
       if (ahead.length > 0) {
-        if (unverified === 'report' && ahead.some((a) => a !== actor)) return undefined;
+        if (ahead.includes(actor)) {
+          const claimed = context.find((e) => e.actor === actor)!.counter;
+          const issued = known.find((e) => e.actor === actor)?.counter ?? 0;
+          throw new InvalidArgumentError(
+            `the context claims version ${claimed} of ${actor}, which has issued only ${issued} for this key: it was not read from this store; read the key again and write with that context`,
+          );
+        }
+        if (unverified === 'report') return undefined;
         this.#stats.contextClamps++;
         this.#logger.trace('context claims versions this replica cannot vouch for; clamped', { partition, actors: ahead });
         vouched = Dvv.clampVector(context, known);

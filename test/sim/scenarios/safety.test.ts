@@ -104,10 +104,18 @@ describe('sim/scenarios: contexts cannot harm other keys or later writes', () =>
     onCluster(base, async (c) => {
       const actor = c.node('n1').actor!;
       const huge: Uint8Array = encodeContext([{ actor, counter: Number.MAX_SAFE_INTEGER }], utf8.encode('k'));
-      await c.put('n1', 'k', 'forged', { consistency: 'ALL', context: huge });
+      await c.put('n1', 'k', 'before', { consistency: 'ALL' });
+      // Refused: n1's own actor never issued that counter, so the context was not read from this store
+      // (clamped instead, it would cover "before" and any write n1 minted meanwhile: swarm seed 3325).
+      const refused = await c.put('n1', 'k', 'forged', { consistency: 'ALL', context: huge }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).to.be.instanceOf(InvalidArgumentError);
+      expect((refused as Error).message).to.match(/claims version 9007199254740991 of n1\.\w+, which has issued only 1 for this key/);
       for (const v of ['x', 'y', 'z']) await c.put('n1', 'k', v, { consistency: 'ALL' });
-      expect(await all(c, 'n2', 'k')).to.deep.equal(['forged', 'x', 'y', 'z']);
-      expect((await c.node('n1').admin.status()).safety!.contextClamps).to.equal(1);
+      expect(await all(c, 'n2', 'k')).to.deep.equal(['before', 'x', 'y', 'z']);
+      expect((await c.node('n1').admin.status()).safety!.contextClamps).to.equal(0);
     }),
   );
 

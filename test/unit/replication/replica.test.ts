@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LimitExceededError, SeededRandom, StorageCorruptionError, StorageError, silentLogger, type Logger } from '../../../lib/runtime/index.ts';
+import { InvalidArgumentError, LimitExceededError, SeededRandom, StorageCorruptionError, StorageError, silentLogger, type Logger } from '../../../lib/runtime/index.ts';
 import { LIMITS } from '../../../lib/protocol/index.ts';
 import { Dvv } from '../../../lib/vclock/index.ts';
 import { decodeRecord, encodeRecord, type StoredObject, type StoredValue } from '../../../lib/storage/index.ts';
@@ -283,12 +283,25 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
       expect(live(await replica.merge(P, KEY, later))).to.deep.equal(['later', 'v2']);
     });
 
-    it('a context claiming the largest counter for our own actor cannot lock the key', async () => {
+    it('a context claiming the largest counter for our own actor is refused, and cannot lock the key', async () => {
       const huge = [{ actor: 'n1.e1', counter: Number.MAX_SAFE_INTEGER }];
-      const out = await replica.update(P, KEY, bytes('v1'), huge, 1, { unverified: 'report' });
-      expect(out, "our own actor's excess is never issued: clamped without catching up").to.not.equal(undefined);
-      for (let i = 2; i <= 4; i++) await put(replica, bytes(`v${i}`), [], i);
-      expect(Dvv.join((await replica.read(P, KEY))!)).to.deep.equal([{ actor: 'n1.e1', counter: 4 }]);
+      const writes = storage.writes;
+      const out = await replica.update(P, KEY, bytes('v1'), huge, 1, { unverified: 'report' }).catch((e: unknown) => e);
+      expect(out, "our own actor's excess was never issued").to.be.instanceOf(InvalidArgumentError);
+      expect((out as Error).message).to.match(/claims version 9007199254740991 of n1\.e1, which has issued only 0 for this key/);
+      expect(storage.writes, 'nothing written').to.equal(writes);
+      for (let i = 1; i <= 3; i++) await put(replica, bytes(`v${i}`), [], i);
+      expect(Dvv.join((await replica.read(P, KEY))!)).to.deep.equal([{ actor: 'n1.e1', counter: 3 }]);
+    });
+
+    it('a forged context ahead for our own actor cannot supersede a version minted after it was made (swarm seed 3325)', async () => {
+      const v1 = await put(replica, bytes('v1'), [], 1);
+      // Another client's write, acknowledged; the forged context below was never read after it.
+      await put(replica, bytes('v2-other-client'), [], 2);
+      const forged = [{ actor: 'n1.e1', counter: Dvv.join(v1.object)[0]!.counter + 1000 }];
+      const out = await put(replica, bytes('v3'), forged, 3).catch((e: unknown) => e);
+      expect(out).to.be.instanceOf(InvalidArgumentError);
+      expect(live((await replica.read(P, KEY))!), 'both acknowledged values are still there').to.deep.equal(['v1', 'v2-other-client']);
     });
   });
 
