@@ -16,11 +16,10 @@
  * cut off, starting, refusing) makes it 'unanswered' — it is not even asked
  * when believed down, so GC does not wait for a timeout per key, and the
  * caller stops purging until a later exchange. Either way the purge waits.
- * It asks twice, one
- * round after the other: a hint handed from one node to another (a leaving
- * node's hand-over) is stored by the receiver before the sender deletes it,
- * so if the first round met it nowhere because it was in flight, the second
- * finds it at the receiver.
+ * It asks twice, one round after the other: a hint handed from one node to
+ * another (a leaving node's hand-over) is stored by the receiver before the
+ * sender deletes it, so if the first round met it nowhere because it was in
+ * flight, the second finds it at the receiver.
  */
 import type { Address, NodeId, ReadRequest, ReplyFor, RingStateRecord } from '../protocol/index.ts';
 import type { DynamoError, Result } from '../runtime/index.ts';
