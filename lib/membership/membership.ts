@@ -22,7 +22,7 @@ import type {
 import { partitionsOwned, type Ring } from '../ring/index.ts';
 import { assert, InvalidArgumentError, type Random } from '../runtime/index.ts';
 import { BroadcastQueue } from './broadcast-queue.ts';
-import { retransmitLimit, validateMembershipConfig, type MembershipConfig } from './config.ts';
+import { retransmitLimit, suspicionTimeoutMs, validateMembershipConfig, type MembershipConfig } from './config.ts';
 import { FailureDetector, sample, type DetectorStats, type ProbeBody } from './failure-detector.ts';
 import { answerAck, answerSyn, buildSyn, selectGossipTargets } from './gossip.ts';
 import { compareStamps, MemberTable } from './member-state.ts';
@@ -643,6 +643,10 @@ export class Membership {
       isAlive: (id) => this.#isAlive(id),
       isNotDead: (id) => this.#isNotDead(id),
       removeRequests: this.#removeRequests,
+      // A live node's record reaches every node within a few gossip rounds;
+      // one that nobody has told us of in the longest suspicion timeout since
+      // we started is dead to everyone we hear from.
+      unheardIsDead: now - this.#startMs >= suspicionTimeoutMs(this.config, ringNodes(state).size).max,
       staged: this.#staged,
       planSettleMs: this.config.planSettleMs,
       departedMax: this.config.departedMax,

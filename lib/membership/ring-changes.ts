@@ -413,6 +413,14 @@ export interface ClaimantInput {
   readonly isNotDead: (id: NodeId) => boolean;
   /** Nodes someone asked to remove. */
   readonly removeRequests: readonly NodeId[];
+  /**
+   * A ring node this node has no record of counts as dead for a remove
+   * request. True once this node has run long enough that a live node's
+   * record would have reached it (membership.ts): a node that died while
+   * every other node restarted is known to none of them, so no detector
+   * ever probes it or declares it dead, and its removal would wait forever.
+   */
+  readonly unheardIsDead: boolean;
   readonly staged: StagedChanges | undefined;
   readonly planSettleMs: number;
   readonly departedMax: number;
@@ -465,8 +473,8 @@ export function claimantStep(input: ClaimantInput): ClaimantOutput {
     const status = input.record(node)?.status;
     if (!nodes.has(node)) settled.push({ node, outcome: 'not-a-member' });
     else if (status === 'alive' || node === self) settled.push({ node, outcome: 'alive' });
-    else if (status === 'dead') removes.push(node);
-    // suspect or not heard of yet: keep the request until the detector decides
+    else if (status === 'dead' || (status === undefined && input.unheardIsDead)) removes.push(node);
+    // suspect, or not heard of yet: keep the request until the detector decides
   }
   if (!hasMajority(state, isAlive, removes)) return { next: undefined, staged: input.staged, settled };
 

@@ -138,6 +138,7 @@ describe('ring-changes: claimant transcript (golden)', () => {
     removeRequests: string[] = [];
     staged: StagedChanges | undefined;
     nowMs = 0;
+    unheardIsDead = false;
     readonly lines: string[] = [];
     constructor(members: string[]) {
       this.state = genesisRing(members, members[0]!, P, N);
@@ -159,6 +160,7 @@ describe('ring-changes: claimant transcript (golden)', () => {
         isAlive: (id) => this.records.get(id)?.status === 'alive',
         isNotDead: (id) => this.records.get(id)?.status !== 'dead',
         removeRequests: this.removeRequests,
+        unheardIsDead: this.unheardIsDead,
         staged: this.staged,
         planSettleMs: 2000,
         departedMax: 8,
@@ -194,6 +196,24 @@ describe('ring-changes: claimant transcript (golden)', () => {
       this.lines.push(`  lifecycle ${ids.map((id) => `${id}=${lifecycleOf(s, id, this.records.get(id))}`).join(' ')}`);
     }
   }
+
+  it('removes a ring node nobody has a record of only once unheard nodes count as dead (swarm seeds 5916, 6933)', () => {
+    // Every other node restarted after d died: none has its record, so no detector ever declares it dead.
+    const sc = new Script(['a', 'b', 'c', 'd']);
+    sc.records.delete('d');
+    sc.removeRequests.push('d');
+    expect(sc.tick('a'), 'too early to call an unheard node dead').to.equal(undefined);
+    expect(sc.removeRequests).to.deep.equal(['d']);
+    sc.unheardIsDead = true;
+    const next = sc.tick('a');
+    expect(next?.members).to.deep.equal(['a', 'b', 'c']);
+    expect(next?.departed.map((d) => [d.id, d.status])).to.deep.equal([['d', 'removed']]);
+    expect(sc.removeRequests).to.deep.equal([]);
+    // A node whose record says alive is still never removed, however long unheard nodes have counted as dead.
+    sc.removeRequests.push('c');
+    expect(sc.tick('a')).to.equal(undefined);
+    expect(sc.lines[sc.lines.length - 1]).to.equal('  settled remove c: alive');
+  });
 
   function transcript(): string {
     const sc = new Script(['a', 'b', 'c', 'd']);
@@ -284,6 +304,7 @@ describe('ring-changes: zones', () => {
       isAlive: () => true,
       isNotDead: () => true,
       removeRequests: [],
+      unheardIsDead: false,
       planSettleMs: 0,
       departedMax: 8,
     };
