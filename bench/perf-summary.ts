@@ -5,10 +5,11 @@
  * profiles of profile-summary.ts, which sample wall time, perf samples only
  * while a thread is on a CPU, and it sees every thread (LevelDB's, libuv's,
  * V8's GC helpers) and native code: on an oversubscribed machine the two
- * disagree. A V8 profile showed LevelDB's synchronous get at 9% of a node's
- * time on the write-only bench; perf put it near 2% of its CPU, and caching
- * records in memory to skip it bought nothing (closing note of the stop that
- * added this script).
+ * disagree. On the write-only bench a V8 profile gave classic-level's batch
+ * call 11.5% of a node's time; perf gave that call 3% of the CPU, and 4.3% to
+ * the write itself on a worker thread. Both put the synchronous get at 9.4%.
+ * The call graph (`perf record -g`, `perf report --children`) gives such
+ * inclusive figures; this script sums self time.
  *
  * Record while a bench runs (the nodes must map their JIT code for perf):
  *
