@@ -64,8 +64,9 @@ export function expectOneLineError(run: Run, code: number, pattern: RegExp): voi
   expect(run.code, run.stderr).to.equal(code);
   const lines = run.stderr.trim().split('\n');
   expect(lines, run.stderr).to.have.length(1);
-  expect(lines[0]).to.match(/^dynamo: /);
-  expect(lines[0]).to.match(pattern);
+  // The whole line as the message: chai truncates the actual value it quotes.
+  expect(lines[0], run.stderr).to.match(/^dynamo: /);
+  expect(lines[0], run.stderr).to.match(pattern);
   expect(run.stderr).to.not.match(/\n\s+at /);
 }
 
