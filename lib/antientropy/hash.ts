@@ -15,7 +15,7 @@
  * murmurhash3js-revisited (the ring's copy): that one checks every input
  * byte and multiplies in halves, ~5 ns a byte, and a write hashes its whole
  * value for the version digest (issue 9: anti-entropy must be cheap enough
- * to leave on). This one runs at about 1 ns a byte; a unit test checks both
+ * to leave on). This one runs at about 0.8 ns a byte, 0.45 on long inputs (read by word); a unit test checks both
  * agree on random inputs and seeds, and the golden values below come from an
  * independent implementation of the reference C++.
  *
@@ -54,19 +54,34 @@ const TREE_CHECKSUM_SEED = 0x5eb3e706;
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
+/**
+ * Inputs at least this long are read a 32-bit word at a time from an aligned
+ * copy (one load per block instead of four loads and three shifts: about
+ * 1.7x faster on a 1 KiB value, which every write hashes twice for its
+ * version digests); shorter ones (keys, digests) are not worth the copy.
+ */
+const WORD_PATH_BYTES_MIN = 64;
+/** Blocks are little-endian words; the word path needs the platform to agree. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+// Aligned scratch for the word path, grown on demand (callers are synchronous).
+let words = new Uint32Array(256);
+let wordBytes = new Uint8Array(words.buffer);
+
 /** MurmurHash3_x86_32(bytes, seed) as a uint32 (Austin Appleby's reference, MurmurHash3.cpp). */
 export function murmur32(bytes: Uint8Array, seed: number): number {
   const n = bytes.length;
   const blocks = n & ~3;
   let h = seed | 0;
-  for (let i = 0; i < blocks; i += 4) {
-    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  if (n >= WORD_PATH_BYTES_MIN && LITTLE_ENDIAN) {
+    if (wordBytes.length < n) {
+      words = new Uint32Array((n + 3) >>> 2);
+      wordBytes = new Uint8Array(words.buffer);
+    }
+    wordBytes.set(bytes);
+    const count = blocks >>> 2;
+    for (let i = 0; i < count; i++) h = mixBlock(h, words[i]!);
+  } else {
+    for (let i = 0; i < blocks; i += 4) h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
   }
   const rest = n & 3;
   if (rest > 0) {
@@ -85,6 +100,16 @@ export function murmur32(bytes: Uint8Array, seed: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** One 4-byte block into the running hash (small enough for V8 to inline). */
+function mixBlock(h: number, block: number): number {
+  let k = Math.imul(block, C1);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, C2);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
 /** The key's segment hash (uint32) under SEGMENT_HASH. */

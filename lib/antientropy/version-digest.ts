@@ -55,9 +55,11 @@ const FINGERPRINT_BYTES = 17;
 const utf8 = new TextEncoder();
 
 /**
- * UTF-8 bytes of recently seen actors. A node meets few actors (one per
- * replica and process life), and encoding one costs about as much as
- * hashing the rest of a small object; the cache changes no result. Cleared
+ * UTF-8 bytes of recently seen non-ASCII actors. Actors are ASCII in
+ * practice (node ids and an epoch) and are written char by char: a Map
+ * lookup would hash the string, and every decoded record brings fresh
+ * strings whose hash is not cached. Encoding costs about as much as hashing
+ * the rest of a small object, so the rare non-ASCII actor is cached. Cleared
  * when full, so it stays bounded whatever a peer sends.
  */
 const actorBytes = new Map<string, Uint8Array>();
@@ -71,6 +73,27 @@ function encodeActor(actor: string): Uint8Array {
     actorBytes.set(actor, bytes);
   }
   return bytes;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** UTF-8 length of `actor`. */
+function actorByteLength(actor: string): number {
+  return isAscii(actor) ? actor.length : encodeActor(actor).length;
+}
+
+/** Writes `actor`'s UTF-8 bytes at `at` (its length was reserved by actorByteLength). */
+function writeActor(out: Uint8Array, at: number, actor: string): number {
+  if (isAscii(actor)) {
+    for (let i = 0; i < actor.length; i++) out[at + i] = actor.charCodeAt(i);
+    return actor.length;
+  }
+  const bytes = encodeActor(actor);
+  out.set(bytes, at);
+  return bytes.length;
 }
 
 /** Asserts `d` is a uint64 bigint (a programmer error otherwise). */
@@ -94,7 +117,7 @@ export function versionDigest(obj: StoredObject): VersionDigest {
   if (obj.entries.length === 0 && obj.anonymous.length === 0) return ABSENT_DIGEST;
   const anonymous = obj.anonymous.length === 0 ? NO_FINGERPRINTS : distinctSorted(obj.anonymous.map(fingerprint));
   let size = 1 + 4 + 4 + anonymous.length * FINGERPRINT_BYTES;
-  for (const e of obj.entries) size += 4 + encodeActor(e.actor).length + 8 + 4 + e.values.length * FINGERPRINT_BYTES;
+  for (const e of obj.entries) size += 4 + actorByteLength(e.actor) + 8 + 4 + e.values.length * FINGERPRINT_BYTES;
   let out = scratch;
   let view = scratchView;
   if (size > out.length) {
@@ -113,10 +136,9 @@ export function versionDigest(obj: StoredObject): VersionDigest {
   for (const e of obj.entries) {
     if (!(previous === undefined || previous < e.actor)) assert(false, `versionDigest: entries must be sorted by actor (${previous} then ${e.actor})`);
     previous = e.actor;
-    const actor = encodeActor(e.actor);
-    view.setUint32(at, actor.length);
-    out.set(actor, at + 4);
-    at += 4 + actor.length;
+    const actorLength = writeActor(out, at + 4, e.actor);
+    view.setUint32(at, actorLength);
+    at += 4 + actorLength;
     view.setFloat64(at, e.counter);
     view.setUint32(at + 8, e.values.length);
     at += 12;

@@ -47,6 +47,20 @@ describe('antientropy pinned hashes', () => {
     }
   });
 
+  it('agrees with murmurhash3js-revisited on long inputs at every alignment (the word-at-a-time path)', () => {
+    const random = new SeededRandom(20261201);
+    const backing = random.bytes(8192 + 8);
+    for (const length of [63, 64, 65, 66, 67, 127, 1024, 1025, 1026, 1027, 4099, 8192]) {
+      for (let offset = 0; offset < 4; offset++) {
+        const bytes = backing.subarray(offset, offset + length);
+        const seed = random.int(2 ** 32);
+        expect(murmur32(bytes, seed), `length ${length} offset ${offset}`).to.equal(murmur.x86.hash32(bytes, seed));
+      }
+    }
+    // A short input after a long one must not read the long one's leftovers.
+    expect(murmur32(utf8('hello'), 0)).to.equal(0x248bfa47);
+  });
+
   const segments: Array<[string, number]> = [
     ['', 0x74b2f164],
     ['a', 0x78a1f748],
