@@ -143,32 +143,6 @@ describe('integration: 3 real node processes over gRPC with LevelDB', function (
     });
   });
 
-  it('read repair brings a replica that missed a write up to date', async () => {
-    // n3 misses the write ...
-    await t.cluster.stopMember('n3', 'SIGKILL');
-    const c12 = t.client('n1', 'n2');
-    await c12.put('repair-me', 'fresh', { consistency: 'QUORUM' });
-    await t.cluster.startMember('n3');
-    // ... an ALL read through n1 notices n3 is stale and repairs it in the background ...
-    const before = (await client.status(t.cluster.member('n1').address)).readRepairs;
-    const read = await eventually(() => t.client('n1').get('repair-me', { consistency: 'ALL' }));
-    expect(text(read.values)).to.deep.equal(['fresh']);
-    let repairs = before;
-    for (let i = 0; i < 50 && repairs === before; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      repairs = (await client.status(t.cluster.member('n1').address)).readRepairs;
-    }
-    expect(repairs).to.be.greaterThan(before);
-    // ... so with the other two replicas gone, n3 alone serves the value.
-    await t.cluster.stopMember('n1', 'SIGKILL');
-    await t.cluster.stopMember('n2', 'SIGKILL');
-    const only3 = await t.client('n3').get('repair-me', { consistency: 'ONE' });
-    expect(text(only3.values)).to.deep.equal(['fresh']);
-    await t.cluster.startMember('n1');
-    await t.cluster.startMember('n2');
-    await t.settle();
-  });
-
   it('keeps acknowledged data through kill -9 of every node and restart', async () => {
     const keys = Array.from({ length: 50 }, (_, i) => `durable-${i}`);
     await Promise.all(keys.map((k) => client.put(k, `v-${k}`, { consistency: 'ALL' })));
@@ -199,5 +173,46 @@ describe('integration: 3 real node processes over gRPC with LevelDB', function (
     );
     expect(err).to.be.instanceOf(InvalidArgumentError);
     expect((err as Error).message).to.match(/ANY/);
+  });
+});
+
+// Its own cluster, with anti-entropy off: on the shared cluster an exchange of the
+// key's partition right after n3 restarts (every 100 ms a node starts one) could
+// bring n3 up to date before the read does; a clean-clone CI run once counted no
+// read repair. Hinted handoff is off too: with more nodes than replicas a hint
+// replayed at n3's restart would do the same.
+describe('integration: read repair on real node processes (hinted handoff and anti-entropy off)', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+
+  before(async () => {
+    t = await startTestCluster({ env: { DYNAMO_HINTED_HANDOFF: 'false', DYNAMO_ANTI_ENTROPY: 'false' } });
+  });
+  after(async () => {
+    await t?.teardown();
+  });
+
+  it('brings a replica that missed a write up to date', async () => {
+    // n3 misses the write ...
+    await t.cluster.stopMember('n3', 'SIGKILL');
+    const c12 = t.client('n1', 'n2');
+    await c12.put('repair-me', 'fresh', { consistency: 'QUORUM' });
+    await t.cluster.startMember('n3');
+    // ... an ALL read through n1 notices n3 is stale and repairs it in the background ...
+    const client = t.client();
+    const before = (await client.status(t.cluster.member('n1').address)).readRepairs;
+    const read = await eventually(() => t.client('n1').get('repair-me', { consistency: 'ALL' }));
+    expect(text(read.values)).to.deep.equal(['fresh']);
+    let repairs = before;
+    for (let i = 0; i < 50 && repairs === before; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      repairs = (await client.status(t.cluster.member('n1').address)).readRepairs;
+    }
+    expect(repairs).to.be.greaterThan(before);
+    // ... so with the other two replicas gone, n3 alone serves the value.
+    await t.cluster.stopMember('n1', 'SIGKILL');
+    await t.cluster.stopMember('n2', 'SIGKILL');
+    const only3 = await t.client('n3').get('repair-me', { consistency: 'ONE' });
+    expect(text(only3.values)).to.deep.equal(['fresh']);
   });
 });
