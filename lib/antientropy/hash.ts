@@ -64,9 +64,11 @@ const C2 = 0x1b873593;
 const WORD_PATH_BYTES_MIN = 64;
 /** Blocks are little-endian words; the word path needs the platform to agree. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-// Aligned scratch for the word path, grown on demand (callers are synchronous).
-let words = new Uint32Array(256);
-let wordBytes = new Uint8Array(words.buffer);
+// Aligned scratch for the word path, shared (callers are synchronous); a long
+// input goes through it in chunks, so it never grows to the largest value seen.
+const SCRATCH_WORDS = 4096;
+const words = new Uint32Array(SCRATCH_WORDS);
+const wordBytes = new Uint8Array(words.buffer);
 
 /** MurmurHash3_x86_32(bytes, seed) as a uint32 (Austin Appleby's reference, MurmurHash3.cpp). */
 export function murmur32(bytes: Uint8Array, seed: number): number {
@@ -74,13 +76,16 @@ export function murmur32(bytes: Uint8Array, seed: number): number {
   const blocks = n & ~3;
   let h = seed | 0;
   if (n >= WORD_PATH_BYTES_MIN && LITTLE_ENDIAN) {
-    if (wordBytes.length < n) {
-      words = new Uint32Array((n + 3) >>> 2);
-      wordBytes = new Uint8Array(words.buffer);
+    if (n <= wordBytes.length) {
+      wordBytes.set(bytes);
+      h = mixWords(h, blocks >>> 2);
+    } else {
+      for (let from = 0; from < blocks; from += wordBytes.length) {
+        const to = Math.min(blocks, from + wordBytes.length);
+        wordBytes.set(bytes.subarray(from, to));
+        h = mixWords(h, (to - from) >>> 2);
+      }
     }
-    wordBytes.set(bytes);
-    const count = blocks >>> 2;
-    for (let i = 0; i < count; i++) h = mixBlock(h, words[i]!);
   } else {
     for (let i = 0; i < blocks; i += 4) h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
   }
@@ -101,6 +106,12 @@ export function murmur32(bytes: Uint8Array, seed: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** The first `count` words of the scratch into the running hash. */
+function mixWords(h: number, count: number): number {
+  for (let i = 0; i < count; i++) h = mixBlock(h, words[i]!);
+  return h;
 }
 
 /** One 4-byte block into the running hash (small enough for V8 to inline). */

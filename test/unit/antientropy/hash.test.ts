@@ -47,10 +47,11 @@ describe('antientropy pinned hashes', () => {
     }
   });
 
-  it('agrees with murmurhash3js-revisited on long inputs at every alignment (the word-at-a-time path)', () => {
+  it('agrees with murmurhash3js-revisited on long inputs at every alignment (the word-at-a-time path, chunked past 16 KiB)', () => {
     const random = new SeededRandom(20261201);
-    const backing = random.bytes(8192 + 8);
-    for (const length of [63, 64, 65, 66, 67, 127, 1024, 1025, 1026, 1027, 4099, 8192]) {
+    const backing = random.bytes(40_000 + 8);
+    // Up to 16 KiB in one copy, longer ones in chunks of the 16 KiB scratch.
+    for (const length of [63, 64, 65, 66, 67, 127, 1024, 1025, 1026, 1027, 4099, 16_383, 16_384, 16_385, 32_768, 40_003]) {
       for (let offset = 0; offset < 4; offset++) {
         const bytes = backing.subarray(offset, offset + length);
         const seed = random.int(2 ** 32);
