@@ -100,7 +100,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
       const aae = await Promise.all(cluster.endpoints.map((e) => client.status(e).then((st) => st.antiEntropy, () => undefined)));
       const sum = (f: (a: NonNullable<(typeof aae)[number]>) => number): number => aae.reduce((n, a) => n + (a === undefined ? 0 : f(a)), 0);
       if (aae.some((a) => a?.enabled === true)) {
-        console.error(`${opts.name ?? 'dynamo'}: anti-entropy ran ${sum((a) => a.exchanges)} exchanges, pulled ${sum((a) => a.keysPulled)} and pushed ${sum((a) => a.keysPushed)} keys, ${sum((a) => a.bytesSent)} bytes sent`);
+        console.error(`${opts.name ?? 'dynamo'}: anti-entropy ran ${sum((a) => a.exchanges)} exchanges, pulled ${sum((a) => a.keysPulled)} and pushed ${sum((a) => a.keysPushed)} keys, ${sum((a) => a.bytesSent)} bytes sent and ${sum((a) => a.bytesReceived)} received`);
       }
       client.close();
       await cluster.stop('SIGTERM');
