@@ -55,8 +55,9 @@ export function antiEntropyText(a: AntiEntropyStatus, nowMs: number): string {
   if (!a.enabled) return 'anti-entropy: off\n';
   const building = a.treesBuilding === 0 ? '' : ` (${a.treesBuilding} building)`;
   const cycle = a.cycles === 0 ? 'no full pass yet' : `${a.cycles} full passes (last ${(a.lastCycleMs / 1000).toFixed(1)} s)`;
+  const slowed = a.exchangesSlowed > 0 ? ` (${a.exchangesSlowed} slowed: the node was busy)` : '';
   let out =
-    `anti-entropy: ${a.treesReady}/${a.partitions} trees ready${building}, ${a.exchanges} exchanges, ${cycle}; ` +
+    `anti-entropy: ${a.treesReady}/${a.partitions} trees ready${building}, ${a.exchanges} exchanges${slowed}, ${cycle}; ` +
     `every partition fully compared: ${ago(a.lastFullExchangeAtMs, nowMs)}; keys repaired ${a.keysPulled} here, ${a.keysPushed} on peers; ` +
     `${a.tombstonesPurged} tombstones purged\n`;
   if (a.peers.length > 0) {

@@ -40,6 +40,18 @@ export interface AntiEntropyConfig {
    * an idle 3-node cluster) for about 140 bytes/s.
    */
   exchangeIntervalMs: number;
+  /**
+   * The pause instead, while this node is busy with requests (at least
+   * `exchangeBusyRequestsPerSecond` since the last start): background
+   * exchanges yield to the foreground, as Riak throttles its AAE by vnode
+   * queue length. With 256 partitions, 1000 ms is a full cycle in 4.3 min
+   * of sustained load; read repair and hints keep covering writes meanwhile,
+   * and an idle node is back to `exchangeIntervalMs` at its next start.
+   * Never below exchangeIntervalMs (the validator raises it).
+   */
+  exchangeIntervalBusyMs: number;
+  /** Requests per second this node handles (its own clients' and its peers') from which it counts as busy. */
+  exchangeBusyRequestsPerSecond: number;
   /** Exchanges this node runs at once (its anti-entropy share of the background budget). */
   exchangesConcurrentMax: number;
   /** An exchange still running after this long is abandoned (its repairs so far stay). */
@@ -92,6 +104,8 @@ export function defaultAntiEntropyConfig(): AntiEntropyConfig {
     rebuildDirtyKeysMax: 65_536,
     treeRebuildIntervalMs: 604_800_000,
     exchangeIntervalMs: 100,
+    exchangeIntervalBusyMs: 1000,
+    exchangeBusyRequestsPerSecond: 50,
     exchangesConcurrentMax: 1,
     exchangeTimeoutMs: 30_000,
     segmentsPerExchangeMax: 256,
@@ -127,6 +141,8 @@ export function testAntiEntropyConfig(): AntiEntropyConfig {
   return {
     ...defaultAntiEntropyConfig(),
     exchangeIntervalMs: 50,
+    // Tests wait for exchanges while they write: a cycle of 256 partitions stays under 40 s.
+    exchangeIntervalBusyMs: 150,
     exchangeTimeoutMs: 5000,
     tombstoneGraceMs: 60_000,
     tombstoneSettleMs: 5000,
@@ -146,6 +162,8 @@ const RANGES: Record<NumberField, readonly [number, number]> = {
   rebuildDirtyKeysMax: [1, 10_000_000],
   treeRebuildIntervalMs: [0, 2 ** 40],
   exchangeIntervalMs: [1, 3_600_000],
+  exchangeIntervalBusyMs: [1, 3_600_000],
+  exchangeBusyRequestsPerSecond: [1, 1_000_000_000],
   exchangesConcurrentMax: [1, 64],
   exchangeTimeoutMs: [100, 3_600_000],
   segmentsPerExchangeMax: [1, 1 << 20],
@@ -166,7 +184,7 @@ const RANGES: Record<NumberField, readonly [number, number]> = {
 
 /**
  * Fills missing fields from defaultAntiEntropyConfig() and checks every
- * field. Throws InvalidArgumentError naming the field. Returns a new object.
+ * field; exchangeIntervalBusyMs is raised to exchangeIntervalMs if below it. Throws InvalidArgumentError naming the field. Returns a new object.
  */
 export function validateAntiEntropyConfig(partial: Partial<AntiEntropyConfig> = {}): AntiEntropyConfig {
   const config: AntiEntropyConfig = { ...defaultAntiEntropyConfig(), ...partial };
@@ -181,6 +199,8 @@ export function validateAntiEntropyConfig(partial: Partial<AntiEntropyConfig> = 
   } catch (e) {
     throw new InvalidArgumentError(`anti-entropy config treeFanOut/treeDepth: ${(e as Error).message}`);
   }
+  // A busy node never exchanges more often than an idle one: a longer idle interval raises the busy one.
+  config.exchangeIntervalBusyMs = Math.max(config.exchangeIntervalBusyMs, config.exchangeIntervalMs);
   if (config.tombstoneSettleMs < config.exchangeTimeoutMs) {
     throw new InvalidArgumentError(
       `anti-entropy config tombstoneSettleMs (${config.tombstoneSettleMs}) must be at least exchangeTimeoutMs (${config.exchangeTimeoutMs}): an exchange carrying an old version may still be in flight`,

@@ -119,6 +119,8 @@ export interface AntiEntropyDeps {
   hintCensus(partition: number, key: Uint8Array): Promise<'none' | 'held' | 'unanswered'>;
   /** Counts the keys exchanges repaired (default: not counted). */
   readonly metrics?: Metrics;
+  /** Requests this node has handled since start, a monotonic count: exchanges slow down while it climbs fast (default: never). */
+  requests?(): number;
 }
 
 /** A rebuild (or, for a tree loaded from disk, a scan that only re-tracks tombstones) of one partition. */
@@ -205,7 +207,16 @@ export class AntiEntropy implements ReplicaObserver {
       purgedMax: deps.config.purgedRememberedMax,
       purgedMemoMs: deps.config.purgedMemoMs,
     });
-    this.#scheduler = new ExchangeScheduler({ self: deps.self, intervalMs: deps.config.exchangeIntervalMs, concurrentMax: deps.config.exchangesConcurrentMax }, now);
+    this.#scheduler = new ExchangeScheduler(
+      {
+        self: deps.self,
+        intervalMs: deps.config.exchangeIntervalMs,
+        busyIntervalMs: deps.config.exchangeIntervalBusyMs,
+        busyRequestsPerSecond: deps.config.exchangeBusyRequestsPerSecond,
+        concurrentMax: deps.config.exchangesConcurrentMax,
+      },
+      now,
+    );
     this.#port = new ReplicaTreePort({
       shape: this.#shape,
       storage: deps.storage,
@@ -389,6 +400,7 @@ export class AntiEntropy implements ReplicaObserver {
       bytesSent: totals.bytesSent,
       bytesReceived: totals.bytesReceived,
       tombstonesPurged: this.#purged,
+      exchangesSlowed: s.loadedStarts,
       peers: this.#exchanges.peers(),
       ...(this.#repair === undefined ? {} : { repair: this.#repair.status(this.#deps.runtime.time.monotonicMs()) }),
     };
@@ -451,7 +463,7 @@ export class AntiEntropy implements ReplicaObserver {
     // An on-demand repair runs its own exchanges meanwhile.
     if (this.#repair?.state === 'running') return this.#arm(interval);
     const now = this.#deps.runtime.time.monotonicMs();
-    const d = this.#scheduler.next(now, holdings, (p, peer) => this.#readiness(view, p, peer) === 'ready');
+    const d = this.#scheduler.next(now, holdings, (p, peer) => this.#readiness(view, p, peer) === 'ready', this.#deps.requests?.() ?? 0);
     if (d.type === 'wait') return this.#arm(d.wakeAtMs - now);
     if (d.type === 'busy') return;
     const begun = this.#deps.admission.begin('anti-entropy', now);

@@ -167,6 +167,7 @@ export class DynamoNode {
           key,
         ),
       ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
+      requests: () => this.#coordinator?.requestsHandled ?? 0,
     });
     this.kv = {
       get: async (cmd) => this.#serving().get(cmd),

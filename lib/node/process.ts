@@ -121,7 +121,11 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     },
     antiEntropy: {
       enabled: config.antiEntropy,
-      config: { exchangeIntervalMs: config.antiEntropyIntervalMs, tombstoneGraceMs: config.tombstoneGraceMs },
+      config: {
+        exchangeIntervalMs: config.antiEntropyIntervalMs,
+        exchangeIntervalBusyMs: config.antiEntropyBusyIntervalMs,
+        tombstoneGraceMs: config.tombstoneGraceMs,
+      },
     },
     replication: {
       replicas: config.replicas,

@@ -372,6 +372,8 @@ export interface AntiEntropyStatus {
   /** Payload bytes of its exchanges, sent and received. */
   readonly bytesSent: number;
   readonly bytesReceived: number;
+  /** Exchanges started at the busy pace (the node handled many requests, so the next start waited longer). */
+  readonly exchangesSlowed: number;
   /** Tombstones purged (every replica held them and the grace period had passed). */
   readonly tombstonesPurged: number;
   /** One row per peer it exchanged with. */

@@ -197,6 +197,8 @@ export class Coordinator implements KvHandler {
   readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0, contextCatchUps: 0, hintedWrites: 0, fallbackCoordinated: 0 };
   /** Requests, replica calls and repairs not yet finished; close() waits for zero. */
   #inflight = 0;
+  /** Peer requests served since start (reads, writes, hints, forwards; not anti-entropy's own merges). */
+  #peerRequests = 0;
   #closed = false;
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
@@ -213,6 +215,15 @@ export class Coordinator implements KvHandler {
     this.#random = deps.runtime.random;
     const actors = new ActorEpochs(deps.nodeId, deps.runtime.random, this.#log, deps.mintEpoch);
     this.#replica = new LocalReplica({ storage: deps.storage, actors, logger: this.#log, ...(deps.observer === undefined ? {} : { observer: deps.observer }) });
+  }
+
+  /**
+   * Client and peer requests handled since start (a monotonic count):
+   * anti-entropy paces its exchanges by it. Its own merges and purges are
+   * not counted, so a large repair does not slow itself down.
+   */
+  get requestsHandled(): number {
+    return this.#stats.gets + this.#stats.puts + this.#stats.deletes + this.#peerRequests;
   }
 
   /** The actor new versions are minted under now (changes when one is retired). */
@@ -262,6 +273,7 @@ export class Coordinator implements KvHandler {
   async handlePeer(req: PeerRequest, timeoutMs: number): Promise<PeerReply> {
     assert(req.type === 'read' || req.type === 'write' || req.type === 'coordinate', `${req.type} requests are answered by the node, not replication`);
     this.#admit();
+    this.#peerRequests++;
     try {
       switch (req.type) {
         case 'read': {

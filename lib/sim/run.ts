@@ -78,6 +78,8 @@ export interface RareCounts {
   hintsDropped: number;
   /** Partition trees rebuilt because they could not be trusted (a failed write, a set-aside, drift). */
   treeRebuilds: number;
+  /** Exchanges the serving lives started at the busy pace (anti-entropy yielding to requests). */
+  exchangesSlowed: number;
 }
 
 const LOG = {
@@ -146,6 +148,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
   const finalValues = new Map<string, readonly string[] | undefined>();
   let broke: Violation | undefined;
   let hintsDelivered = 0;
+  let exchangesSlowed = 0;
   try {
     await cluster.start();
     faults.start();
@@ -161,7 +164,11 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       const key = `k${k}`;
       finalValues.set(key, await finalRead(cluster, via, key, opts.requestTimeoutMs));
     }
-    for (const id of serving) hintsDelivered += (await cluster.run(cluster.node(id).admin.status())).hints?.delivered ?? 0;
+    for (const id of serving) {
+      const status = await cluster.run(cluster.node(id).admin.status());
+      hintsDelivered += status.hints?.delivered ?? 0;
+      exchangesSlowed += status.antiEntropy?.exchangesSlowed ?? 0;
+    }
   } catch (e) {
     broke = { rule: 'simulation-failed', key: '*', message: e instanceof Error ? e.message.split('\n')[0]! : String(e), ops: [] };
   } finally {
@@ -206,6 +213,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       maybeAppliedErrors: writes.filter((w) => w.outcome.status === 'failed' && w.outcome.maybeApplied).length,
       tombstonePurges: cluster.watched(LOG.purged),
       hintsDelivered,
+      exchangesSlowed,
       hintsRetired: cluster.watched(LOG.hintRetired),
       hintsDropped: cluster.watched(LOG.hintDropped),
       treeRebuilds: cluster.watched(LOG.rebuilt),

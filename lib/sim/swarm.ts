@@ -17,6 +17,19 @@ export function levelsFor(replicas: number): Consistency[] {
   return CONSISTENCY_LEVELS.filter((l) => l !== 'ANY' && (needs[l] ?? 1) <= replicas);
 }
 
+/**
+ * Exchange pacing: the idle interval (drawn by the caller) and a busy one,
+ * 1-10× it, from a rate clients reach in some runs and not in others.
+ * Drawn from a stream of its own, so adding it left every other option of
+ * a seed as it was. GC runs slow down 2× at most, so their tombstones are
+ * still seen held by every replica, and purged, within a run.
+ */
+function exchangePace(seed: number, intervalMs: number, gc: boolean): { exchangeIntervalMs: number; exchangeIntervalBusyMs: number; exchangeBusyRequestsPerSecond: number } {
+  const r = new SeededRandom((seed ^ 0x6d2b79f5) >>> 0);
+  const factor = (gc ? [1, 2] : [1, 2, 4, 10])[r.int(gc ? 2 : 4)]!;
+  return { exchangeIntervalMs: intervalMs, exchangeIntervalBusyMs: intervalMs * factor, exchangeBusyRequestsPerSecond: [1, 20, 100][r.int(3)]! };
+}
+
 /** The options of swarm seed `seed`. */
 export function swarmOptions(seed: number): SimRunOptions {
   const r = new SeededRandom((seed ^ 0x2545f491) >>> 0);
@@ -49,7 +62,7 @@ export function swarmOptions(seed: number): SimRunOptions {
     aae === 'off'
       ? false
       : {
-          exchangeIntervalMs: [50, 100, 250, 500][r.int(4)]!,
+          ...exchangePace(seed, [50, 100, 250, 500][r.int(4)]!, aae === 'gc'),
           ...(aae === 'gc'
             ? { tombstoneGraceMs: graceMs, exchangeTimeoutMs: 1000, tombstoneSettleMs: 1000, tombstoneHoldingMaxAgeMs: 10_000, purgedMemoMs: 30_000 }
             : {}),

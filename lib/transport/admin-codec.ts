@@ -233,6 +233,7 @@ export class AdminCodec {
       bytesSent: m.bytesSent,
       bytesReceived: m.bytesReceived,
       tombstonesPurged: m.tombstonesPurged,
+      exchangesSlowed: m.exchangesSlowed ?? 0,
       peers: (m.peers ?? []).map((p) => ({ ...p })),
       repair: repair === undefined ? undefined : this.repairStatus(repair),
     });

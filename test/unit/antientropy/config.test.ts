@@ -16,6 +16,7 @@ describe('anti-entropy config', () => {
   it('accepts the defaults and every profile unchanged', () => {
     for (const profile of [defaultAntiEntropyConfig(), localAntiEntropyConfig(), testAntiEntropyConfig()]) {
       expect(validateAntiEntropyConfig(profile)).to.deep.equal(profile);
+      expect(256 * profile.exchangeIntervalBusyMs, 'a full pass of 256 partitions under load').to.be.below(profile.tombstoneHoldingMaxAgeMs);
       expect(() => validateAdmissionConfig(admissionConfigOf(profile))).not.to.throw();
     }
   });
@@ -23,6 +24,8 @@ describe('anti-entropy config', () => {
   it('exchanges every one of 256 partitions within 60 s by default (issue 9), and one at a time', () => {
     const c = defaultAntiEntropyConfig();
     expect(256 * c.exchangeIntervalMs).to.be.at.most(60_000);
+    // Under sustained load a full pass still ends well inside the window a tombstone's holders must have been seen in.
+    expect(256 * c.exchangeIntervalBusyMs).to.be.below(c.tombstoneHoldingMaxAgeMs);
     expect(c.exchangesConcurrentMax).to.equal(1);
     expect(treeShapeOf(c)).to.deep.equal({ fanOut: 64, depth: 2 });
   });
@@ -31,6 +34,13 @@ describe('anti-entropy config', () => {
     const c = validateAntiEntropyConfig({ exchangeIntervalMs: 250 });
     expect(c.exchangeIntervalMs).to.equal(250);
     expect(c.tombstoneGraceMs).to.equal(defaultAntiEntropyConfig().tombstoneGraceMs);
+  });
+
+  it('raises the busy interval to the idle one: a busy node never exchanges more often', () => {
+    expect(validateAntiEntropyConfig({ exchangeIntervalMs: 5000 }).exchangeIntervalBusyMs).to.equal(5000);
+    expect(validateAntiEntropyConfig({ exchangeIntervalMs: 100, exchangeIntervalBusyMs: 20 }).exchangeIntervalBusyMs).to.equal(100);
+    expect(validateAntiEntropyConfig({ exchangeIntervalMs: 100 }).exchangeIntervalBusyMs).to.equal(1000);
+    expect(() => validateAntiEntropyConfig({ exchangeBusyRequestsPerSecond: 0 })).to.throw(InvalidArgumentError, /exchangeBusyRequestsPerSecond/);
   });
 
   it('names the offending field', () => {

@@ -108,12 +108,13 @@ describe('cli/repair: progress display and status text', () => {
     const now = AE.lastFullExchangeAtMs + 2500;
     const text = antiEntropyText(AE, now);
     expect(text).to.equal(
-      'anti-entropy: 63/64 trees ready (1 building), 8589934592 exchanges, 5 full passes (last 25.6 s); every partition fully compared: 2.5 s ago; keys repaired 300 here, 0 on peers; 50 tombstones purged\n' +
+      'anti-entropy: 63/64 trees ready (1 building), 8589934592 exchanges (7 slowed: the node was busy), 5 full passes (last 25.6 s); every partition fully compared: 2.5 s ago; keys repaired 300 here, 0 on peers; 50 tombstones purged\n' +
         'PEER  EXCHANGES  LAST EXCHANGE  LAST COMPLETE  KEYS IN  KEYS OUT\n' +
         'n2    100        1.5 s ago      2.0 s ago      300      0\n' +
         'n3    0          never          never          0        0\n' +
         'repair 2 of partition 0: done, 1/1 partitions, 3 exchanges, 0 skipped, keys 7 in / 1 out, 900 B sent, 0.0 s\n',
     );
+    expect(antiEntropyText({ ...AE, exchangesSlowed: 0 }, now)).to.contain(', 8589934592 exchanges, 5 full passes');
     const off: AntiEntropyStatus = { ...AE, enabled: false };
     expect(antiEntropyText(off, now)).to.equal('anti-entropy: off\n');
     expect(statusText(MEMBERSHIP_STATUS, now).endsWith(text)).to.equal(true);

@@ -115,6 +115,7 @@ export const MEMBERSHIP_STATUS: NodeStatus = {
     bytesSent: 123_456,
     bytesReceived: 654_321,
     tombstonesPurged: 50,
+    exchangesSlowed: 7,
     peers: [
       { peer: 'n2', exchanges: 100, lastExchangeAtMs: 1_790_000_001_000, lastCompleteAtMs: 1_790_000_000_500, keysPulled: 300, keysPushed: 0 },
       { peer: 'n3', exchanges: 0, lastExchangeAtMs: 0, lastCompleteAtMs: 0, keysPulled: 0, keysPushed: 0 },
