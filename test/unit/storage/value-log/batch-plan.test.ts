@@ -1,0 +1,130 @@
+import { expect } from 'chai';
+import type { CommitOp, LevelBatchOp } from '../../../../lib/storage/commit-ops.ts';
+import { keyString, needsTracking, planBatch, type PlanContext } from '../../../../lib/storage/value-log/batch-plan.ts';
+import { decodeLiveBytes, decodePointer, encodePointer, entryBytes, type Pointer } from '../../../../lib/storage/value-log/segment-format.ts';
+
+const k = (s: string): Uint8Array => new TextEncoder().encode(s);
+const rec = (n: number, fill = 1): Uint8Array => new Uint8Array(n).fill(fill);
+
+/** An engine of plain maps and a log that appends to segment 9 at increasing offsets. */
+function fixture(min: number, engine: Record<string, Uint8Array> = {}, live: Record<number, number> = {}) {
+  const reads: string[] = [];
+  let offset = 0;
+  const ctx: PlanContext = {
+    minBytes: min,
+    current: (key) => {
+      reads.push(keyString(key));
+      return engine[keyString(key)];
+    },
+    append: (_key, record): Pointer => {
+      const p = { segment: 9, offset, length: record.length, crc: 0 };
+      offset += 100 + record.length;
+      return p;
+    },
+    liveBytes: (s) => live[s] ?? 0,
+    counterKey: (s) => k(`counter${s}`),
+  };
+  return { ctx, reads };
+}
+
+const pointer = (segment: number, offset: number, length: number): Uint8Array => encodePointer({ segment, offset, length, crc: 0 });
+const counterOps = (ops: LevelBatchOp[]): Record<string, number> =>
+  Object.fromEntries(ops.filter((o) => keyString(o.key).startsWith('counter')).map((o) => [keyString(o.key), o.type === 'put' ? decodeLiveBytes(o.value)! : 0]));
+
+describe('value-log batch plan', function () {
+  it('sends records at the threshold or above to the log, keeps smaller ones and other ops inline', function () {
+    const { ctx } = fixture(10);
+    const batch: CommitOp[] = [
+      { type: 'record', key: k('big'), record: rec(10) },
+      { type: 'record', key: k('small'), record: rec(9) },
+      { type: 'put', key: k('hint'), value: rec(50) },
+      { type: 'record', key: k('gone'), record: undefined },
+    ];
+    const plan = planBatch(batch, ctx, true);
+    expect(decodePointer((plan.ops[0] as { value: Uint8Array }).value)).to.deep.equal({ segment: 9, offset: 0, length: 10, crc: 0 });
+    expect(plan.ops.slice(1, 4)).to.deep.equal([
+      { type: 'put', key: k('small'), value: rec(9) },
+      { type: 'put', key: k('hint'), value: rec(50) },
+      { type: 'del', key: k('gone') },
+    ]);
+    expect([...plan.liveAfter]).to.deep.equal([[9, entryBytes(3, 10)]]);
+    expect(counterOps(plan.ops)).to.deep.equal({ counter9: entryBytes(3, 10) });
+    expect([...plan.appended]).to.deep.equal([9]);
+    expect(plan.mustSync).to.equal(false);
+  });
+
+  it('reads nothing when the log holds no live bytes and the batch makes no pointer', function () {
+    const batch: CommitOp[] = [{ type: 'record', key: k('a'), record: rec(5) }, { type: 'record', key: k('b'), record: undefined }];
+    expect(needsTracking(batch, 10, 0)).to.equal(false);
+    expect(needsTracking(batch, 10, 1)).to.equal(true);
+    expect(needsTracking([...batch, { type: 'record', key: k('c'), record: rec(10) }], 10, 0)).to.equal(true);
+    expect(needsTracking([{ type: 'retire', segment: 1 }], 10, 0)).to.equal(true);
+    const { ctx, reads } = fixture(10);
+    const plan = planBatch(batch, ctx, false);
+    expect(reads).to.deep.equal([]);
+    expect(plan.liveAfter.size).to.equal(0);
+  });
+
+  it('takes what overwrites and deletes replace off the old segments, exactly, within one batch too', function () {
+    const engine = { a: pointer(3, 0, 1000), b: pointer(4, 0, 500), c: rec(5) };
+    const live = { 3: entryBytes(1, 1000) + 777, 4: entryBytes(1, 500) };
+    const { ctx } = fixture(100, engine, live);
+    const plan = planBatch([
+      { type: 'record', key: k('a'), record: rec(200) }, // a: 3 -> 9
+      { type: 'record', key: k('a'), record: rec(300) }, // a: 9 -> 9 (the first new pointer is replaced)
+      { type: 'record', key: k('b'), record: undefined }, // b: 4 -> gone
+      { type: 'record', key: k('c'), record: rec(150) }, // c: inline -> 9
+    ], ctx, true);
+    expect(Object.fromEntries(plan.liveAfter)).to.deep.equal({ 3: 777, 4: 0, 9: entryBytes(1, 300) + entryBytes(1, 150) });
+    expect(counterOps(plan.ops)).to.deep.equal({ counter3: 777, counter4: 0, counter9: entryBytes(1, 300) + entryBytes(1, 150) });
+    expect(plan.ops.find((o) => keyString(o.key) === 'counter4')!.type, 'a counter reaching 0 is deleted').to.equal('del');
+    expect(plan.underflows).to.equal(0);
+  });
+
+  it('moves a relocated record only while the key still points where GC found it', function () {
+    const engine = { a: pointer(3, 16, 1000), b: pointer(3, 2000, 1000) };
+    const { ctx } = fixture(100, engine, { 3: 2 * entryBytes(1, 1000) });
+    const plan = planBatch([
+      { type: 'record', key: k('b'), record: rec(10) }, // a client write to b lands first
+      { type: 'relocate', key: k('a'), from: { segment: 3, offset: 16 }, record: rec(1000, 7) },
+      { type: 'relocate', key: k('b'), from: { segment: 3, offset: 2000 }, record: rec(1000, 7) },
+      { type: 'relocate', key: k('a'), from: { segment: 3, offset: 99 }, record: rec(1000, 7) }, // wrong offset
+    ], ctx, true);
+    expect(plan.ops.filter((o) => keyString(o.key) === 'b')).to.deep.equal([{ type: 'put', key: k('b'), value: rec(10) }], 'the write wins');
+    expect(decodePointer((plan.ops.find((o) => keyString(o.key) === 'a') as { value: Uint8Array }).value)!.segment).to.equal(9);
+    expect([plan.relocatedEntries, plan.relocationsSkipped, plan.relocatedBytes]).to.deep.equal([1, 2, entryBytes(1, 1000)]);
+    expect(Object.fromEntries(plan.liveAfter)).to.deep.equal({ 3: 0, 9: entryBytes(1, 1000) });
+    expect(plan.mustSync).to.equal(true);
+  });
+
+  it('a relocation after a client write in the same batch sees the write (nothing resurrected)', function () {
+    const { ctx } = fixture(100, { a: pointer(3, 16, 1000) }, { 3: entryBytes(1, 1000) });
+    const plan = planBatch([
+      { type: 'record', key: k('a'), record: undefined },
+      { type: 'relocate', key: k('a'), from: { segment: 3, offset: 16 }, record: rec(1000) },
+    ], ctx, true);
+    expect(plan.ops.filter((o) => keyString(o.key) === 'a')).to.deep.equal([{ type: 'del', key: k('a') }]);
+    expect(plan.relocationsSkipped).to.equal(1);
+  });
+
+  it('retires a segment only when its live bytes are 0 after the batch', function () {
+    const { ctx } = fixture(100, { a: pointer(5, 0, 1000) }, { 4: 0, 5: entryBytes(1, 1000), 6: 10 });
+    const plan = planBatch([
+      { type: 'record', key: k('a'), record: undefined },
+      { type: 'retire', segment: 4 },
+      { type: 'retire', segment: 5 },
+      { type: 'retire', segment: 6 },
+    ], ctx, true);
+    expect(plan.retired).to.deep.equal([4, 5]);
+    expect(plan.retireRefused).to.deep.equal([6]);
+    expect(counterOps(plan.ops)).to.deep.equal({ counter4: 0, counter5: 0 });
+    expect(plan.mustSync).to.equal(true);
+  });
+
+  it('clamps and counts a decrement below zero instead of failing writes', function () {
+    const { ctx } = fixture(100, { a: pointer(3, 0, 1000) }, { 3: 10 });
+    const plan = planBatch([{ type: 'record', key: k('a'), record: undefined }], ctx, true);
+    expect(plan.liveAfter.get(3)).to.equal(0);
+    expect(plan.underflows).to.equal(1);
+  });
+});
