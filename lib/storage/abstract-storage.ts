@@ -10,17 +10,22 @@
  * open() resolves; close() refuses new calls at once, lets accepted writes
  * finish, then closes the engine; after that every method rejects with
  * ClosedError (including open(): an instance is opened at most once).
+ *
+ * Engines with a value-log directory (the disk engines) keep large data
+ * records in a value log (value-log/): the batch apply step hands each batch
+ * to it, and reads resolve the pointers it leaves in the engine.
  */
-import { ClosedError, InvalidArgumentError, StorageError } from '../runtime/index.ts';
+import { ClosedError, InvalidArgumentError, StorageCorruptionError, StorageError } from '../runtime/index.ts';
+import type { CommitOp, LevelBatchOp } from './commit-ops.ts';
 import { GroupCommit, type GroupCommitStats, type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';
-import { checkBytes, DATA_SPACE, dataKey, hintKey, hintRange, metaKey, ownedCopy, parseHintKey, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
+import { checkBytes, DATA_SPACE, dataKey, hintKey, hintRange, metaKey, metaNameOf, metaRange, ownedCopy, parseHintKey, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
 import { ReadBatch } from './read-batch.ts';
 import type { EngineKind, HintWrite, RecordWrite, Storage, StoredHint, StoredRecord } from './storage.ts';
+import {
+  isPointer, liveCounterPrefix, POINTER_TAG, VALUE_LOG_META_PREFIX, ValueLog, valueLogConfig, type ValueLogSettings, type ValueLogStats,
+} from './value-log/index.ts';
 
-/** One operation of an engine batch (engine keys). */
-export type LevelBatchOp =
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
-  | { readonly type: 'del'; readonly key: Uint8Array };
+export type { LevelBatchOp } from './commit-ops.ts';
 
 /** The slice of an abstract-level iterator we use (abstract-level v1 and v3 agree on it). */
 export interface LevelIterator {
@@ -64,8 +69,8 @@ export interface LevelDatabase {
  */
 export type ReadMode = 'sync' | 'batched';
 
-/** Options shared by every engine. */
-export interface EngineOptions {
+/** Options shared by every engine (the value-log settings apply to disk engines only). */
+export interface EngineOptions extends ValueLogSettings {
   /** Default 'sync' where the engine supports it. */
   readonly readMode?: ReadMode;
   /** fsync each engine batch before its writes resolve (disk engines). */
@@ -82,10 +87,17 @@ export interface EngineTraits {
   readonly retainsInput: boolean;
   /** For error messages, e.g. "leveldb at /var/lib/dynamo". */
   readonly description: string;
+  /** Directory of the value log; none: no value log (memory). */
+  readonly valueLogDir?: string;
 }
 
-/** Counters of one storage instance (tests, metrics). */
-export type StorageStats = GroupCommitStats & { readBatches: number; reads: number };
+/** Counters of one storage instance (tests, metrics); `valueLog` is all zeros without a value log. */
+export type StorageStats = GroupCommitStats & { readBatches: number; reads: number; valueLog: ValueLogStats };
+
+const NO_VALUE_LOG: ValueLogStats = {
+  segments: 0, diskBytes: 0, liveBytes: 0, gcRuns: 0, gcSegmentsDeleted: 0, gcEntriesRelocated: 0, gcBytesRelocated: 0,
+  gcRelocationsSkipped: 0, gcFailures: 0, missingSegments: 0, counterUnderflows: 0,
+};
 
 /** Keys fetched per step when counting them. */
 const COUNT_KEYS_PER_STEP = 1000;
@@ -101,7 +113,10 @@ export abstract class AbstractStorage implements Storage {
   readonly supports: { readonly persistent: boolean };
   readonly #traits: EngineTraits;
   readonly #batchOptions: { sync?: boolean };
-  readonly #commits: GroupCommit<LevelBatchOp>;
+  readonly #commits: GroupCommit<CommitOp>;
+  readonly #syncWrites: boolean;
+  readonly #valueLogConfig: ReturnType<typeof valueLogConfig>;
+  #valueLog: ValueLog | undefined;
   readonly #reads = new ReadBatch((keys) => this.#db!.getMany(keys));
   readonly #readMode: ReadMode;
   /** Bound synchronous get once open, when reads are 'sync' and the engine has one. */
@@ -116,15 +131,26 @@ export abstract class AbstractStorage implements Storage {
     this.engine = traits.engine;
     this.supports = { persistent: traits.persistent };
     this.#traits = traits;
-    this.#batchOptions = options.syncWrites === true ? { sync: true } : {};
+    this.#syncWrites = options.syncWrites === true;
+    this.#batchOptions = this.#syncWrites ? { sync: true } : {};
     this.#readMode = options.readMode ?? 'sync';
+    this.#valueLogConfig = valueLogConfig(options);
     const limits = { ...WRITE_QUEUE_LIMITS_DEFAULT, ...options.writeQueue };
     if (!(limits.entriesMax >= 1 && limits.bytesMax >= 1)) throw new InvalidArgumentError('writeQueue limits must be >= 1');
-    this.#commits = new GroupCommit<LevelBatchOp>((ops) => this.#applyBatch(ops), limits);
+    this.#commits = new GroupCommit<CommitOp>((ops) => this.#applyBatch(ops), limits);
   }
 
   /** Constructs (not opens) the engine database, keys and values encoded 'view'. Loaded lazily so unused engines cost nothing. */
   protected abstract createDatabase(): Promise<LevelDatabase>;
+
+  /**
+   * Runs after value-log GC found live entries and before it submits their
+   * moves. A seam for tests to race a client write against a move; production
+   * engines do not override it.
+   */
+  protected beforeValueLogMove(): Promise<void> {
+    return Promise.resolve();
+  }
 
   open(): Promise<void> {
     if (this.#state === 'open') return Promise.resolve();
@@ -149,6 +175,8 @@ export abstract class AbstractStorage implements Storage {
     this.#openDb('get');
     const engineKey = dataKey(partition, key);
     let value: Uint8Array | undefined;
+    // An async read may see a pointer whose segment GC retires before it is read.
+    const release = this.#getSync === undefined ? this.#valueLog?.pin() : undefined;
     try {
       if (this.#getSync !== undefined) {
         this.#syncReads++;
@@ -156,28 +184,30 @@ export abstract class AbstractStorage implements Storage {
       } else {
         value = await this.#reads.get(engineKey);
       }
+      return value === undefined ? undefined : this.#record(value);
     } catch (e) {
       throw this.#engineError('get', e);
+    } finally {
+      release?.();
     }
-    return value === undefined ? undefined : this.#owned(value);
   }
 
   async write(batch: readonly RecordWrite[]): Promise<void> {
     this.#openDb('write');
     if (!Array.isArray(batch)) throw new InvalidArgumentError('write batch must be an array');
-    const ops: LevelBatchOp[] = new Array(batch.length);
+    const ops: CommitOp[] = new Array(batch.length);
     let bytes = 0;
     for (let i = 0; i < batch.length; i++) {
       const w = batch[i]!;
       const key = dataKey(w.partition, w.key);
       bytes += key.length;
-      if (w.record === undefined) {
-        ops[i] = { type: 'del', key };
-      } else {
+      if (w.record !== undefined) {
         checkBytes('record', w.record);
+        if (w.record[0] === POINTER_TAG) throw new InvalidArgumentError('a record must not begin with byte 0xfe (the value-log pointer tag)');
         bytes += w.record.length;
-        ops[i] = { type: 'put', key, value: this.#traits.retainsInput ? ownedCopy(w.record) : w.record };
       }
+      const record = w.record !== undefined && this.#traits.retainsInput ? ownedCopy(w.record) : w.record;
+      ops[i] = { type: 'record', key, record };
     }
     if (ops.length === 0) return;
     await this.#commits.submit(ops, bytes);
@@ -186,7 +216,13 @@ export abstract class AbstractStorage implements Storage {
   async *iteratePartition(partition: number, opts: { readonly after?: Uint8Array } = {}): AsyncGenerator<StoredRecord, void, undefined> {
     const whole = partitionRange(partition);
     const range = opts.after === undefined ? whole : { gt: dataKey(partition, opts.after), lt: whole.lt };
-    yield* this.#scan('iteratePartition', range, (k, v) => ({ key: userKeyOf(k), record: this.#owned(v) }));
+    // The engine iterator reads a snapshot, whose pointers may name segments GC retires meanwhile.
+    const release = this.#valueLog?.pin();
+    try {
+      yield* this.#scan('iteratePartition', range, (k, v) => ({ key: userKeyOf(k), record: this.#recordOrPointer(v) }));
+    } finally {
+      release?.();
+    }
   }
 
   /** Walk `range` in batches of ITERATE_ROWS_PER_STEP, mapping each row; fails once the database closes under it. */
@@ -220,12 +256,22 @@ export abstract class AbstractStorage implements Storage {
     const db = this.#openDb('setAside');
     const from = dataKey(partition, key);
     const to = setAsideKey(partition, key);
-    const record = await this.#read(db, from, 'setAside');
+    // Set-aside bytes are always inline, so they never keep a segment alive.
+    const release = this.#valueLog?.pin();
+    let record: Uint8Array | undefined;
+    try {
+      const stored = await this.#read(db, from, 'setAside');
+      record = stored === undefined ? undefined : this.#recordOrPointer(stored);
+    } catch (e) {
+      throw this.#engineError('setAside', e);
+    } finally {
+      release?.();
+    }
     if (record === undefined) return;
     await this.#commits.submit(
       [
         { type: 'put', key: to, value: record },
-        { type: 'del', key: from },
+        { type: 'record', key: from, record: undefined },
       ],
       from.length + to.length + record.length,
     );
@@ -273,6 +319,7 @@ export abstract class AbstractStorage implements Storage {
   async putMeta(name: string, value: Uint8Array): Promise<void> {
     this.#openDb('putMeta');
     const key = metaKey(name);
+    if (name.startsWith(VALUE_LOG_META_PREFIX)) throw new InvalidArgumentError(`meta names beginning with '${VALUE_LOG_META_PREFIX}' are reserved`);
     checkBytes('meta value', value);
     const stored = this.#traits.retainsInput ? ownedCopy(value) : value;
     await this.#commits.submit([{ type: 'put', key, value: stored }], key.length + value.length);
@@ -312,10 +359,26 @@ export abstract class AbstractStorage implements Storage {
     }
   }
 
-  /** Coalescing counters: engineBatches < writeCalls and readBatches < reads. */
+  /** Coalescing counters (engineBatches < writeCalls, readBatches < reads) and the value log's. */
   stats(): StorageStats {
     const batched = this.#reads.stats();
-    return { ...this.#commits.stats(), readBatches: batched.readBatches + this.#syncReads, reads: batched.reads + this.#syncReads };
+    return {
+      ...this.#commits.stats(),
+      readBatches: batched.readBatches + this.#syncReads,
+      reads: batched.reads + this.#syncReads,
+      valueLog: this.#valueLog?.stats() ?? NO_VALUE_LOG,
+    };
+  }
+
+  /**
+   * Runs value-log GC now on every sealed segment under the GC ratio and
+   * resolves once GC is idle (it otherwise runs in the background after
+   * writes); rejects with StorageError if GC failed on a segment. Without a
+   * value log it does nothing.
+   */
+  async compactValueLog(): Promise<void> {
+    this.#openDb('compactValueLog');
+    await this.#valueLog?.compact();
   }
 
   async #doOpen(): Promise<void> {
@@ -329,20 +392,52 @@ export abstract class AbstractStorage implements Storage {
     }
     this.#db = db;
     if (this.#readMode === 'sync' && typeof db.getSync === 'function') this.#getSync = db.getSync.bind(db);
+    if (this.#traits.valueLogDir !== undefined) {
+      try {
+        this.#valueLog = await this.#openValueLog(db, this.#traits.valueLogDir);
+      } catch (e) {
+        throw new StorageError(`${this.#traits.description}: opening the value log failed: ${messageOf(e)}`, { cause: e });
+      }
+    }
     if (this.#state !== 'opening') throw this.#closedError('open'); // close() was called meanwhile; it closes db
     this.#state = 'open';
+  }
+
+  /** The value log in `dir`, its live-byte counters read from the meta space. */
+  async #openValueLog(db: LevelDatabase, dir: string): Promise<ValueLog> {
+    const rows: Array<[string, Uint8Array]> = [];
+    const it = db.iterator(metaRange(liveCounterPrefix()));
+    try {
+      for (let step = await it.nextv(COUNT_KEYS_PER_STEP); step.length > 0; step = await it.nextv(COUNT_KEYS_PER_STEP)) {
+        for (const [k, v] of step) rows.push([metaNameOf(k), v]);
+      }
+    } finally {
+      await it.close();
+    }
+    return ValueLog.open(
+      { ...this.#valueLogConfig, dir, syncWrites: this.#syncWrites, description: this.#traits.description },
+      {
+        submit: (ops, bytes) => this.#commits.submitPatiently(ops, bytes),
+        get: (key) => (this.#getSync !== undefined ? Promise.resolve(this.#getSync(key)) : this.#read(db, key, 'value-log GC')),
+        beforeMove: () => this.beforeValueLogMove(),
+      },
+      ValueLog.countersFrom(rows),
+    );
   }
 
   async #doClose(): Promise<void> {
     try {
       await this.#opening?.catch(() => undefined);
+      await this.#valueLog?.stop();
       await this.#commits.idle();
+      this.#valueLog?.close();
       if (this.#db !== undefined) await this.#db.close();
     } catch (e) {
       throw new StorageError(`${this.#traits.description}: close failed: ${messageOf(e)}`, { cause: e });
     } finally {
       this.#db = undefined;
       this.#getSync = undefined;
+      this.#valueLog = undefined;
       this.#state = 'closed';
     }
   }
@@ -358,11 +453,46 @@ export abstract class AbstractStorage implements Storage {
     return value === undefined ? undefined : this.#owned(value);
   }
 
-  async #applyBatch(ops: readonly LevelBatchOp[]): Promise<void> {
+  /**
+   * Applies one group-commit batch (never two at once). With a value log:
+   * append and plan (and sync the log when the batch is synced), apply the
+   * engine batch, then let the log account for it.
+   */
+  async #applyBatch(batch: readonly CommitOp[]): Promise<void> {
+    const db = this.#db!;
+    const log = this.#valueLog;
     try {
-      await this.#db!.batch(ops as LevelBatchOp[], this.#batchOptions);
+      if (log === undefined) {
+        await db.batch(batch.map(inline), this.#batchOptions);
+        return;
+      }
+      const getMany = (keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>> => db.getMany(keys);
+      const plan = await log.prepare(batch, { getSync: this.#getSync, getMany });
+      await db.batch(plan.ops, plan.mustSync ? { sync: true } : this.#batchOptions);
+      log.commit(plan);
     } catch (e) {
       throw this.#engineError('write', e);
+    }
+  }
+
+  /** A data key's stored value as the caller's record: inline bytes, or what its pointer refers to. */
+  #record(value: Uint8Array): Uint8Array {
+    if (this.#valueLog !== undefined && isPointer(value)) return this.#valueLog.read(value);
+    return this.#owned(value);
+  }
+
+  /**
+   * #record, except that a pointer whose bytes are lost or rotten comes back
+   * as the pointer bytes themselves (tag 0xfe: no record decodes from them).
+   * A partition walk then goes on past one bad entry, its consumers skip it as
+   * a record that does not decode, and set-aside keeps where it was.
+   */
+  #recordOrPointer(value: Uint8Array): Uint8Array {
+    try {
+      return this.#record(value);
+    } catch (e) {
+      if (e instanceof StorageCorruptionError) return ownedCopy(value);
+      throw e;
     }
   }
 
@@ -391,9 +521,22 @@ export abstract class AbstractStorage implements Storage {
   }
 
   #engineError(op: string, e: unknown): Error {
-    if (e instanceof ClosedError || e instanceof StorageError) return e;
+    if (e instanceof ClosedError || e instanceof StorageError || e instanceof StorageCorruptionError) return e;
     if (this.#state !== 'open') return new ClosedError(`${this.#traits.description}: ${op}: storage closed`, { cause: e });
     return new StorageError(`${this.#traits.description}: ${op} failed: ${messageOf(e)}`, { cause: e });
+  }
+}
+
+/** A batch op without a value log: data records are stored inline. */
+function inline(op: CommitOp): LevelBatchOp {
+  switch (op.type) {
+    case 'put':
+    case 'del':
+      return op;
+    case 'record':
+      return op.record === undefined ? { type: 'del', key: op.key } : { type: 'put', key: op.key, value: op.record };
+    default:
+      throw new Error(`assertion failed: '${op.type}' op without a value log`);
   }
 }
 

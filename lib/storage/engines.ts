@@ -5,16 +5,23 @@
  * (memory-level, pure JavaScript, is imported statically).
  */
 import { MemoryLevel } from 'memory-level';
+import { join } from 'node:path';
 import { InvalidArgumentError } from '../runtime/index.ts';
 import { AbstractStorage, type EngineOptions, type LevelDatabase, type ReadMode } from './abstract-storage.ts';
 import type { EngineKind, Storage } from './storage.ts';
+import type { ValueLogSettings } from './value-log/index.ts';
 
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 
 /** Options of the disk engines. */
 export interface DiskEngineOptions extends EngineOptions {
-  /** Directory holding the database (created if missing). */
+  /** Directory holding the database (created if missing); the value log is in its `vlog/` subdirectory. */
   readonly dataDir: string;
+}
+
+/** The value log of a disk engine lives beside the engine's own files (LevelDB and RocksDB ignore other names). */
+function valueLogDir(dataDir: string): string {
+  return join(dataDir, 'vlog');
 }
 
 function checkDataDir(dataDir: unknown): string {
@@ -36,7 +43,7 @@ export class LevelStorage extends AbstractStorage {
   readonly #dataDir: string;
   constructor(options: DiskEngineOptions) {
     const dataDir = checkDataDir(options.dataDir);
-    super({ engine: 'leveldb', persistent: true, retainsInput: false, description: `leveldb at ${dataDir}` }, options);
+    super({ engine: 'leveldb', persistent: true, retainsInput: false, description: `leveldb at ${dataDir}`, valueLogDir: valueLogDir(dataDir) }, options);
     this.#dataDir = dataDir;
   }
   protected override async createDatabase(): Promise<LevelDatabase> {
@@ -50,7 +57,7 @@ export class RocksStorage extends AbstractStorage {
   readonly #dataDir: string;
   constructor(options: DiskEngineOptions) {
     const dataDir = checkDataDir(options.dataDir);
-    super({ engine: 'rocksdb', persistent: true, retainsInput: false, description: `rocksdb at ${dataDir}` }, options);
+    super({ engine: 'rocksdb', persistent: true, retainsInput: false, description: `rocksdb at ${dataDir}`, valueLogDir: valueLogDir(dataDir) }, options);
     this.#dataDir = dataDir;
   }
   protected override async createDatabase(): Promise<LevelDatabase> {
@@ -62,7 +69,7 @@ export class RocksStorage extends AbstractStorage {
   }
 }
 
-/** In memory (memory-level): for tests and the simulator; gone on close. */
+/** In memory (memory-level): for tests and the simulator; gone on close. No value log (its settings are ignored). */
 export class MemoryStorage extends AbstractStorage {
   constructor(options: EngineOptions = {}) {
     // memory-level stores the caller's arrays themselves, so records are copied on the way in.
@@ -76,8 +83,8 @@ export class MemoryStorage extends AbstractStorage {
   }
 }
 
-/** How to build a node's storage. */
-export interface StorageOptions {
+/** How to build a node's storage (value-log settings: disk engines only). */
+export interface StorageOptions extends ValueLogSettings {
   engine: EngineKind;
   /** Database directory; required unless engine is 'memory' (ignored then). */
   dataDir?: string;
@@ -89,7 +96,13 @@ export interface StorageOptions {
 
 /** Constructs (does not open) the storage `opts` describe. Throws InvalidArgumentError for a bad engine or missing dataDir. */
 export function createStorage(opts: StorageOptions): Storage {
-  const common: EngineOptions = { syncWrites: opts.syncWrites === true, readMode: opts.readMode ?? 'sync' };
+  const common: EngineOptions = {
+    syncWrites: opts.syncWrites === true,
+    readMode: opts.readMode ?? 'sync',
+    ...(opts.valueLogMinBytes !== undefined ? { valueLogMinBytes: opts.valueLogMinBytes } : {}),
+    ...(opts.valueLogSegmentBytes !== undefined ? { valueLogSegmentBytes: opts.valueLogSegmentBytes } : {}),
+    ...(opts.valueLogGcLiveRatio !== undefined ? { valueLogGcLiveRatio: opts.valueLogGcLiveRatio } : {}),
+  };
   switch (opts.engine) {
     case 'leveldb':
       return new LevelStorage({ ...common, dataDir: checkDataDir(opts.dataDir) });

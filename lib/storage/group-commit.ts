@@ -9,7 +9,8 @@
  * The pending group is bounded (entries and bytes, see WriteQueueLimits); a
  * submit that would overflow it is refused with StorageError rather than
  * queued. A submit arriving when the group is empty is always accepted, so a
- * single oversized write is never refused forever.
+ * single oversized write is never refused forever. Background work (value-log
+ * GC) uses submitPatiently, which waits for room instead of being refused.
  */
 import { StorageError } from '../runtime/index.ts';
 
@@ -55,6 +56,8 @@ export class GroupCommit<Op> {
   // `#busy` is the truth (set and cleared synchronously); `#running` is only for awaiting.
   #busy = false;
   #running: Promise<void> = Promise.resolve();
+  /** Called when the pending group starts running (room again). */
+  #roomWaiters: Array<() => void> = [];
   #writeCalls = 0;
   #engineBatches = 0;
   #entriesWritten = 0;
@@ -96,6 +99,21 @@ export class GroupCommit<Op> {
     });
   }
 
+  /**
+   * Like submit, but when the pending group has no room it waits for the
+   * running batch to end (the pending group then starts and a new one is
+   * empty) and tries again, rather than being refused.
+   */
+  async submitPatiently(ops: Op[], bytes: number): Promise<void> {
+    for (;;) {
+      const pending = this.#pending;
+      if (pending === undefined || (pending.ops.length + ops.length <= this.#limits.entriesMax && pending.bytes + bytes <= this.#limits.bytesMax)) {
+        return this.submit(ops, bytes);
+      }
+      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    }
+  }
+
   /** Resolves once no batch is running or pending. */
   async idle(): Promise<void> {
     while (this.#busy) await this.#running;
@@ -124,6 +142,7 @@ export class GroupCommit<Op> {
       }
       group = this.#pending;
       this.#pending = undefined;
+      for (const wake of this.#roomWaiters.splice(0)) wake();
     }
     this.#busy = false;
   }

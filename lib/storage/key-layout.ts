@@ -50,6 +50,23 @@ export function metaKey(name: string): Uint8Array {
   return out;
 }
 
+/**
+ * Engine key range of every meta entry whose name starts with `prefix`
+ * (non-empty): the prefix key up to the same key with its last byte bumped
+ * (UTF-8 of a prefix never ends in 0xff).
+ */
+export function metaRange(prefix: string): { gte: Uint8Array; lt: Uint8Array } {
+  const gte = metaKey(prefix);
+  const lt = Uint8Array.from(gte);
+  lt[lt.length - 1]! += 1;
+  return { gte, lt };
+}
+
+/** The name in a meta key. */
+export function metaNameOf(engineKey: Uint8Array): string {
+  return new TextDecoder().decode(engineKey.subarray(1));
+}
+
 /** Engine key of a record: a fresh array, so later changes to `key` cannot reach the engine. */
 export function dataKey(partition: number, key: Uint8Array): Uint8Array {
   checkPartition(partition);

@@ -12,6 +12,17 @@
  * - After `close()` resolves every method rejects with ClosedError.
  * - Engine failures reject with StorageError; nothing is silently dropped.
  * - Returned Uint8Arrays are owned by the caller (never reused by the engine).
+ * - A data record must not begin with byte 0xFE: disk engines keep large
+ *   records in a value log and store a pointer tagged 0xFE in their place
+ *   (write rejects such a record with InvalidArgumentError; the record codec's
+ *   records begin with 0x01). Meta names beginning with 'valuelog/' are
+ *   reserved for the value log's counters.
+ * - A record whose value-log bytes are missing or fail their checksum is
+ *   never returned: `get` rejects with StorageCorruptionError (the bytes on
+ *   disk are not what was written, as for a record that does not decode), a
+ *   partition walk yields the 21-byte pointer (tag 0xFE, which no record
+ *   decoder accepts) so one bad entry does not end the walk, and `setAside`
+ *   keeps the pointer. I/O failures reject with StorageError.
  */
 
 export type EngineKind = 'leveldb' | 'rocksdb' | 'memory';

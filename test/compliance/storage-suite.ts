@@ -185,16 +185,28 @@ export function storageSuite(name: string, factory: () => Promise<StorageFixture
           { partition: 2 ** 32, key: bytes('x'), record: rec(1) },
           { partition: 0, key: 'x' as unknown as Uint8Array, record: rec(1) },
           { partition: 0, key: bytes('x'), record: 'v' as unknown as Uint8Array },
+          { partition: 0, key: bytes('x'), record: rec(0xfe, 1, 2) }, // the value-log pointer tag
         ];
         for (const b of bad) await expectRejects(storage.write([good, b]), InvalidArgumentError);
         expect(await storage.get(0, bytes('good'))).to.equal(undefined);
         expect(await collect(storage.iteratePartition(0))).to.deep.equal([]);
       });
 
+      it('refuses only records beginning with 0xfe: 0xfe elsewhere, and hints and meta beginning with it, are stored', async function () {
+        await expectRejects(storage.write([{ partition: 0, key: bytes('t'), record: rec(0xfe) }]), InvalidArgumentError);
+        await storage.write([{ partition: 0, key: bytes('t'), record: rec(1, 0xfe) }]);
+        await storage.writeHints([{ target: 'n2', partition: 0, key: bytes('t'), value: rec(0xfe, 0xfe) }]);
+        await storage.putMeta('t', rec(0xfe));
+        expect(await storage.get(0, bytes('t'))).to.deep.equal(rec(1, 0xfe));
+        expect(await storage.getHint('n2', 0, bytes('t'))).to.deep.equal(rec(0xfe, 0xfe));
+        expect(await storage.getMeta('t')).to.deep.equal(rec(0xfe));
+        await expectRejects(storage.putMeta('valuelog/live/1', rec(1)), InvalidArgumentError);
+      });
+
       it('never shows a concurrent reader part of a batch', async function () {
         const n = 300;
         const batch: RecordWrite[] = Array.from({ length: n }, (_, i) => ({
-          partition: 11, key: bytes(`k${String(i).padStart(4, '0')}`), record: rec(i & 0xff),
+          partition: 11, key: bytes(`k${String(i).padStart(4, '0')}`), record: rec(i >> 8, i & 0xff),
         }));
         let done = false;
         const writing = storage.write(batch).then(() => { done = true; });
@@ -405,12 +417,12 @@ export function storageSuite(name: string, factory: () => Promise<StorageFixture
 
       it('serves concurrent gets, each with its own value or undefined, in at most as many engine reads', async function () {
         const n = 300;
-        await storage.write(Array.from({ length: n }, (_, i) => ({ partition: i % 3, key: bytes(`r${i}`), record: rec(i & 0xff, i >> 8) })));
+        await storage.write(Array.from({ length: n }, (_, i) => ({ partition: i % 3, key: bytes(`r${i}`), record: rec(i >> 8, i & 0xff) })));
         const before = statsOf(storage);
         const got = await Promise.all(
           Array.from({ length: n + 10 }, (_, i) => storage.get(i % 3, bytes(`r${i}`))),
         );
-        for (let i = 0; i < n; i++) expect(got[i]).to.deep.equal(rec(i & 0xff, i >> 8));
+        for (let i = 0; i < n; i++) expect(got[i]).to.deep.equal(rec(i >> 8, i & 0xff));
         for (let i = n; i < n + 10; i++) expect(got[i]).to.equal(undefined);
         const after = statsOf(storage);
         expect(after.reads - before.reads).to.equal(n + 10);

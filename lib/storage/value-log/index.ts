@@ -1,0 +1,8 @@
+/**
+ * value-log: large data records kept out of the LSM tree (WiscKey). What the
+ * storage needs: the log itself, its settings, and the pointer tag that no
+ * record may begin with.
+ */
+export { ValueLog, type CurrentValues, type ValueLogHost, type ValueLogStats } from './value-log.ts';
+export { type ValueLogSettings, valueLogConfig } from './config.ts';
+export { POINTER_TAG, VALUE_LOG_META_PREFIX, isPointer, liveCounterPrefix } from './segment-format.ts';
