@@ -16,13 +16,13 @@
  * to it, and reads resolve the pointers it leaves in the engine.
  */
 import { ClosedError, InvalidArgumentError, StorageCorruptionError, StorageError } from '../runtime/index.ts';
-import type { CommitOp, LevelBatchOp } from './commit-ops.ts';
+import { type CommitOp, inlineOp, type LevelBatchOp } from './commit-ops.ts';
 import { GroupCommit, type GroupCommitStats, type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';
-import { checkBytes, DATA_SPACE, dataKey, hintKey, hintRange, metaKey, metaNameOf, metaRange, ownedCopy, parseHintKey, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
+import { checkBytes, DATA_SPACE, dataKey, hintKey, hintRange, metaKey, ownedCopy, parseHintKey, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
 import { ReadBatch } from './read-batch.ts';
 import type { EngineKind, HintWrite, RecordWrite, Storage, StoredHint, StoredRecord } from './storage.ts';
 import {
-  isPointer, liveCounterPrefix, POINTER_TAG, VALUE_LOG_META_PREFIX, ValueLog, valueLogConfig, type ValueLogSettings, type ValueLogStats,
+  isPointer, POINTER_TAG, VALUE_LOG_META_PREFIX, VALUE_LOG_STATS_NONE, ValueLog, valueLogConfig, type ValueLogSettings, type ValueLogStats,
 } from './value-log/index.ts';
 
 export type { LevelBatchOp } from './commit-ops.ts';
@@ -94,10 +94,6 @@ export interface EngineTraits {
 /** Counters of one storage instance (tests, metrics); `valueLog` is all zeros without a value log. */
 export type StorageStats = GroupCommitStats & { readBatches: number; reads: number; valueLog: ValueLogStats };
 
-const NO_VALUE_LOG: ValueLogStats = {
-  segments: 0, diskBytes: 0, liveBytes: 0, gcRuns: 0, gcSegmentsDeleted: 0, gcEntriesRelocated: 0, gcBytesRelocated: 0,
-  gcRelocationsSkipped: 0, gcFailures: 0, missingSegments: 0, counterUnderflows: 0,
-};
 
 /** Keys fetched per step when counting them. */
 const COUNT_KEYS_PER_STEP = 1000;
@@ -328,13 +324,15 @@ export abstract class AbstractStorage implements Storage {
   async estimateSize(): Promise<{ keys?: number; bytes?: number }> {
     const db = this.#db;
     if (this.#state !== 'open' || db === undefined) return {};
+    // Records in the value log are on disk too, not in the engine's files.
+    const logBytes = this.#valueLog?.stats().diskBytes ?? 0;
     try {
       if (this.engine === 'rocksdb' && db.getProperty !== undefined) {
         const keys = Number(db.getProperty('rocksdb.estimate-num-keys'));
         const bytes = Number(db.getProperty('rocksdb.estimate-live-data-size'));
-        return { ...(Number.isFinite(keys) ? { keys } : {}), ...(Number.isFinite(bytes) ? { bytes } : {}) };
+        return { ...(Number.isFinite(keys) ? { keys } : {}), ...(Number.isFinite(bytes) ? { bytes: bytes + logBytes } : {}) };
       }
-      if (db.approximateSize !== undefined) return { bytes: await db.approximateSize(DATA_SPACE.gte, DATA_SPACE.lt) };
+      if (db.approximateSize !== undefined) return { bytes: (await db.approximateSize(DATA_SPACE.gte, DATA_SPACE.lt)) + logBytes };
     } catch {
       // An estimate is best effort: a closing or failing engine just has none.
     }
@@ -366,7 +364,7 @@ export abstract class AbstractStorage implements Storage {
       ...this.#commits.stats(),
       readBatches: batched.readBatches + this.#syncReads,
       reads: batched.reads + this.#syncReads,
-      valueLog: this.#valueLog?.stats() ?? NO_VALUE_LOG,
+      valueLog: this.#valueLog?.stats() ?? VALUE_LOG_STATS_NONE,
     };
   }
 
@@ -403,17 +401,18 @@ export abstract class AbstractStorage implements Storage {
     this.#state = 'open';
   }
 
-  /** The value log in `dir`, its live-byte counters read from the meta space. */
+  /** The value log in `dir`; its live-byte counters are meta entries. */
   async #openValueLog(db: LevelDatabase, dir: string): Promise<ValueLog> {
-    const rows: Array<[string, Uint8Array]> = [];
-    const it = db.iterator(metaRange(liveCounterPrefix()));
-    try {
-      for (let step = await it.nextv(COUNT_KEYS_PER_STEP); step.length > 0; step = await it.nextv(COUNT_KEYS_PER_STEP)) {
-        for (const [k, v] of step) rows.push([metaNameOf(k), v]);
+    const scan = async (range: { gte: Uint8Array; lt: Uint8Array }): Promise<Array<[Uint8Array, Uint8Array]>> => {
+      const rows: Array<[Uint8Array, Uint8Array]> = [];
+      const it = db.iterator(range);
+      try {
+        for (let step = await it.nextv(COUNT_KEYS_PER_STEP); step.length > 0; step = await it.nextv(COUNT_KEYS_PER_STEP)) rows.push(...step);
+      } finally {
+        await it.close();
       }
-    } finally {
-      await it.close();
-    }
+      return rows;
+    };
     return ValueLog.open(
       { ...this.#valueLogConfig, dir, syncWrites: this.#syncWrites, description: this.#traits.description },
       {
@@ -421,7 +420,7 @@ export abstract class AbstractStorage implements Storage {
         get: (key) => (this.#getSync !== undefined ? Promise.resolve(this.#getSync(key)) : this.#read(db, key, 'value-log GC')),
         beforeMove: () => this.beforeValueLogMove(),
       },
-      ValueLog.countersFrom(rows),
+      await ValueLog.readCounters(scan),
     );
   }
 
@@ -463,7 +462,7 @@ export abstract class AbstractStorage implements Storage {
     const log = this.#valueLog;
     try {
       if (log === undefined) {
-        await db.batch(batch.map(inline), this.#batchOptions);
+        await db.batch(batch.map(inlineOp), this.#batchOptions);
         return;
       }
       const getMany = (keys: Uint8Array[]): Promise<Array<Uint8Array | undefined>> => db.getMany(keys);
@@ -524,19 +523,6 @@ export abstract class AbstractStorage implements Storage {
     if (e instanceof ClosedError || e instanceof StorageError || e instanceof StorageCorruptionError) return e;
     if (this.#state !== 'open') return new ClosedError(`${this.#traits.description}: ${op}: storage closed`, { cause: e });
     return new StorageError(`${this.#traits.description}: ${op} failed: ${messageOf(e)}`, { cause: e });
-  }
-}
-
-/** A batch op without a value log: data records are stored inline. */
-function inline(op: CommitOp): LevelBatchOp {
-  switch (op.type) {
-    case 'put':
-    case 'del':
-      return op;
-    case 'record':
-      return op.record === undefined ? { type: 'del', key: op.key } : { type: 'put', key: op.key, value: op.record };
-    default:
-      throw new Error(`assertion failed: '${op.type}' op without a value log`);
   }
 }
 

@@ -32,3 +32,16 @@ export type CommitOp =
   | { readonly type: 'relocate'; readonly key: Uint8Array; readonly from: EntryLocation; readonly record: Uint8Array }
   /** GC: drop a segment whose live bytes are 0 (its counter goes, in a synced batch; the file goes after). */
   | { readonly type: 'retire'; readonly segment: number };
+
+/** The engine operation of a batch op when there is no value log: data records are stored inline. */
+export function inlineOp(op: CommitOp): LevelBatchOp {
+  switch (op.type) {
+    case 'put':
+    case 'del':
+      return op;
+    case 'record':
+      return op.record === undefined ? { type: 'del', key: op.key } : { type: 'put', key: op.key, value: op.record };
+    default:
+      throw new Error(`assertion failed: a '${op.type}' op without a value log`);
+  }
+}

@@ -17,7 +17,7 @@
  */
 import type { CommitOp, EntryLocation } from '../commit-ops.ts';
 import { entryBytes } from './segment-format.ts';
-import type { WalkedEntry } from './segment-files.ts';
+import type { WalkedEntry } from './segment-walk.ts';
 
 /** Moves per group-commit submit: bounded so GC never fills the write queue or holds much memory. */
 export const GC_MOVE_BYTES_MAX = 1024 * 1024;

@@ -3,6 +3,6 @@
  * storage needs: the log itself, its settings, and the pointer tag that no
  * record may begin with.
  */
-export { ValueLog, type CurrentValues, type ValueLogHost, type ValueLogStats } from './value-log.ts';
+export { ValueLog, VALUE_LOG_STATS_NONE, type CurrentValues, type ValueLogHost, type ValueLogStats } from './value-log.ts';
 export { type ValueLogSettings, valueLogConfig } from './config.ts';
-export { POINTER_TAG, VALUE_LOG_META_PREFIX, isPointer, liveCounterPrefix } from './segment-format.ts';
+export { POINTER_TAG, VALUE_LOG_META_PREFIX, isPointer } from './segment-format.ts';

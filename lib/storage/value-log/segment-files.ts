@@ -18,13 +18,13 @@
  *   still read the (intact, unlinked) bytes.
  * - Only synchronous code touches the cached fds, so closing one can never
  *   race a read that would then hit a reused descriptor number; the GC walk
- *   and sync() open descriptors of their own.
+ *   (segment-walk.ts) and sync() open descriptors of their own.
  */
 import * as fs from 'node:fs';
-import { open as openHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { decodeEntry, encodeEntryHeader, parseSegmentFileName, recordCrc, segmentFileName, type Pointer } from './segment-format.ts';
+import { encodeEntryHeader, parseSegmentFileName, recordCrc, segmentFileName, type Pointer } from './segment-format.ts';
+import { walkSegment, type WalkedEntry } from './segment-walk.ts';
 
 const fdatasync = promisify(fs.fdatasync);
 const fsync = promisify(fs.fsync);
@@ -37,17 +37,6 @@ const closeFd = promisify(fs.close);
  * and a default soft limit is 1024 descriptors.
  */
 export const READ_FDS_MAX = 128;
-
-/** Bytes read per step when walking a segment (an entry larger than this is read whole). */
-export const WALK_CHUNK_BYTES = 1024 * 1024;
-
-/** One entry found by walking a segment; arrays are owned copies. */
-export interface WalkedEntry {
-  readonly key: Uint8Array;
-  readonly record: Uint8Array;
-  /** Offset of the record bytes (what a pointer to it holds). */
-  readonly recordOffset: number;
-}
 
 interface Active {
   readonly segment: number;
@@ -191,36 +180,8 @@ export class SegmentFiles {
   }
 
   /** Every intact entry of a sealed segment in order; stops at the first torn or rotten one. */
-  async *walk(segment: number): AsyncGenerator<WalkedEntry, void, undefined> {
-    const file = await openHandle(join(this.#dir, segmentFileName(segment)), 'r');
-    try {
-      const size = (await file.stat()).size;
-      let pos = 0;
-      let want = WALK_CHUNK_BYTES;
-      while (pos < size) {
-        const chunk = new Uint8Array(Math.min(want, size - pos));
-        const { bytesRead } = await file.read(chunk, 0, chunk.length, pos);
-        const buf = chunk.subarray(0, bytesRead);
-        let at = 0;
-        want = WALK_CHUNK_BYTES;
-        for (;;) {
-          const v = decodeEntry(buf, at);
-          if (v.kind === 'corrupt') return;
-          if (v.kind === 'truncated') {
-            // Past the end of the file: a torn tail. (A full-size read that still falls short cannot happen; stop rather than spin.)
-            if (pos + at + v.need > size || (at === 0 && v.need <= buf.length)) return;
-            want = Math.max(WALK_CHUNK_BYTES, v.need);
-            break;
-          }
-          const { key, record, bytes } = v.entry;
-          yield { key: new Uint8Array(key), record: new Uint8Array(record), recordOffset: pos + at + bytes - record.length };
-          at += bytes;
-        }
-        pos += at;
-      }
-    } finally {
-      await file.close();
-    }
+  walk(segment: number): AsyncGenerator<WalkedEntry, void, undefined> {
+    return walkSegment(join(this.#dir, segmentFileName(segment)));
   }
 
   /** Marks the start of a reader that may hold pointers across awaits; call the result when it ends. */

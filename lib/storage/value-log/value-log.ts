@@ -21,11 +21,11 @@
  */
 import { StorageCorruptionError, StorageError } from '../../runtime/index.ts';
 import type { CommitOp, EntryLocation } from '../commit-ops.ts';
-import { metaKey } from '../key-layout.ts';
+import { metaKey, metaNameOf, metaRange } from '../key-layout.ts';
 import { keyString, needsTracking, planBatch, type BatchPlan } from './batch-plan.ts';
 import { compactSegment, type GcPorts } from './gc.ts';
 import { SegmentFiles } from './segment-files.ts';
-import { decodeLiveBytes, decodePointer, liveCounterName, parseLiveCounterName, recordCrc, segmentFileName } from './segment-format.ts';
+import { decodeLiveBytes, decodePointer, liveCounterName, liveCounterPrefix, parseLiveCounterName, recordCrc, segmentFileName } from './segment-format.ts';
 
 /** Live bytes assumed for a counter that does not decode: far above any segment, so it is never collected. */
 export const UNKNOWN_LIVE_BYTES = 2 ** 52;
@@ -82,6 +82,12 @@ export interface ValueLogStats {
   readonly counterUnderflows: number;
 }
 
+/** The stats of a storage without a value log. */
+export const VALUE_LOG_STATS_NONE: ValueLogStats = {
+  segments: 0, diskBytes: 0, liveBytes: 0, gcRuns: 0, gcSegmentsDeleted: 0, gcEntriesRelocated: 0, gcBytesRelocated: 0,
+  gcRelocationsSkipped: 0, gcFailures: 0, missingSegments: 0, counterUnderflows: 0,
+};
+
 export class ValueLog {
   readonly #opts: ValueLogOptions;
   readonly #minBytes: number;
@@ -121,14 +127,14 @@ export class ValueLog {
   }
 
   /**
-   * Live-byte counters from the meta entries (name, value) under
-   * liveCounterPrefix(). A counter that does not decode (never written so)
-   * counts as UNKNOWN_LIVE_BYTES: its segment is then kept, never collected.
+   * The persisted live-byte counters (segment -> bytes), read with `scan` (the
+   * engine's rows of a key range). A counter that does not decode (never
+   * written so) counts as UNKNOWN_LIVE_BYTES: its segment is kept, never collected.
    */
-  static countersFrom(rows: Iterable<readonly [string, Uint8Array]>): Map<number, number> {
+  static async readCounters(scan: (range: { gte: Uint8Array; lt: Uint8Array }) => Promise<Array<[Uint8Array, Uint8Array]>>): Promise<Map<number, number>> {
     const counters = new Map<number, number>();
-    for (const [name, value] of rows) {
-      const segment = parseLiveCounterName(name);
+    for (const [key, value] of await scan(metaRange(liveCounterPrefix()))) {
+      const segment = parseLiveCounterName(metaNameOf(key));
       if (segment === undefined) continue;
       const bytes = decodeLiveBytes(value) ?? UNKNOWN_LIVE_BYTES;
       if (bytes > 0) counters.set(segment, bytes);

@@ -38,6 +38,28 @@ describe('storage group commit', function () {
     await gc.idle();
   });
 
+  it('submitPatiently waits for room in a full pending group instead of being refused', async function () {
+    const c = controlledApply();
+    const gc = new GroupCommit<number>(c.apply, { entriesMax: 2, bytesMax: 100 });
+    const first = gc.submit([1], 1);
+    const pending = gc.submit([2, 3], 2); // the pending group is full
+    let patientDone = false;
+    const patient = gc.submitPatiently([4], 1).then(() => { patientDone = true; });
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(c.batches).to.deep.equal([[1]]);
+    await c.complete(); // [2, 3] starts; the patient submit joins the new pending group
+    await first;
+    expect(c.batches).to.deep.equal([[1], [2, 3]]);
+    await c.complete();
+    await pending;
+    expect(c.batches).to.deep.equal([[1], [2, 3], [4]]);
+    expect(patientDone).to.equal(false);
+    await c.complete();
+    await patient;
+    expect(gc.stats().queueFullRejections).to.equal(0);
+    await gc.idle();
+  });
+
   it('rejects every caller of a failed batch with its error and carries on with the next', async function () {
     const c = controlledApply();
     const gc = new GroupCommit<number>(c.apply);
