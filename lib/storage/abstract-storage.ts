@@ -94,7 +94,6 @@ export interface EngineTraits {
 /** Counters of one storage instance (tests, metrics); `valueLog` is all zeros without a value log. */
 export type StorageStats = GroupCommitStats & { readBatches: number; reads: number; valueLog: ValueLogStats };
 
-
 /** Keys fetched per step when counting them. */
 const COUNT_KEYS_PER_STEP = 1000;
 
@@ -394,6 +393,11 @@ export abstract class AbstractStorage implements Storage {
       try {
         this.#valueLog = await this.#openValueLog(db, this.#traits.valueLogDir);
       } catch (e) {
+        // As if the engine had not opened: close it, and allow another open().
+        this.#db = undefined;
+        this.#getSync = undefined;
+        await db.close().catch(() => undefined);
+        if (this.#state === 'opening') this.#state = 'new';
         throw new StorageError(`${this.#traits.description}: opening the value log failed: ${messageOf(e)}`, { cause: e });
       }
     }
@@ -430,6 +434,7 @@ export abstract class AbstractStorage implements Storage {
       await this.#valueLog?.stop();
       await this.#commits.idle();
       this.#valueLog?.close();
+      this.#valueLog = undefined;
       if (this.#db !== undefined) await this.#db.close();
     } catch (e) {
       throw new StorageError(`${this.#traits.description}: close failed: ${messageOf(e)}`, { cause: e });
@@ -476,8 +481,10 @@ export abstract class AbstractStorage implements Storage {
 
   /** A data key's stored value as the caller's record: inline bytes, or what its pointer refers to. */
   #record(value: Uint8Array): Uint8Array {
-    if (this.#valueLog !== undefined && isPointer(value)) return this.#valueLog.read(value);
-    return this.#owned(value);
+    if (!isPointer(value) || this.#traits.valueLogDir === undefined) return this.#owned(value);
+    // A disk engine has its value log from open to close: a read that outlived it cannot follow the pointer.
+    if (this.#valueLog === undefined) throw this.#closedError('read');
+    return this.#valueLog.read(value);
   }
 
   /**

@@ -48,7 +48,7 @@ export class SegmentFiles {
   readonly #dir: string;
   readonly #segmentBytes: number;
   /** Every segment file that exists, active included: its size. */
-  readonly #sizes = new Map<number, number>();
+  readonly #sizes: Map<number, number>;
   #active: Active | undefined;
   #next: number;
   /** Least recently used first. */
@@ -232,6 +232,7 @@ export class SegmentFiles {
     this.#readFds.clear();
     for (const { fd } of this.#retired.values()) fs.closeSync(fd);
     this.#retired.clear();
+    this.#sizes.clear();
   }
 
   #rotate(): void {

@@ -5,10 +5,10 @@
  * segments reported rather than returned, and recovery at open.
  */
 import { expect } from 'chai';
-import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidArgumentError, StorageCorruptionError } from '../../../../lib/runtime/index.ts';
+import { ClosedError, InvalidArgumentError, StorageCorruptionError, StorageError } from '../../../../lib/runtime/index.ts';
 import { type DiskEngineOptions, decodeRecord, LevelStorage, MemoryStorage, type StoredRecord } from '../../../../lib/storage/index.ts';
 import { entryBytes } from '../../../../lib/storage/value-log/segment-format.ts';
 
@@ -143,7 +143,8 @@ describe('value log (LevelDB)', function () {
     // Segment 2 (k4..k7) is sealed by the next append; deleting k4..k7 empties it, deleting k0..k2 leaves segment 1 at 25%.
     await s.write([{ partition: 0, key: k('k8'), record: rec(2000, 8) }]);
     await s.write([0, 1, 2, 4, 5, 6, 7].map((i) => ({ partition: 0, key: k(`k${i}`), record: undefined })));
-    for (let spins = 0; s.stats().valueLog.gcSegmentsDeleted < 2 && spins < 2000; spins++) await new Promise((r) => setImmediate(r));
+    // Background GC syncs its batches (fsync): give it real time, no compactValueLog() call.
+    for (const deadline = Date.now() + 10_000; s.stats().valueLog.gcSegmentsDeleted < 2 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 5));
     expect(await segmentFiles(), 'k3 moved to the active segment, 3').to.deep.equal(['000003.vlog']);
     expect(s.stats().valueLog.gcEntriesRelocated, 'k3 moved, nothing of the empty segment').to.equal(1);
     expect(await s.get(0, k('k3'))).to.deep.equal(rec(2000, 3));
@@ -280,6 +281,31 @@ describe('value log (LevelDB)', function () {
     expect(s.stats().valueLog.liveBytes).to.equal(0);
     expect(await segmentFiles()).to.deep.equal([]);
     for (let i = 0; i < 4; i++) expect(await s.get(0, k(`k${i}`))).to.deep.equal(rec(3000, i % 2 === 0 ? 10 + i : i));
+  });
+
+  it('a walk cut off by close() ends with ClosedError, never with pointer bytes', async function () {
+    const s = await start({ valueLogMinBytes: 1 });
+    await s.write(Array.from({ length: 40 }, (_, i) => ({ partition: 1, key: k(`k${String(i).padStart(2, '0')}`), record: rec(100, i) })));
+    const it = s.iteratePartition(1)[Symbol.asyncIterator]();
+    expect((await it.next()).value!.record).to.deep.equal(rec(100, 0));
+    await s.close();
+    const e = await rejection(it.next()); // the engine handed over 32 rows at once; the second is not served
+    expect(e).to.be.instanceOf(ClosedError);
+  });
+
+  it('a value log that cannot open fails open() with StorageError, closes the engine, and open() may be retried', async function () {
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(vlogDir, 'not a directory');
+    const s = new LevelStorage({ dataDir });
+    open.push(s);
+    const e = await rejection(s.open());
+    expect(e).to.be.instanceOf(StorageError);
+    expect((e as Error).message).to.match(/opening the value log failed/);
+    await unlink(vlogDir);
+    await s.open(); // the engine's lock was released
+    await s.write([{ partition: 0, key: k('a'), record: rec(10_000, 1) }]);
+    expect(await s.get(0, k('a'))).to.deep.equal(rec(10_000, 1));
+    expect(s.stats().valueLog.segments, 'the default threshold is 8 KiB').to.equal(1);
   });
 
   it('validates its settings, and the memory engine has no value log', async function () {
