@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { claim, partitionOf, preferenceList } from '../lib/ring/index.ts';
 import { encodeRecord, LevelStorage, type StoredObject } from '../lib/storage/index.ts';
+import { ValueSource, type ValueKind } from './values.ts';
 import { keyName } from './workload.ts';
 
 export interface BulkLoadOptions {
@@ -17,6 +18,8 @@ export interface BulkLoadOptions {
   replicas: number;
   keys: number;
   valueBytes: number;
+  /** What the values look like (values.ts); default 'compressible'. */
+  valueKind?: ValueKind;
 }
 
 /** Entries per engine batch while loading. */
@@ -31,12 +34,12 @@ export async function bulkLoad(opts: BulkLoadOptions): Promise<void> {
     await s.open();
     stores.set(m.id, s);
   }
-  const data = new Uint8Array(opts.valueBytes).fill(0x62);
-  const object: StoredObject = {
-    entries: [{ actor: 'bulkload.0', counter: 1, values: [{ data, tombstone: false, writtenAtMs: Date.now() }] }],
-    anonymous: [],
+  const values = new ValueSource(opts.valueKind ?? 'compressible', opts.valueBytes, 0xb01c);
+  const writtenAtMs = Date.now();
+  const recordOf = (data: Uint8Array): Uint8Array => {
+    const object: StoredObject = { entries: [{ actor: 'bulkload.0', counter: 1, values: [{ data, tombstone: false, writtenAtMs }] }], anonymous: [] };
+    return encodeRecord(object);
   };
-  const record = encodeRecord(object);
   const encoder = new TextEncoder();
   try {
     const pending = new Map<string, { partition: number; key: Uint8Array; record: Uint8Array }[]>();
@@ -50,6 +53,8 @@ export async function bulkLoad(opts: BulkLoadOptions): Promise<void> {
     for (let i = 0; i < opts.keys; i++) {
       const key = encoder.encode(keyName(i));
       const partition = partitionOf(key, opts.partitions);
+      // One value per key, the same on every replica (as a write at ALL stores).
+      const record = recordOf(values.next());
       for (const id of preferenceList(ring, partition, opts.replicas)) {
         const batch = pending.get(id)!;
         batch.push({ partition, key, record });

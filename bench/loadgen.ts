@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
+import { ValueSource, type ValueKind } from './values.ts';
 import { KeyChooser, READ_FRACTION, keyName, type Distribution, type Op, type WorkloadName } from './workload.ts';
 
 /** What a system under test must offer the load generator. */
@@ -43,6 +44,8 @@ export interface RunOptions {
   warmupMs: number;
   keys: number;
   valueBytes: number;
+  /** What the values look like (values.ts); default 'compressible'. */
+  valueKind?: ValueKind;
   seed: number;
 }
 
@@ -87,15 +90,15 @@ function statsOf(h: hdr.Histogram, errors: number): OpStats {
 }
 
 /** Write every key once so reads find data (chunks of `clients` concurrent writes). */
-export async function preload(sut: SystemUnderTest, keys: number, valueBytes: number, clients: number): Promise<void> {
-  const value = new Uint8Array(valueBytes).fill(0x61);
+export async function preload(sut: SystemUnderTest, keys: number, valueBytes: number, clients: number, valueKind: ValueKind = 'compressible'): Promise<void> {
+  const values = new ValueSource(valueKind, valueBytes, 0x5eed);
   let next = 0;
   await Promise.all(
     Array.from({ length: clients }, async () => {
       for (;;) {
         const i = next++;
         if (i >= keys) return;
-        await sut.update(keyName(i), value);
+        await sut.update(keyName(i), values.next());
       }
     }),
   );
@@ -106,8 +109,6 @@ export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promi
   const hist: Record<Op, hdr.Histogram> = { read: newHistogram(), update: newHistogram() };
   const errors: Record<Op, number> = { read: 0, update: 0 };
   let firstError: string | undefined;
-  const value = new Uint8Array(opts.valueBytes);
-  for (let i = 0; i < value.length; i++) value[i] = 0x41 + (i % 26);
   const start = performance.now();
   const measureFrom = start + opts.warmupMs;
   const end = measureFrom + opts.durationMs;
@@ -119,6 +120,7 @@ export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promi
   await Promise.all(
     Array.from({ length: opts.clients }, async (_, c) => {
       const chooser = new KeyChooser(opts.keys, opts.distribution, opts.seed * 1000 + c);
+      const values = new ValueSource(opts.valueKind ?? 'compressible', opts.valueBytes, opts.seed * 1000 + c);
       for (;;) {
         const t0 = performance.now();
         if (t0 >= end) return;
@@ -127,7 +129,7 @@ export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promi
         let failed = false;
         try {
           if (op === 'read') await sut.read(key);
-          else await sut.update(key, value);
+          else await sut.update(key, values.next());
         } catch (e) {
           failed = true;
           firstError ??= e instanceof Error ? e.message : String(e);

@@ -26,6 +26,7 @@ import { startDynamo } from './dynamo-system.ts';
 import { startEtcd } from './etcd-system.ts';
 import { startEcho } from './echo-system.ts';
 import { renderChart } from './chart.ts';
+import { VALUE_KINDS, type ValueKind } from './values.ts';
 
 const OUT_DIR = fileURLToPath(new URL('./out', import.meta.url));
 
@@ -43,6 +44,7 @@ const program = new Command()
   .option('--warmup <s>', 'warm-up seconds per workload', '2')
   .option('--keys <n>', 'key count (preloaded)', '100000')
   .option('--value-size <bytes>', 'value size', '1024')
+  .option('--value-kind <kind>', 'compressible (half redundant, like db_bench; default) | repeated (one letter pattern, the values of runs before 2026-12-01)', 'compressible')
   .option('--consistency <level>', 'read and write consistency', 'QUORUM')
   .option('--engine <engine>', 'leveldb | rocksdb | memory', 'leveldb')
   .option('--protocol <p>', 'how the SDK sends requests: session (pipelined stream) | unary (one gRPC call each)', 'session')
@@ -75,6 +77,8 @@ const warmupMs = Number(o['warmup']) * 1000;
 const keys = num('keys');
 const valueBytes = num('valueSize');
 const seed = num('seed');
+const valueKind = o['valueKind'] as ValueKind;
+if (!VALUE_KINDS.includes(valueKind)) throw new Error(`--value-kind must be one of ${VALUE_KINDS.join(', ')}`);
 const aaeMode = o['antiEntropy'];
 if (aaeMode !== 'on' && aaeMode !== 'off' && aaeMode !== 'both') throw new Error('--anti-entropy must be on, off or both');
 const rounds = num('rounds');
@@ -109,12 +113,12 @@ function printTable(results: RunResult[]): void {
 async function benchSystem(sut: SystemUnderTest): Promise<RunResult[]> {
   if (sut.name !== 'echo') {
     const t0 = performance.now();
-    await preload(sut, keys, valueBytes, clients);
+    await preload(sut, keys, valueBytes, clients, valueKind);
     console.error(`${sut.name}: preloaded ${keys} keys in ${fmt((performance.now() - t0) / 1000, 1)} s`);
   }
   const results: RunResult[] = [];
   for (const workload of workloads) {
-    const r = await runWorkload(sut, { workload, distribution, clients, durationMs, warmupMs, keys, valueBytes, seed });
+    const r = await runWorkload(sut, { workload, distribution, clients, durationMs, warmupMs, keys, valueBytes, valueKind, seed });
     console.error(`${sut.name} ${WORKLOAD_TITLE[workload]}: ${fmt(r.opsPerSec, 0)} ops/s, p99 ${fmt(r.all.p99Ms)} ms${r.errors ? `, ${r.errors} errors (first: ${r.firstError})` : ''}`);
     results.push(r);
   }
@@ -244,7 +248,7 @@ for (const workload of workloads) {
   );
 }
 
-const settings = { systems, workloads, distribution, clients, durationMs, warmupMs, keys, valueBytes, consistency, protocol, antiEntropy: aaeMode, rounds };
+const settings = { systems, workloads, distribution, clients, durationMs, warmupMs, keys, valueBytes, valueKind, consistency, protocol, antiEntropy: aaeMode, rounds };
 mkdirSync(path.dirname(o['out']!), { recursive: true });
 writeFileSync(
   o['out']!,

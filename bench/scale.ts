@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import { runWorkload } from './loadgen.ts';
 import { startDynamo } from './dynamo-system.ts';
 import { bulkLoad } from './bulk-load.ts';
+import { VALUE_KINDS, type ValueKind } from './values.ts';
 
 const OUT_DIR = fileURLToPath(new URL('./out', import.meta.url));
 
@@ -22,6 +23,7 @@ const o = new Command()
   .option('--key-value-size <bytes>', 'value size for the key-count table', '100')
   .option('--values <list>', 'value sizes for the value-size table', '100,1024,16384,65536')
   .option('--value-keys <n>', 'key count for the value-size table', '100000')
+  .option('--value-kind <kind>', 'compressible (half redundant, like db_bench; default) | repeated (one letter pattern, the values of runs before 2026-12-01)', 'compressible')
   .option('--clients <n>', 'concurrent closed-loop clients', '64')
   .option('--duration <s>', 'measured seconds per point', '10')
   .option('--warmup <s>', 'warm-up seconds per point', '2')
@@ -32,6 +34,8 @@ const o = new Command()
 
 const list = (s: string): number[] => s.split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
 const partitions = Number(o['partitions']);
+const valueKind = o['valueKind'] as ValueKind;
+if (!VALUE_KINDS.includes(valueKind)) throw new Error(`--value-kind must be one of ${VALUE_KINDS.join(', ')}`);
 
 /** Resident set size of a process in MiB (Linux /proc). */
 function rssMiB(pid: number): number {
@@ -57,7 +61,7 @@ async function measure(keys: number, valueBytes: number): Promise<Point> {
     consistency: 'QUORUM',
     engine: 'leveldb',
     partitions,
-    prepare: (members) => bulkLoad({ members, partitions, replicas: 3, keys, valueBytes }),
+    prepare: (members) => bulkLoad({ members, partitions, replicas: 3, keys, valueBytes, valueKind }),
   });
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
@@ -69,10 +73,11 @@ async function measure(keys: number, valueBytes: number): Promise<Point> {
       warmupMs: Number(o['warmup']) * 1000,
       keys,
       valueBytes,
+      valueKind,
       seed: 1,
     });
     const point = { keys, valueBytes, loadSeconds, opsPerSec: r.opsPerSec, p50Ms: r.all.p50Ms, p99Ms: r.all.p99Ms, errors: r.errors, rssMiB: sut.pids().map(rssMiB) };
-    console.error(`${keys} keys x ${valueBytes} B: loaded in ${loadSeconds.toFixed(0)} s, ${r.opsPerSec.toFixed(0)} ops/s, p99 ${r.all.p99Ms.toFixed(1)} ms, RSS ${point.rssMiB.map((x) => x.toFixed(0)).join('/')} MiB`);
+    console.error(`${keys} keys x ${valueBytes} B: loaded in ${loadSeconds.toFixed(0)} s, ${r.opsPerSec.toFixed(0)} ops/s, p99 ${r.all.p99Ms.toFixed(1)} ms, RSS ${point.rssMiB.map((x) => x.toFixed(0)).join('/')} MiB${r.errors > 0 ? `; first error: ${r.firstError}` : ''}`);
     return point;
   } finally {
     await sut.close();

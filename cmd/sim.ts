@@ -60,6 +60,7 @@ function tally(reports: readonly SimRunReport[]): Record<string, number> {
     bump('sibling cap', r.rare.siblingCap > 0);
     bump('context refused (unverifiable)', r.rare.contextRefusals > 0);
     bump('record set aside', r.rare.setAside > 0);
+    bump('read failed its checksum', r.rare.checksumFailures > 0);
     bump('write failed, maybe applied', r.rare.maybeAppliedErrors > 0);
     bump('tombstones purged (GC)', r.rare.tombstonePurges > 0);
     bump('tree rebuilt (untrusted)', r.rare.treeRebuilds > 0);

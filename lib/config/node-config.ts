@@ -33,6 +33,8 @@ export interface NodeConfig {
   syncWrites: boolean;
   /** 'sync' reads (cheapest CPU, may block on a cold disk) or 'batched' async reads. */
   readMode: 'sync' | 'batched';
+  /** Records at least this long go to the disk engine's value log (docs/value-log.md); 0: none do. */
+  valueLogMinBytes: number;
   /** How long SIGTERM waits for in-flight requests before forcing shutdown. */
   shutdownGraceMs: number;
   logLevel: LogLevelName;
@@ -85,6 +87,8 @@ export function defaultConfig(): NodeConfig {
     requestTimeoutMs: 5000,
     syncWrites: false,
     readMode: 'sync',
+    // The storage's own default (config depends on no storage code; a test keeps the two equal).
+    valueLogMinBytes: 8192,
     shutdownGraceMs: 10_000,
     logLevel: 'info',
     zone: '',
@@ -124,6 +128,7 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   requestTimeoutMs: 'request-timeout-ms',
   syncWrites: 'sync-writes',
   readMode: 'read-mode',
+  valueLogMinBytes: 'value-log-min-bytes',
   shutdownGraceMs: 'shutdown-grace-ms',
   logLevel: 'log-level',
   zone: 'zone',
@@ -169,6 +174,7 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
   { field: 'requestTimeoutMs', arg: '<ms>', help: 'deadline of a request whose client sets none, and cap of those that do (default 5000)' },
   { field: 'syncWrites', arg: '[bool]', help: 'fsync every storage batch (default false)' },
   { field: 'readMode', arg: '<mode>', help: 'storage reads: sync (default; cheapest CPU) | batched (never blocks the event loop on a cold disk)' },
+  { field: 'valueLogMinBytes', arg: '<bytes>', help: 'records this long or longer are kept out of the LSM tree, in a value log (default 8192; 0: none)' },
   { field: 'shutdownGraceMs', arg: '<ms>', help: 'how long SIGTERM waits for requests in flight (default 10000)' },
   { field: 'logLevel', arg: '<level>', help: 'error | warn | info | debug | silent (default info)' },
   { field: 'zone', arg: '<zone>', help: "failure domain (rack / availability zone) of this node: a key's replicas go to distinct zones (default none)" },
@@ -303,6 +309,8 @@ export function resolveNodeConfig(
   if (timeout !== undefined) c.requestTimeoutMs = parseIntField('requestTimeoutMs', timeout, 1, 600_000);
   const grace = raw('shutdownGraceMs');
   if (grace !== undefined) c.shutdownGraceMs = parseIntField('shutdownGraceMs', grace, 0, 600_000);
+  const valueLogMin = raw('valueLogMinBytes');
+  if (valueLogMin !== undefined) c.valueLogMinBytes = parseIntField('valueLogMinBytes', valueLogMin, 0, 2 ** 31);
   const sync = raw('syncWrites');
   if (sync !== undefined) c.syncWrites = parseBool('syncWrites', sync);
   const engine = raw('engine');

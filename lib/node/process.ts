@@ -82,6 +82,7 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     dataDir: config.engine === 'memory' ? undefined : path.resolve(config.dataDir),
     syncWrites: config.syncWrites,
     readMode: config.readMode,
+    valueLogMinBytes: config.valueLogMinBytes,
   });
   const tls = loadTls(config);
   const authTokens = loadTokens(config);

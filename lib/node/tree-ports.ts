@@ -116,7 +116,16 @@ export class ReplicaTreePort implements TreePort {
       const id = keyId(key);
       if (seen.has(id)) continue;
       seen.add(id);
-      const record = await this.#deps.storage.get(partition, key);
+      let record: Uint8Array | undefined;
+      try {
+        record = await this.#deps.storage.get(partition, key);
+      } catch (e) {
+        // Rotten here (a value-log record failing its checksum): nothing to send. The key lists as
+        // absent on this side, so the exchange pulls the peer's copy, whose merge sets this one aside.
+        if (!(e instanceof StorageCorruptionError)) throw e;
+        this.#deps.logger.warn('a record anti-entropy would send is damaged; skipped', { partition, error: e.message });
+        continue;
+      }
       if (record !== undefined) out.push({ key, record });
     }
     return out;

@@ -466,8 +466,11 @@ export class Coordinator implements KvHandler {
     this.#inflight++;
     this.#transport.request(address, req, timeoutMs).then(
       (res) => {
-        if (!res.ok) this.#readFailed(round, i, res.error, req, timeoutMs);
-        else if (res.value.record === undefined) round.succeed(i, undefined);
+        if (!res.ok) {
+          // The replica's stored bytes are damaged (a value-log record failing its checksum): read repair rewrites it.
+          if (res.error instanceof StorageCorruptionError) round.corrupt.add(i);
+          this.#readFailed(round, i, res.error, req, timeoutMs);
+        } else if (res.value.record === undefined) round.succeed(i, undefined);
         else {
           let obj: StoredObject | undefined;
           try {

@@ -62,6 +62,8 @@ export interface RareCounts {
   localWriteFailures: number;
   actorRetirements: number;
   tailWritesLost: number;
+  /** Reads of a rotten record that failed their checksum (value-log style), on any disk. */
+  checksumFailures: number;
   dotConflicts: number;
   siblingCap: number;
   contextCatchUps: number;
@@ -183,6 +185,8 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
   const writes = history.ops.filter((o) => o.kind !== 'get');
   let tailWritesLost = 0;
   for (const id of cluster.ids) tailWritesLost += cluster.disk(id).stats.writesLostByPowerLoss;
+  let checksumFailures = 0;
+  for (const id of cluster.ids) checksumFailures += cluster.disk(id).stats.checksumFailures;
   const traces = violations.map((v) =>
     v.rule === 'simulation-failed'
       ? [
@@ -205,6 +209,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       localWriteFailures: writes.length === 0 ? 0 : countFailedLocalWrites(cluster),
       actorRetirements: cluster.watched(LOG.retired),
       tailWritesLost,
+      checksumFailures,
       dotConflicts,
       siblingCap: writes.filter((w) => w.outcome.status === 'failed' && w.outcome.code === 'DYNAMO_LIMIT_EXCEEDED').length,
       contextCatchUps: 0,

@@ -21,7 +21,7 @@
  * - `wipe` loses everything (a new, empty directory).
  * Meta writes and set-asides are rare and treated as landed and durable at once.
  */
-import { assert, ClosedError, StorageError, type SeededRandom } from '../runtime/index.ts';
+import { assert, ClosedError, StorageCorruptionError, StorageError, type SeededRandom } from '../runtime/index.ts';
 import { createStorage, type EngineKind, type HintWrite, type RecordWrite, type Storage, type StoredHint, type StoredRecord } from '../storage/index.ts';
 import type { SimScheduler } from './scheduler.ts';
 
@@ -55,6 +55,8 @@ export interface SimDiskStats {
   writesDroppedByCrash: number;
   /** Landed-but-unsynced writes undone by power loss. */
   writesLostByPowerLoss: number;
+  /** Reads refused because the record failed its checksum (value-log style rot). */
+  checksumFailures: number;
 }
 
 interface PendingWrite {
@@ -76,7 +78,7 @@ const dataMirrorKey = (partition: number, key: Uint8Array): string => `${partiti
 
 /** One node's disk across its lives. */
 export class SimDisk {
-  readonly stats: SimDiskStats = { writesLanded: 0, writesFailed: 0, writesDroppedByCrash: 0, writesLostByPowerLoss: 0 };
+  readonly stats: SimDiskStats = { writesLanded: 0, writesFailed: 0, writesDroppedByCrash: 0, writesLostByPowerLoss: 0, checksumFailures: 0 };
   readonly #scheduler: SimScheduler;
   readonly #random: SeededRandom;
   #opts: Required<SimDiskOptions>;
@@ -93,6 +95,8 @@ export class SimDisk {
   /** When the last submitted write lands; later ones land no earlier (call order). */
   #lastLandAtMs = 0;
   #failure: WriteFailure | undefined;
+  /** Rotten records whose reads fail their checksum (see corruptRandomRecord); a record replaced is no longer one. */
+  readonly #checksumFailures = new WeakSet<Uint8Array>();
 
   constructor(scheduler: SimScheduler, random: SeededRandom, opts: SimDiskOptions = {}) {
     this.#scheduler = scheduler;
@@ -173,10 +177,23 @@ export class SimDisk {
     const keys = [...this.#data.keys()].sort();
     const victim = this.#data.get(keys[this.#random.int(keys.length)]!)!;
     const garbage = Uint8Array.from([0xee, ...this.#random.bytes(1 + this.#random.int(12))]);
+    // Half the time the rot is where a disk engine's value log would find it: reads of the key
+    // fail their checksum (StorageCorruptionError) while walks yield undecodable bytes. Chosen
+    // from the garbage itself, so seeds draw the same numbers as before this mode existed.
+    if ((garbage[1]! & 1) === 1) this.#checksumFailures.add(garbage);
     this.#data.set(dataMirrorKey(victim.partition, victim.key), { ...victim, record: garbage });
     const inner = await this.backing();
     await inner.write([{ partition: victim.partition, key: victim.key, record: garbage }]);
     return true;
+  }
+
+  /** Throws StorageCorruptionError if the key's stored record is one whose reads fail their checksum. */
+  checkReadable(partition: number, key: Uint8Array): void {
+    const record = this.#data.get(dataMirrorKey(partition, key))?.record;
+    if (record !== undefined && this.#checksumFailures.has(record)) {
+      this.stats.checksumFailures++;
+      throw new StorageCorruptionError(`sim disk: the record of a key in partition ${partition} fails its checksum`);
+    }
   }
 
   /** A copy of the directory as it is now (landed writes, durable or not). */
@@ -333,7 +350,10 @@ class DiskSession implements Storage {
   }
 
   get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.#op('get', (s) => s.get(partition, key));
+    return this.#op('get', (s) => {
+      this.#disk.checkReadable(partition, key);
+      return s.get(partition, key);
+    });
   }
 
   write(batch: readonly RecordWrite[]): Promise<void> {

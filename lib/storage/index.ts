@@ -11,3 +11,4 @@ export { type StoredValue, type StoredObject, encodeRecord, decodeRecord, RECORD
 export { type StorageOptions, type DiskEngineOptions, createStorage, LevelStorage, RocksStorage, MemoryStorage } from './engines.ts';
 export { AbstractStorage, type EngineOptions, type ReadMode, type StorageStats } from './abstract-storage.ts';
 export { type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';
+export { VALUE_LOG_MIN_BYTES_DEFAULT } from './value-log/index.ts';

@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   RealTime,
   SeededRandom,
+  StorageCorruptionError,
   TimeoutError,
   UnavailableError,
   silentLogger,
@@ -152,6 +153,20 @@ describe('replication/coordinator', () => {
       expect(sortedText(got.values)).to.deep.equal(['v']);
       expect(Dvv.values((await c.stored('n3', key))!).map((v) => text(v.data))).to.deep.equal(['v']);
       expect(kv('n3').stats().readRepairs).to.equal(1);
+    });
+
+    it('read repair rewrites a remote replica whose record fails its checksum', async () => {
+      // A QUORUM read coordinated by n1 asks n1 (itself first), then n3 (first in preference), then n2 in n3's place.
+      const k = c.keyWhere((r) => r.join() === 'n3,n1,n2');
+      await kv('n1').put({ key: k, value: bytes('v'), context: EMPTY, consistency: 'ALL', timeoutMs: T });
+      c.node('n3').storage.rotten.add(Buffer.from(k).toString('latin1'));
+      expect(await rejection(c.stored('n3', k))).to.be.instanceOf(StorageCorruptionError);
+      const got = await kv('n1').get({ key: k, consistency: 'QUORUM', timeoutMs: T });
+      await kv('n1').close(); // waits for background repair
+      expect(sortedText(got.values)).to.deep.equal(['v']);
+      // n3's read failed with a checksum error, so its copy counted as damaged and was rewritten.
+      expect(Dvv.values((await c.stored('n3', k))!).map((v) => text(v.data))).to.deep.equal(['v']);
+      expect(kv('n1').stats().readRepairs).to.equal(1);
     });
 
     describe('reads ask only the replicas they need', () => {

@@ -1,6 +1,6 @@
 /** Shared fixtures for replication tests: counting storage wrapper and a capturing logger. */
 import { createStorage, type HintWrite, type RecordWrite, type Storage, type StoredHint, type StoredRecord } from '../../../lib/storage/index.ts';
-import type { LogFields, Logger } from '../../../lib/runtime/index.ts';
+import { StorageCorruptionError, type LogFields, type Logger } from '../../../lib/runtime/index.ts';
 
 /** Memory storage that counts write batches (to prove refusals write nothing). */
 export class CountingStorage implements Storage {
@@ -10,6 +10,8 @@ export class CountingStorage implements Storage {
   stall: Promise<void> | undefined;
   /** Errors the next writes reject with, in order (a disk that fails), writing nothing. */
   readonly failures: Error[] = [];
+  /** Keys (latin1) whose reads fail their checksum, like a damaged value-log record, until the key is written. */
+  readonly rotten = new Set<string>();
   get engine() {
     return this.inner.engine;
   }
@@ -23,12 +25,14 @@ export class CountingStorage implements Storage {
     return this.inner.close();
   }
   get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.rotten.has(Buffer.from(key).toString('latin1'))) return Promise.reject(new StorageCorruptionError('the record fails its checksum'));
     return this.inner.get(partition, key);
   }
   write(batch: readonly RecordWrite[]): Promise<void> {
     this.writes++;
     const failure = this.failures.shift();
     if (failure !== undefined) return Promise.reject(failure);
+    for (const w of batch) this.rotten.delete(Buffer.from(w.key).toString('latin1'));
     const stall = this.stall;
     return stall === undefined ? this.inner.write(batch) : stall.then(() => this.inner.write(batch));
   }
@@ -36,6 +40,7 @@ export class CountingStorage implements Storage {
     return this.inner.iteratePartition(partition, opts);
   }
   setAside(partition: number, key: Uint8Array): Promise<void> {
+    this.rotten.delete(Buffer.from(key).toString('latin1'));
     return this.inner.setAside(partition, key);
   }
   getSetAside(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
