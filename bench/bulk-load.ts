@@ -22,6 +22,12 @@ export interface BulkLoadOptions {
   valueKind?: ValueKind;
 }
 
+/** The value-log threshold the nodes will use, when the environment sets one. */
+function valueLogFromEnv(): { valueLogMinBytes?: number } {
+  const raw = process.env['DYNAMO_VALUE_LOG_MIN_BYTES'];
+  return raw === undefined ? {} : { valueLogMinBytes: Number(raw) };
+}
+
 /** Entries per engine batch while loading. */
 const LOAD_BATCH = 2000;
 
@@ -30,7 +36,8 @@ export async function bulkLoad(opts: BulkLoadOptions): Promise<void> {
   const stores = new Map<string, LevelStorage>();
   for (const m of opts.members) {
     mkdirSync(m.dataDir, { recursive: true });
-    const s = new LevelStorage({ dataDir: m.dataDir });
+    // As the nodes will run: DYNAMO_VALUE_LOG_MIN_BYTES (which they read too) decides what goes to the value log.
+    const s = new LevelStorage({ dataDir: m.dataDir, ...valueLogFromEnv() });
     await s.open();
     stores.set(m.id, s);
   }
