@@ -28,6 +28,8 @@ const MEMBER_STATES: readonly MemberState[] = ['up', 'down', 'joining', 'leaving
 export interface StorageSize {
   readonly keys?: number;
   readonly bytes?: number;
+  /** The value log's segment files: on disk, and still pointed at (disk / live is its space amplification). */
+  readonly valueLog?: { readonly diskBytes: number; readonly liveBytes: number };
 }
 
 /** Where scrape-time values come from. */
@@ -79,6 +81,7 @@ export class PrometheusMetrics implements Metrics {
   readonly #ringVersion: client.Gauge;
   readonly #storageKeys: client.Gauge;
   readonly #storageBytes: client.Gauge;
+  readonly #valueLogBytes: client.Gauge;
   readonly #mirrored: Mirrored[] = [];
   /** op -> consistency -> its series; peer -> op -> histogram child. */
   readonly #requestSeries = new Map<string, Map<string, RequestSeries>>();
@@ -141,6 +144,12 @@ export class PrometheusMetrics implements Metrics {
     this.#ringVersion = new client.Gauge({ name: 'dynamo_ring_version', help: 'Version of the ring this node routes by.', registers });
     this.#storageKeys = new client.Gauge({ name: 'dynamo_storage_keys', help: "Keys in this node's storage (the engine's estimate; tombstones included).", registers });
     this.#storageBytes = new client.Gauge({ name: 'dynamo_storage_bytes', help: "Bytes of this node's data on disk (the engine's estimate).", registers });
+    this.#valueLogBytes = new client.Gauge({
+      name: 'dynamo_value_log_bytes',
+      help: "The value log's segment files: bytes on disk (kind=disk) and bytes some key still points at (kind=live); GC keeps disk under about twice live.",
+      labelNames: ['kind'],
+      registers,
+    });
     // Series that only change with features wired later still appear, at 0.
     for (const c of [this.#hintsStored, this.#hintsDelivered, this.#hintsDropped, this.#antiEntropyRepaired]) c.inc(0);
     for (const m of this.#mirrored) m.counter.inc(0);
@@ -196,6 +205,10 @@ export class PrometheusMetrics implements Metrics {
     if (status !== undefined) this.#fromStatus(status);
     if (size?.keys !== undefined) this.#storageKeys.set(size.keys);
     if (size?.bytes !== undefined) this.#storageBytes.set(size.bytes);
+    if (size?.valueLog !== undefined) {
+      this.#valueLogBytes.labels('disk').set(size.valueLog.diskBytes);
+      this.#valueLogBytes.labels('live').set(size.valueLog.liveBytes);
+    }
     return this.registry.metrics();
   }
 

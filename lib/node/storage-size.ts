@@ -9,7 +9,7 @@
  * second per few million keys). Between walks the count lags writes.
  */
 import type { Logger, Time, TimerHandle } from '../runtime/index.ts';
-import type { Storage } from '../storage/index.ts';
+import type { Storage, StorageEstimate } from '../storage/index.ts';
 
 /** Shortest interval between key-count walks. */
 export const KEY_COUNT_REFRESH_MS_MIN = 60 * 1000;
@@ -46,7 +46,7 @@ export class StorageSize {
   }
 
   /** Keys and bytes as far as known. */
-  async read(): Promise<{ keys?: number; bytes?: number }> {
+  async read(): Promise<StorageEstimate> {
     const estimate = (await this.#storage.estimateSize?.()) ?? {};
     const keys = estimate.keys ?? this.#counted;
     return { ...estimate, ...(keys === undefined ? {} : { keys }) };

@@ -20,7 +20,7 @@ import { type CommitOp, inlineOp, type LevelBatchOp } from './commit-ops.ts';
 import { GroupCommit, type GroupCommitStats, type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';
 import { checkBytes, DATA_SPACE, dataKey, hintKey, hintRange, metaKey, ownedCopy, parseHintKey, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
 import { ReadBatch } from './read-batch.ts';
-import type { EngineKind, HintWrite, RecordWrite, Storage, StoredHint, StoredRecord } from './storage.ts';
+import type { EngineKind, HintWrite, RecordWrite, Storage, StorageEstimate, StoredHint, StoredRecord } from './storage.ts';
 import {
   isPointer, POINTER_TAG, VALUE_LOG_META_PREFIX, VALUE_LOG_STATS_NONE, ValueLog, valueLogConfig, type ValueLogSettings, type ValueLogStats,
 } from './value-log/index.ts';
@@ -320,22 +320,24 @@ export abstract class AbstractStorage implements Storage {
     await this.#commits.submit([{ type: 'put', key, value: stored }], key.length + value.length);
   }
 
-  async estimateSize(): Promise<{ keys?: number; bytes?: number }> {
+  async estimateSize(): Promise<StorageEstimate> {
     const db = this.#db;
     if (this.#state !== 'open' || db === undefined) return {};
     // Records in the value log are on disk too, not in the engine's files.
-    const logBytes = this.#valueLog?.stats().diskBytes ?? 0;
+    const log = this.#valueLog?.stats();
+    const logBytes = log?.diskBytes ?? 0;
+    const valueLog = log === undefined ? {} : { valueLog: { diskBytes: log.diskBytes, liveBytes: log.liveBytes } };
     try {
       if (this.engine === 'rocksdb' && db.getProperty !== undefined) {
         const keys = Number(db.getProperty('rocksdb.estimate-num-keys'));
         const bytes = Number(db.getProperty('rocksdb.estimate-live-data-size'));
-        return { ...(Number.isFinite(keys) ? { keys } : {}), ...(Number.isFinite(bytes) ? { bytes: bytes + logBytes } : {}) };
+        return { ...(Number.isFinite(keys) ? { keys } : {}), ...(Number.isFinite(bytes) ? { bytes: bytes + logBytes } : {}), ...valueLog };
       }
-      if (db.approximateSize !== undefined) return { bytes: (await db.approximateSize(DATA_SPACE.gte, DATA_SPACE.lt)) + logBytes };
+      if (db.approximateSize !== undefined) return { bytes: (await db.approximateSize(DATA_SPACE.gte, DATA_SPACE.lt)) + logBytes, ...valueLog };
     } catch {
       // An estimate is best effort: a closing or failing engine just has none.
     }
-    return {};
+    return valueLog;
   }
 
   async countKeys(): Promise<number> {

@@ -5,7 +5,7 @@
  * key layout and group commit, and the binary record codec that turns a key's
  * DVV set of values into the bytes stored (protos/dynamo/v1/storage.proto).
  */
-export type { EngineKind, HintWrite, RecordWrite, Storage, StoredHint, StoredRecord } from './storage.ts';
+export type { EngineKind, HintWrite, RecordWrite, Storage, StorageEstimate, StoredHint, StoredRecord } from './storage.ts';
 export { HINT_TARGET_BYTES_MAX } from './key-layout.ts';
 export { type StoredValue, type StoredObject, encodeRecord, decodeRecord, RECORD_FORMAT_PROTOBUF_V1 } from './record-codec.ts';
 export { type StorageOptions, type DiskEngineOptions, createStorage, LevelStorage, RocksStorage, MemoryStorage } from './engines.ts';

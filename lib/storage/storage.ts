@@ -54,6 +54,15 @@ export interface StoredRecord {
   readonly record: Uint8Array;
 }
 
+/** What Storage.estimateSize knows; what an engine cannot estimate is absent. */
+export interface StorageEstimate {
+  readonly keys?: number;
+  /** Bytes on disk, value-log segments included. */
+  readonly bytes?: number;
+  /** The value log's segment files (docs/value-log.md): bytes on disk, and the bytes some key still points at. */
+  readonly valueLog?: { readonly diskBytes: number; readonly liveBytes: number };
+}
+
 export interface Storage {
   readonly engine: EngineKind;
   /** Optional features, so tests skip by capability, never by engine name. */
@@ -98,7 +107,7 @@ export interface Storage {
    * live-data estimate) and `keys` where the engine keeps an estimate
    * (RocksDB); what it cannot estimate is absent. Reads no key; never rejects.
    */
-  estimateSize?(): Promise<{ keys?: number; bytes?: number }>;
+  estimateSize?(): Promise<StorageEstimate>;
   /** Count the data keys by walking the key space, keys only: O(keys), for an occasional background refresh. */
   countKeys?(): Promise<number>;
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PrometheusMetrics, startMetricsServer, type MetricsServer } from '../../../lib/metrics/index.ts';
+import { PrometheusMetrics, startMetricsServer, type MetricsServer, type StorageSize } from '../../../lib/metrics/index.ts';
 import { MeteredTransport } from '../../../lib/transport/index.ts';
 import { ok, silentLogger, type Metrics } from '../../../lib/runtime/index.ts';
 import type { NodeStatus } from '../../../lib/protocol/index.ts';
@@ -94,6 +94,17 @@ describe('metrics: PrometheusMetrics', () => {
     text = await m.render();
     expect(sample(text, 'dynamo_read_repairs_total')).to.equal(9);
     expect(sample(text, 'dynamo_ready')).to.equal(0);
+  });
+
+  it("reports the value log's bytes on disk and still pointed at, when the storage has one", async () => {
+    let size: StorageSize = { bytes: 10 };
+    const m = new PrometheusMetrics({ defaultMetrics: false, storage: async () => size });
+    let text = await m.render();
+    expect(text).to.not.match(/^dynamo_value_log_bytes\{/m);
+    size = { bytes: 300, valueLog: { diskBytes: 200, liveBytes: 120 } };
+    text = await m.render();
+    expect(sample(text, 'dynamo_value_log_bytes{kind="disk"}')).to.equal(200);
+    expect(sample(text, 'dynamo_value_log_bytes{kind="live"}')).to.equal(120);
   });
 
   it('still renders when its sources fail (a node that is starting)', async () => {

@@ -84,6 +84,10 @@ describe('value log (LevelDB)', function () {
     expect(rows.map((r) => new TextDecoder().decode(r.key))).to.deep.equal(['big', 'edge', 'small']);
     expect(rows.map((r) => r.record)).to.deep.equal([rec(5000, 1), rec(1000, 2), rec(999, 3)]);
     expect(s.stats().valueLog.liveBytes, 'counters persisted').to.equal(inLog);
+    // Metrics see the same figures, and the segments count toward the bytes on disk.
+    const estimate = await s.estimateSize();
+    expect(estimate.valueLog).to.deep.equal({ diskBytes: inLog, liveBytes: inLog });
+    expect(estimate.bytes).to.be.at.least(inLog);
   });
 
   it('takes overwrites and deletes off the live bytes exactly, and persists them', async function () {
