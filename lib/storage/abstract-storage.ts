@@ -205,6 +205,12 @@ export abstract class AbstractStorage implements Storage {
       ops[i] = { type: 'record', key, record };
     }
     if (ops.length === 0) return;
+    // The value log holds writes back while its garbage outruns GC (a bound on disk use).
+    const stalled = this.#valueLog?.admission();
+    if (stalled !== undefined) {
+      await stalled;
+      this.#openDb('write');
+    }
     await this.#commits.submit(ops, bytes);
   }
 

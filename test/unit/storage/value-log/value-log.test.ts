@@ -187,6 +187,41 @@ describe('value log (LevelDB)', function () {
     expect(await s.get(0, k('k2'))).to.equal(undefined);
   });
 
+  it('holds client writes back while garbage outruns a slow GC, keeping the log within its bound', async function () {
+    const segmentBytes = 8000;
+    const recordBytes = 2000;
+    let slowGc = true;
+    class SlowGc extends LevelStorage {
+      protected override async beforeValueLogMove(): Promise<void> {
+        // A GC that moves slower than clients write (a busy disk).
+        if (slowGc) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    const s = await start({ valueLogSegmentBytes: segmentBytes, valueLogGcLiveRatio: 0.5 }, (o) => new SlowGc(o));
+    const keys = 12;
+    const writers = 6;
+    let worst = 0;
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < 60; i++) {
+          const n = (w * 7 + i * 5) % keys;
+          await s.write([{ partition: 0, key: k(`k${n}`), record: rec(recordBytes, w * 1000 + i) }]);
+          const v = s.stats().valueLog;
+          worst = Math.max(worst, v.diskBytes - 2 * v.liveBytes);
+        }
+      }),
+    );
+    const v = s.stats().valueLog;
+    expect(v.writesStalled, 'writes waited for GC').to.be.greaterThan(0);
+    expect(v.gcRuns).to.be.greaterThan(0);
+    // disk <= 2 x live + 4 segments, plus what the writers admitted before the bound was seen, and the active segment.
+    const bound = 4 * segmentBytes + writers * live('k10', recordBytes) + segmentBytes;
+    expect(worst, `disk - 2 x live peaked at ${worst}`).to.be.at.most(bound);
+    slowGc = false;
+    await s.compactValueLog();
+    for (let n = 0; n < keys; n++) expect((await s.get(0, k(`k${n}`)))?.length).to.equal(recordBytes);
+  });
+
   it('a partition walk that began before GC retired a segment still reads its old pointers', async function () {
     let s = await start({ valueLogSegmentBytes: 8000, valueLogGcLiveRatio: 0 });
     for (let i = 0; i < 8; i++) await s.write([{ partition: 5, key: k(`k${i}`), record: rec(2000, i) }]); // segment 1: k0..k3
