@@ -12,7 +12,7 @@
  * earlier operations (an overlay), and nothing can change it meanwhile.
  */
 import type { CommitOp, LevelBatchOp } from '../commit-ops.ts';
-import { decodePointer, encodeLiveBytes, encodePointer, entryBytes, type Pointer } from './segment-format.ts';
+import { type AppendStream, decodePointer, encodeLiveBytes, encodePointer, entryBytes, type Pointer } from './segment-format.ts';
 
 /** What planning reads and does. */
 export interface PlanContext {
@@ -20,8 +20,8 @@ export interface PlanContext {
   readonly minBytes: number;
   /** The engine value of a data key before this batch (called only when tracking). */
   current(key: Uint8Array): Uint8Array | undefined;
-  /** Appends an entry to the active segment (a write syscall); returns where its record is. */
-  append(key: Uint8Array, record: Uint8Array): Pointer;
+  /** Appends an entry to the active segment of client writes, or of GC (a write syscall); returns where its record is. */
+  append(key: Uint8Array, record: Uint8Array, stream: AppendStream): Pointer;
   /** Live bytes of a segment before this batch. */
   liveBytes(segment: number): number;
   /** Engine key of a segment's live-byte counter. */
@@ -35,7 +35,9 @@ export interface BatchPlan {
   readonly liveAfter: ReadonlyMap<number, number>;
   /** Segments appended to (their bytes must reach the disk before `ops` when syncing). */
   readonly appended: ReadonlySet<number>;
-  /** The batch moves or retires something: the value log and the engine batch must be synced. */
+  /** Of those, the segments GC's moves went to: a GC batch syncs these before its pointers. */
+  readonly appendedByGc: ReadonlySet<number>;
+  /** The batch moves or retires something: GC's appends (appendedByGc) and the engine batch must be synced. */
   readonly mustSync: boolean;
   /** Retired segments (counter 0, dropped in this batch): their files may go once the batch is applied. */
   readonly retired: readonly number[];
@@ -68,6 +70,7 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
   const ops: LevelBatchOp[] = [];
   const deltas = new Map<number, number>();
   const appended = new Set<number>();
+  const appendedByGc = new Set<number>();
   const overlay = new Map<string, Uint8Array | undefined>();
   const retireAsked: number[] = [];
   let mustSync = false;
@@ -86,11 +89,12 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
     const p = old === undefined ? undefined : decodePointer(old);
     if (p !== undefined) add(p.segment, -entryBytes(key.length, p.length));
   };
-  const store = (key: Uint8Array, record: Uint8Array | undefined): void => {
+  const store = (key: Uint8Array, record: Uint8Array | undefined, stream: AppendStream = 'write'): void => {
     let value = record;
     if (record !== undefined && record.length >= ctx.minBytes) {
-      const p = ctx.append(key, record);
+      const p = ctx.append(key, record, stream);
       appended.add(p.segment);
+      if (stream === 'gc') appendedByGc.add(p.segment);
       add(p.segment, entryBytes(key.length, record.length));
       value = encodePointer(p);
     }
@@ -117,7 +121,7 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
           break;
         }
         forget(op.key, cur);
-        store(op.key, op.record);
+        store(op.key, op.record, 'gc');
         relocatedEntries++;
         relocatedBytes += entryBytes(op.key.length, op.record.length);
         break;
@@ -155,7 +159,7 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
     const key = ctx.counterKey(segment);
     ops.push(live === 0 ? { type: 'del', key } : { type: 'put', key, value: encodeLiveBytes(live) });
   }
-  return { ops, liveAfter, appended, mustSync, retired, retireRefused, relocatedEntries, relocatedBytes, relocationsSkipped, underflows };
+  return { ops, liveAfter, appended, appendedByGc, mustSync, retired, retireRefused, relocatedEntries, relocatedBytes, relocationsSkipped, underflows };
 }
 
 /** A map key for an engine key (latin1 maps each byte to one char, so distinct keys stay distinct). */

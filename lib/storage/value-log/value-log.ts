@@ -232,11 +232,14 @@ export class ValueLog {
     const plan = planBatch(batch, {
       minBytes: this.#minBytes,
       current: lookup,
-      append: (key, record) => this.#files.append(key, record),
+      append: (key, record, stream) => this.#files.append(key, record, stream),
       liveBytes: (s) => this.#live.get(s) ?? 0,
       counterKey: ValueLog.counterKey,
     }, tracking);
-    if (this.#opts.syncWrites || plan.mustSync) await this.#files.sync();
+    // A GC batch syncs only what GC moved (its pointers must not outlive those bytes); client
+    // records that share the batch are synced only with syncWrites, as in any other batch.
+    if (this.#opts.syncWrites) await this.#files.sync();
+    else if (plan.mustSync) await this.#files.sync(plan.appendedByGc);
     return plan;
   }
 
