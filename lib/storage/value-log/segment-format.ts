@@ -28,10 +28,10 @@
  */
 import { crc32 } from 'node:zlib';
 
-/** First byte of a pointer; no record may begin with it. */
 /** Who appends: client writes, or GC relocating live entries; each has an active segment of its own. */
 export type AppendStream = 'write' | 'gc';
 
+/** First byte of a pointer; no record may begin with it. */
 export const POINTER_TAG = 0xfe;
 /** Bytes of an encoded pointer. */
 export const POINTER_BYTES = 21;
