@@ -56,6 +56,8 @@ export class SegmentFiles {
   readonly #segmentBytes: number;
   /** Every segment file that exists, active included: its size. */
   readonly #sizes: Map<number, number>;
+  /** Sum of #sizes, kept as it changes: every client write's admission check reads it. */
+  #diskBytes = 0;
   readonly #active = new Map<AppendStream, Active>();
   #next: number;
   /** Least recently used first. */
@@ -75,6 +77,7 @@ export class SegmentFiles {
     this.#dir = dir;
     this.#segmentBytes = segmentBytes;
     this.#sizes = sizes;
+    for (const size of sizes.values()) this.#diskBytes += size;
     this.#next = next;
   }
 
@@ -115,9 +118,7 @@ export class SegmentFiles {
   }
 
   diskBytes(): number {
-    let total = 0;
-    for (const size of this.#sizes.values()) total += size;
-    return total;
+    return this.#diskBytes;
   }
 
   /** Segments sealed since the last call (they may be GC candidates now). */
@@ -143,6 +144,7 @@ export class SegmentFiles {
       throw e;
     }
     active.size = start + header.length + key.length + record.length;
+    this.#diskBytes += active.size - this.#sizes.get(active.segment)!;
     this.#sizes.set(active.segment, active.size);
     return { segment: active.segment, offset: start + header.length + key.length, length: record.length, crc };
   }
@@ -213,6 +215,7 @@ export class SegmentFiles {
     const generation = ++this.#generation;
     let fd = this.#readFds.get(segment);
     this.#readFds.delete(segment);
+    this.#diskBytes -= this.#sizes.get(segment)!;
     this.#sizes.delete(segment);
     this.#dirty.delete(segment);
     const path = join(this.#dir, segmentFileName(segment));
@@ -229,6 +232,7 @@ export class SegmentFiles {
     for (const segment of segments) {
       if (!this.#sizes.has(segment) || this.#activeFd(segment) !== undefined) continue;
       fs.unlinkSync(join(this.#dir, segmentFileName(segment)));
+      this.#diskBytes -= this.#sizes.get(segment)!;
       this.#sizes.delete(segment);
     }
   }
@@ -241,6 +245,7 @@ export class SegmentFiles {
     for (const { fd } of this.#retired.values()) fs.closeSync(fd);
     this.#retired.clear();
     this.#sizes.clear();
+    this.#diskBytes = 0;
   }
 
   #rotate(stream: AppendStream): Active {
