@@ -33,9 +33,7 @@ export interface BatchPlan {
   readonly ops: LevelBatchOp[];
   /** Live bytes after the batch of every segment it changes. */
   readonly liveAfter: ReadonlyMap<number, number>;
-  /** Segments appended to (their bytes must reach the disk before `ops` when syncing). */
-  readonly appended: ReadonlySet<number>;
-  /** Of those, the segments GC's moves went to: a GC batch syncs these before its pointers. */
+  /** Segments GC's moves were appended to: a GC batch syncs these before its pointers. */
   readonly appendedByGc: ReadonlySet<number>;
   /** The batch moves or retires something: GC's appends (appendedByGc) and the engine batch must be synced. */
   readonly mustSync: boolean;
@@ -69,7 +67,6 @@ export function needsTracking(ops: readonly CommitOp[], minBytes: number, liveBy
 export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking: boolean): BatchPlan {
   const ops: LevelBatchOp[] = [];
   const deltas = new Map<number, number>();
-  const appended = new Set<number>();
   const appendedByGc = new Set<number>();
   const overlay = new Map<string, Uint8Array | undefined>();
   const retireAsked: number[] = [];
@@ -93,7 +90,6 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
     let value = record;
     if (record !== undefined && record.length >= ctx.minBytes) {
       const p = ctx.append(key, record, stream);
-      appended.add(p.segment);
       if (stream === 'gc') appendedByGc.add(p.segment);
       add(p.segment, entryBytes(key.length, record.length));
       value = encodePointer(p);
@@ -159,7 +155,7 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
     const key = ctx.counterKey(segment);
     ops.push(live === 0 ? { type: 'del', key } : { type: 'put', key, value: encodeLiveBytes(live) });
   }
-  return { ops, liveAfter, appended, appendedByGc, mustSync, retired, retireRefused, relocatedEntries, relocatedBytes, relocationsSkipped, underflows };
+  return { ops, liveAfter, appendedByGc, mustSync, retired, retireRefused, relocatedEntries, relocatedBytes, relocationsSkipped, underflows };
 }
 
 /** A map key for an engine key (latin1 maps each byte to one char, so distinct keys stay distinct). */

@@ -6,9 +6,10 @@ import { decodeLiveBytes, decodePointer, encodePointer, entryBytes, type Pointer
 const k = (s: string): Uint8Array => new TextEncoder().encode(s);
 const rec = (n: number, fill = 1): Uint8Array => new Uint8Array(n).fill(fill);
 
-/** An engine of plain maps and a log that appends to segment 9 at increasing offsets. */
+/** An engine of plain maps and a log that appends to segment 9 (client writes) or 7 (GC) at increasing offsets. */
 function fixture(min: number, engine: Record<string, Uint8Array> = {}, live: Record<number, number> = {}) {
   const reads: string[] = [];
+  const streams: string[] = [];
   let offset = 0;
   const ctx: PlanContext = {
     minBytes: min,
@@ -16,15 +17,16 @@ function fixture(min: number, engine: Record<string, Uint8Array> = {}, live: Rec
       reads.push(keyString(key));
       return engine[keyString(key)];
     },
-    append: (_key, record): Pointer => {
-      const p = { segment: 9, offset, length: record.length, crc: 0 };
+    append: (_key, record, stream): Pointer => {
+      streams.push(stream);
+      const p = { segment: stream === 'gc' ? 7 : 9, offset, length: record.length, crc: 0 };
       offset += 100 + record.length;
       return p;
     },
     liveBytes: (s) => live[s] ?? 0,
     counterKey: (s) => k(`counter${s}`),
   };
-  return { ctx, reads };
+  return { ctx, reads, streams };
 }
 
 const pointer = (segment: number, offset: number, length: number): Uint8Array => encodePointer({ segment, offset, length, crc: 0 });
@@ -49,7 +51,7 @@ describe('value-log batch plan', function () {
     ]);
     expect([...plan.liveAfter]).to.deep.equal([[9, entryBytes(3, 10)]]);
     expect(counterOps(plan.ops)).to.deep.equal({ counter9: entryBytes(3, 10) });
-    expect([...plan.appended]).to.deep.equal([9]);
+    expect([...plan.appendedByGc], 'client records are not GC moves').to.deep.equal([]);
     expect(plan.mustSync).to.equal(false);
   });
 
@@ -83,7 +85,7 @@ describe('value-log batch plan', function () {
 
   it('moves a relocated record only while the key still points where GC found it', function () {
     const engine = { a: pointer(3, 16, 1000), b: pointer(3, 2000, 1000) };
-    const { ctx } = fixture(100, engine, { 3: 2 * entryBytes(1, 1000) });
+    const { ctx, streams } = fixture(100, engine, { 3: 2 * entryBytes(1, 1000) });
     const plan = planBatch([
       { type: 'record', key: k('b'), record: rec(10) }, // a client write to b lands first
       { type: 'relocate', key: k('a'), from: { segment: 3, offset: 16 }, record: rec(1000, 7) },
@@ -91,9 +93,12 @@ describe('value-log batch plan', function () {
       { type: 'relocate', key: k('a'), from: { segment: 3, offset: 99 }, record: rec(1000, 7) }, // wrong offset
     ], ctx, true);
     expect(plan.ops.filter((o) => keyString(o.key) === 'b')).to.deep.equal([{ type: 'put', key: k('b'), value: rec(10) }], 'the write wins');
-    expect(decodePointer((plan.ops.find((o) => keyString(o.key) === 'a') as { value: Uint8Array }).value)!.segment).to.equal(9);
+    // The move goes to GC's own segment, which the batch syncs before its pointers.
+    expect(decodePointer((plan.ops.find((o) => keyString(o.key) === 'a') as { value: Uint8Array }).value)!.segment).to.equal(7);
+    expect(streams).to.deep.equal(['gc']);
+    expect([...plan.appendedByGc]).to.deep.equal([7]);
     expect([plan.relocatedEntries, plan.relocationsSkipped, plan.relocatedBytes]).to.deep.equal([1, 2, entryBytes(1, 1000)]);
-    expect(Object.fromEntries(plan.liveAfter)).to.deep.equal({ 3: 0, 9: entryBytes(1, 1000) });
+    expect(Object.fromEntries(plan.liveAfter)).to.deep.equal({ 3: 0, 7: entryBytes(1, 1000) });
     expect(plan.mustSync).to.equal(true);
   });
 
