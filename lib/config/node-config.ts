@@ -64,6 +64,8 @@ export interface NodeConfig {
   authTokenFile: string;
   /** Merkle-tree anti-entropy and tombstone GC (trees kept per partition, periodic exchanges). */
   antiEntropy: boolean;
+  /** Reads ask the other replicas for a version digest of their copy instead of its bytes when this node reads its own (Cassandra's digest reads). */
+  digestReads: boolean;
   /** Pause between the starts of two anti-entropy exchanges of this node (256 partitions: a full pass in 26 s at 100). */
   antiEntropyIntervalMs: number;
   /** The pause instead while the node is busy with requests (never below antiEntropyIntervalMs; 256 partitions: 4.3 min at 1000). */
@@ -104,6 +106,7 @@ export function defaultConfig(): NodeConfig {
     tlsCa: '',
     authTokenFile: '',
     antiEntropy: true,
+    digestReads: true,
     antiEntropyIntervalMs: 100,
     antiEntropyBusyIntervalMs: 1000,
     tombstoneGraceMs: 86_400_000,
@@ -144,6 +147,7 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   tlsCa: 'tls-ca',
   authTokenFile: 'auth-token-file',
   antiEntropy: 'anti-entropy',
+  digestReads: 'digest-reads',
   antiEntropyIntervalMs: 'anti-entropy-interval-ms',
   antiEntropyBusyIntervalMs: 'anti-entropy-busy-interval-ms',
   tombstoneGraceMs: 'tombstone-grace-ms',
@@ -194,6 +198,11 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
   { field: 'authTokenFile', arg: '<file>', help: 'clients must send one of the bearer tokens in this file (one per line) on KV and Admin calls (default: no token)' },
   { field: 'backgroundBytesPerS', arg: '<n>', help: 'bytes per second partition streaming and anti-entropy may use together (default 33554432)' },
   { field: 'antiEntropy', arg: '[bool]', help: 'Merkle-tree anti-entropy and tombstone GC (default true)' },
+  {
+    field: 'digestReads',
+    arg: '[bool]',
+    help: "a read takes this node's own copy whole and only a version digest from the other replicas, reading a copy whole only if it differs (default true)",
+  },
   {
     field: 'antiEntropyIntervalMs',
     arg: '<ms>',
@@ -295,6 +304,8 @@ export function resolveNodeConfig(
   if (budget !== undefined) c.backgroundBytesPerS = parseIntField('backgroundBytesPerS', budget, 1024, 2 ** 40);
   const antiEntropy = raw('antiEntropy');
   if (antiEntropy !== undefined) c.antiEntropy = parseBool('antiEntropy', antiEntropy === '' ? 'true' : antiEntropy);
+  const digestReads = raw('digestReads');
+  if (digestReads !== undefined) c.digestReads = parseBool('digestReads', digestReads === '' ? 'true' : digestReads);
   const aaeInterval = raw('antiEntropyIntervalMs');
   if (aaeInterval !== undefined) c.antiEntropyIntervalMs = parseIntField('antiEntropyIntervalMs', aaeInterval, 1, 3_600_000);
   const aaeBusyInterval = raw('antiEntropyBusyIntervalMs');

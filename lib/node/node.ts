@@ -33,7 +33,7 @@ import { encodeRecord, type Storage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
 import { Coordinator, type ReplicationConfig } from '../replication/index.ts';
 import type { MemberInfo, MembershipConfig, MembershipEvent, MembershipView } from '../membership/index.ts';
-import { BackgroundAdmission, validateAntiEntropyConfig, type AdmissionConfig, type AntiEntropyConfig } from '../antientropy/index.ts';
+import { BackgroundAdmission, validateAntiEntropyConfig, versionDigest, type AdmissionConfig, type AntiEntropyConfig } from '../antientropy/index.ts';
 import { AntiEntropy } from './anti-entropy.ts';
 import { checkPartitionCount } from './epoch.ts';
 import { GossipMembership } from './gossip-membership.ts';
@@ -256,6 +256,7 @@ export class DynamoNode {
         transport: this.#opts.transport,
         nodeId: this.id,
         cluster: () => this.#membership.clusterView(),
+        versionDigest,
         ...(hints === undefined
           ? {}
           : {
@@ -493,6 +494,7 @@ export class DynamoNode {
       engine: this.#opts.storage.engine,
       ready: this.ready,
       readRepairs: stats?.readRepairs ?? 0,
+      digestMismatches: stats?.digestMismatches ?? 0,
       gets: stats?.gets ?? 0,
       puts: stats?.puts ?? 0,
       deletes: stats?.deletes ?? 0,

@@ -133,6 +133,7 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
       defaultConsistency: config.defaultConsistency,
       requestTimeoutMsDefault: config.requestTimeoutMs,
       readRepair: true,
+      digestReads: config.digestReads,
     },
     ...(metrics === undefined ? {} : { metrics }),
   });

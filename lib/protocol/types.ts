@@ -112,11 +112,15 @@ export interface ReadRequest {
   readonly ringVersion?: number;
   /** Asked as a fallback: answer from the hints held for the key, not from this node's own data. */
   readonly hinted?: boolean;
+  /** Answer with the version digest of the copy instead of its bytes (a digest read; never with `hinted`). */
+  readonly digestOnly?: boolean;
 }
 export interface ReadReply {
   readonly type: 'read';
-  /** Encoded stored object (storage record codec); undefined when the replica has nothing. */
+  /** Encoded stored object (storage record codec); undefined when the replica has nothing, or for a digest read. */
   readonly record: Uint8Array | undefined;
+  /** Answer to a digest read: the copy's version digest (a uint64; 0 when it has nothing). */
+  readonly digest?: bigint;
 }
 
 /** Merge an object into the replica's copy (replication fan-out and read repair). */
@@ -390,6 +394,8 @@ export interface NodeStatus {
   readonly engine: string;
   readonly ready: boolean;
   readonly readRepairs: number;
+  /** Replicas whose digest differed from this coordinator's copy and were read whole (digest reads); absent from nodes that predate them. */
+  readonly digestMismatches?: number;
   readonly gets: number;
   readonly puts: number;
   readonly deletes: number;

@@ -40,6 +40,7 @@ import { ActorEpochs } from './actor-epochs.ts';
 import { requiredReplies } from './quorum.ts';
 import { LocalReplica, encodeWithinLimits, seenByWriter, unverifiedActors, type ReplicaObserver, type ReplicaStats, type ReplicaWrite } from './replica.ts';
 import { Fallbacks, SloppySlots } from './fallbacks.ts';
+import { DigestReads, type DigestVerdict } from './digest-reads.ts';
 import { Round, SLOT_OK, SLOT_PENDING, type RoundOptions } from './round.ts';
 import type { ClusterView, HintPort, PeerClient, ReplicationConfig } from './types.ts';
 import { liveOrder, refuseStaleRouting } from './placement.ts';
@@ -54,6 +55,8 @@ export interface ReplicationStats extends Readonly<ReplicaStats> {
   readonly readRepairs: number;
   /** Writes whose context was ahead of this replica's copy, which first caught up from the other replicas. */
   readonly contextCatchUps: number;
+  /** Replicas whose digest differed from this node's copy in a digest read, so their copy was read whole. */
+  readonly digestMismatches: number;
   /** Minting actors retired this life (see actor-epochs.ts). */
   readonly actorsRetired: number;
   /** Copies of writes sent to (or kept by) a fallback as a hint for a primary that was down or failed. */
@@ -79,6 +82,13 @@ export interface CoordinatorDeps {
   hints?: HintPort;
   /** Told of every change of the local replica's stored objects (anti-entropy's trees). */
   observer?: ReplicaObserver;
+  /**
+   * The version digest of a stored object (lib/antientropy's versionDigest; 0
+   * for the empty object). With it this node answers digest reads, and asks
+   * for them when config.digestReads is on; without it, it answers them with
+   * the whole copy, as a node predating them does.
+   */
+  versionDigest?: (obj: StoredObject) => bigint;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -101,6 +111,8 @@ class ReadRound extends Round<StoredObject> {
   readonly corrupt: Set<number>;
   /** Slots answered by a fallback from its hints (sloppy quorum), by stand-in: never read-repaired. */
   readonly standIns = new Map<number, string>();
+  /** Digest reads, when this node's own copy is among those read (see digest-reads.ts). */
+  digests: DigestReads<StoredObject> | undefined;
   constructor(
     opts: RoundOptions,
     readonly key: Uint8Array,
@@ -194,7 +206,7 @@ export class Coordinator implements KvHandler {
   readonly #hints: HintPort | undefined;
   readonly #nodeId: string;
   readonly #random: Random;
-  readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0, contextCatchUps: 0, hintedWrites: 0, fallbackCoordinated: 0 };
+  readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0, digestMismatches: 0, contextCatchUps: 0, hintedWrites: 0, fallbackCoordinated: 0 };
   /** Requests, replica calls and repairs not yet finished; close() waits for zero. */
   #inflight = 0;
   /** Peer requests served since start (reads, writes, hints, forwards; not anti-entropy's own merges). */
@@ -202,6 +214,7 @@ export class Coordinator implements KvHandler {
   #closed = false;
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
+  readonly #versionDigest: ((obj: StoredObject) => bigint) | undefined;
 
   constructor(deps: CoordinatorDeps) {
     assert(Number.isInteger(deps.config.replicas) && deps.config.replicas >= 1, 'replicas must be a positive integer');
@@ -213,6 +226,7 @@ export class Coordinator implements KvHandler {
     this.#hints = deps.hints;
     this.#nodeId = deps.nodeId;
     this.#random = deps.runtime.random;
+    this.#versionDigest = deps.versionDigest;
     const actors = new ActorEpochs(deps.nodeId, deps.runtime.random, this.#log, deps.mintEpoch);
     this.#replica = new LocalReplica({ storage: deps.storage, actors, logger: this.#log, ...(deps.observer === undefined ? {} : { observer: deps.observer }) });
   }
@@ -285,6 +299,10 @@ export class Coordinator implements KvHandler {
             return { type: 'read', record: held === undefined ? undefined : encodeRecord(held) };
           }
           refuseStaleRouting(view, partition, 'reads', req.ringVersion);
+          if (req.digestOnly === true && this.#versionDigest !== undefined) {
+            const obj = await this.#replica.read(partition, req.key);
+            return { type: 'read', record: undefined, digest: obj === undefined ? 0n : this.#versionDigest(obj) };
+          }
           const record = await this.#replica.readRecord(partition, req.key);
           return { type: 'read', record };
         }
@@ -379,6 +397,8 @@ export class Coordinator implements KvHandler {
     try {
       if (round.decision === 'lost') throw round.error('lost');
       if (this.#config.readRepair) round.onSettled = () => this.#repair(round);
+      const self = nodes.indexOf(view.self);
+      if (this.#config.digestReads === true && this.#versionDigest !== undefined && self >= 0) round.digests = new DigestReads(self, this.#versionDigest);
       const req: ReadRequest = readRequest(cmd.key, view);
       this.#askMore(round, required, req, cmd.timeoutMs);
       if (round.asked < nodes.length) {
@@ -412,7 +432,7 @@ export class Coordinator implements KvHandler {
       const i = round.order[round.asked++]!;
       const node = round.nodes[i]!;
       if (node === round.view.self) this.#readLocal(round, i, req, timeoutMs);
-      else if (round.view.isUp(node)) this.#readRemote(round, i, node, req, timeoutMs);
+      else if (round.view.isUp(node)) this.#readRemote(round, i, node, req, timeoutMs, round.digests?.mayAsk(i) === true);
       else {
         const standIn = round.fallbacks?.next();
         if (standIn === undefined) this.#readFailed(round, i, `${node} is believed down`, req, timeoutMs);
@@ -447,29 +467,51 @@ export class Coordinator implements KvHandler {
     this.#replica.read(round.partition, round.key).then(
       (obj) => {
         round.succeed(i, obj);
+        if (round.digests?.dataSlot === i) {
+          for (const [slot, verdict] of round.digests.wholeRead(obj)) this.#digestAnswered(round, slot, verdict, req, timeoutMs);
+        }
         this.#leave();
       },
       (e: unknown) => {
         if (e instanceof StorageCorruptionError) round.corrupt.add(i);
+        // First, so the replica asked in this one's place is asked for its copy, not a digest.
+        const parked = round.digests?.dataSlot === i ? round.digests.wholeFailed() : [];
         this.#readFailed(round, i, e, req, timeoutMs);
+        for (const slot of parked) this.#readRemote(round, slot, round.nodes[slot]!, req, timeoutMs);
         this.#leave();
       },
     );
   }
 
-  #readRemote(round: ReadRound, i: number, target: string, req: ReadRequest, timeoutMs: number): void {
+  /**
+   * A digest read's verdict: a copy the same as this node's counts as that
+   * copy; one that differs is read whole from the same replica (a fallback
+   * standing in is never asked for a digest, so slot i is its own node).
+   */
+  #digestAnswered(round: ReadRound, i: number, verdict: DigestVerdict, req: ReadRequest, timeoutMs: number): void {
+    if (verdict === 'same') round.succeed(i, round.digests!.object);
+    else if (verdict === 'differs') {
+      this.#stats.digestMismatches++;
+      this.#readRemote(round, i, round.nodes[i]!, req, timeoutMs);
+    }
+  }
+
+  /** Asks `target` for its copy of the key, or with `digest` only for its version digest. */
+  #readRemote(round: ReadRound, i: number, target: string, req: ReadRequest, timeoutMs: number, digest = false): void {
     const address = round.view.addressOf(target);
     if (address === undefined) {
       this.#readFailed(round, i, 'address not known yet', req, timeoutMs);
       return;
     }
     this.#inflight++;
-    this.#transport.request(address, req, timeoutMs).then(
+    this.#transport.request(address, digest ? { ...req, digestOnly: true } : req, timeoutMs).then(
       (res) => {
         if (!res.ok) {
           // The replica's stored bytes are damaged (a value-log record failing its checksum): read repair rewrites it.
           if (res.error instanceof StorageCorruptionError) round.corrupt.add(i);
           this.#readFailed(round, i, res.error, req, timeoutMs);
+        } else if (digest && res.value.digest !== undefined) {
+          this.#digestAnswered(round, i, round.digests!.digestReply(i, res.value.digest), req, timeoutMs);
         } else if (res.value.record === undefined) round.succeed(i, undefined);
         else {
           let obj: StoredObject | undefined;

@@ -14,6 +14,11 @@ export interface ReplicationConfig {
   requestTimeoutMsDefault: number;
   /** Repair stale replicas after a read (Dynamo §4.7). */
   readRepair: boolean;
+  /**
+   * Digest reads (digest-reads.ts): when this node reads its own copy, ask the
+   * other replicas only for their version digest. Needs CoordinatorDeps.versionDigest.
+   */
+  digestReads?: boolean;
 }
 
 /** Who holds a partition now: reads ask `reads`; writes go to `writes` (see ClusterView.replicas). */

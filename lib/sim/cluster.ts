@@ -39,6 +39,8 @@ export interface SimClusterOptions {
   defaultConsistency?: Consistency;
   requestTimeoutMsDefault?: number;
   readRepair?: boolean;
+  /** Digest reads (lib/replication/digest-reads.ts); default true, as on a real node. */
+  digestReads?: boolean;
   latencyMsMin?: number;
   latencyMsMax?: number;
   lossRate?: number;
@@ -82,7 +84,7 @@ export interface SimKvOptions {
 
 /** The options every node life is built from, defaults filled in. */
 type NodeShape = Required<
-  Pick<SimClusterOptions, 'nodes' | 'replicas' | 'partitionCount' | 'defaultConsistency' | 'requestTimeoutMsDefault' | 'readRepair' | 'anonymousSeeds'>
+  Pick<SimClusterOptions, 'nodes' | 'replicas' | 'partitionCount' | 'defaultConsistency' | 'requestTimeoutMsDefault' | 'readRepair' | 'digestReads' | 'anonymousSeeds'>
 >;
 
 interface Slot {
@@ -167,6 +169,7 @@ export class SimCluster {
       defaultConsistency: opts.defaultConsistency ?? 'QUORUM',
       requestTimeoutMsDefault: opts.requestTimeoutMsDefault ?? 1000,
       readRepair: opts.readRepair ?? true,
+      digestReads: opts.digestReads ?? true,
       anonymousSeeds: opts.anonymousSeeds ?? false,
     };
     this.#membership = opts.membership ?? {};
@@ -689,6 +692,7 @@ export class SimCluster {
         defaultConsistency: this.#opts.defaultConsistency,
         requestTimeoutMsDefault: this.#opts.requestTimeoutMsDefault,
         readRepair: this.#opts.readRepair,
+        digestReads: this.#opts.digestReads,
       },
     });
   }

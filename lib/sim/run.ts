@@ -82,6 +82,8 @@ export interface RareCounts {
   treeRebuilds: number;
   /** Exchanges the serving lives started at the busy pace (anti-entropy yielding to requests). */
   exchangesSlowed: number;
+  /** Digest reads whose replica's digest differed, so its copy was read whole (the serving lives' counters). */
+  digestMismatches: number;
 }
 
 const LOG = {
@@ -151,6 +153,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
   let broke: Violation | undefined;
   let hintsDelivered = 0;
   let exchangesSlowed = 0;
+  let digestMismatches = 0;
   try {
     await cluster.start();
     faults.start();
@@ -170,6 +173,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       const status = await cluster.run(cluster.node(id).admin.status());
       hintsDelivered += status.hints?.delivered ?? 0;
       exchangesSlowed += status.antiEntropy?.exchangesSlowed ?? 0;
+      digestMismatches += status.digestMismatches ?? 0;
     }
   } catch (e) {
     broke = { rule: 'simulation-failed', key: '*', message: e instanceof Error ? e.message.split('\n')[0]! : String(e), ops: [] };
@@ -219,6 +223,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       tombstonePurges: cluster.watched(LOG.purged),
       hintsDelivered,
       exchangesSlowed,
+      digestMismatches,
       hintsRetired: cluster.watched(LOG.hintRetired),
       hintsDropped: cluster.watched(LOG.hintDropped),
       treeRebuilds: cluster.watched(LOG.rebuilt),

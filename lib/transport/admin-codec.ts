@@ -93,6 +93,8 @@ export interface StatusResponseMsg {
   hints?: HintStatusMsg | null;
   /** Absent from nodes that predate anti-entropy. */
   antiEntropy?: AntiEntropyStatusMsg | null;
+  /** Absent from nodes that predate digest reads. */
+  digestMismatches?: number | null;
 }
 
 /** admin.proto HintStatus (repeated field absent after toObject when empty). */
@@ -271,6 +273,7 @@ export class AdminCodec {
           ? undefined
           : { enabled: hints.enabled, stored: hints.stored, delivered: hints.delivered, dropped: hints.dropped, pending: (hints.pending ?? []).map((p) => ({ ...p })) },
       antiEntropy: antiEntropy === undefined ? undefined : this.#antiEntropy(antiEntropy),
+      digestMismatches: sent(s.digestMismatches),
     });
   }
 

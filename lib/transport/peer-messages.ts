@@ -36,9 +36,12 @@ import {
   bytesFieldLength,
   checkEnd,
   EMPTY,
+  I64,
   LEN,
   lenFieldLength,
   optionalBytesFieldLength,
+  optionalFixed64FieldLength,
+  readFixed64,
   skipField,
   stringFieldLength,
   tag,
@@ -48,6 +51,7 @@ import {
   writeBoolField,
   writeBytesField,
   writeOptionalBytesField,
+  writeOptionalFixed64Field,
   writeStringField,
   writeUint32Field,
   type Reader,
@@ -166,35 +170,57 @@ const readRequest: MessageRow<ReadRequest> = {
   protoType: 'ReadRequest',
   kind: KIND_REQUEST,
   type: 'read',
-  length: (m) => bytesFieldLength(1, m.key) + uint32FieldLength(2, ringVersionOf(m)) + boolFieldLength(3, m.hinted === true),
+  length: (m) =>
+    bytesFieldLength(1, m.key) + uint32FieldLength(2, ringVersionOf(m)) + boolFieldLength(3, m.hinted === true) + boolFieldLength(4, m.digestOnly === true),
   write(w, m) {
     writeBytesField(w, 1, m.key);
     writeUint32Field(w, 2, ringVersionOf(m));
     writeBoolField(w, 3, m.hinted === true);
+    writeBoolField(w, 4, m.digestOnly === true);
   },
   read(r, end) {
     let key = EMPTY;
     let ringVersion = 0;
     let hinted = false;
+    let digestOnly = false;
     while (r.pos < end) {
       const t = r.uint32();
       if (t === T_LEN(1)) key = r.bytes();
       else if (t === T_VARINT(2)) ringVersion = r.uint32();
       else if (t === T_VARINT(3)) hinted = r.bool();
+      else if (t === T_VARINT(4)) digestOnly = r.bool();
       else skipField(r, t);
       checkEnd(r, end);
     }
-    const req: ReadRequest = ringVersion === 0 ? { type: 'read', key } : { type: 'read', key, ringVersion };
-    return hinted ? { ...req, hinted } : req;
+    let req: ReadRequest = ringVersion === 0 ? { type: 'read', key } : { type: 'read', key, ringVersion };
+    if (hinted) req = { ...req, hinted };
+    return digestOnly ? { ...req, digestOnly } : req;
   },
 };
 
-const readReply = singleBytesMessage<ReadReply>(
-  { field: 6, protoType: 'ReadReply', kind: KIND_REPLY, type: 'read' },
-  true,
-  (m) => m.record,
-  (record) => ({ type: 'read', record }),
-);
+const readReply: MessageRow<ReadReply> = {
+  field: 6,
+  protoType: 'ReadReply',
+  kind: KIND_REPLY,
+  type: 'read',
+  length: (m) => optionalBytesFieldLength(1, m.record) + optionalFixed64FieldLength(2, m.digest),
+  write(w, m) {
+    writeOptionalBytesField(w, 1, m.record);
+    writeOptionalFixed64Field(w, 2, m.digest);
+  },
+  read(r, end) {
+    let record: Uint8Array | undefined;
+    let digest: bigint | undefined;
+    while (r.pos < end) {
+      const t = r.uint32();
+      if (t === T_LEN(1)) record = r.bytes();
+      else if (t === tag(2, I64)) digest = readFixed64(r);
+      else skipField(r, t);
+      checkEnd(r, end);
+    }
+    return digest === undefined ? { type: 'read', record } : { type: 'read', record, digest };
+  },
+};
 
 // WriteRequest = 7, WriteReply = 8.
 const writeRequest: MessageRow<WriteRequest> = {

@@ -19,6 +19,8 @@ export type Reader = protobuf.Reader;
 
 /** Wire type of varint fields. */
 export const VARINT = 0;
+/** Wire type of 64-bit fields (fixed64). */
+export const I64 = 1;
 /** Wire type of length-delimited fields (bytes, strings, messages). */
 export const LEN = 2;
 
@@ -57,6 +59,8 @@ export const optionalBytesFieldLength = (field: number, b: Uint8Array | undefine
   b === undefined ? 0 : lenFieldLength(field, bytesLength(b));
 /** A proto3 uint32 field: absent when 0. */
 export const uint32FieldLength = (field: number, v: number): number => (v === 0 ? 0 : tagLength(field) + varintLength(v));
+/** A proto3 optional fixed64 field: absent when undefined. */
+export const optionalFixed64FieldLength = (field: number, v: bigint | undefined): number => (v === undefined ? 0 : tagLength(field) + 8);
 /** A proto3 bool field: absent when false. */
 export const boolFieldLength = (field: number, v: boolean): number => (v ? tagLength(field) + 1 : 0);
 /** A proto3 string field: absent when empty. */
@@ -81,6 +85,18 @@ export function writeUint32Field(w: Writer, field: number, v: number): void {
 /** Write a proto3 bool field (nothing when false). */
 export function writeBoolField(w: Writer, field: number, v: boolean): void {
   if (v) w.uint32(tag(field, VARINT)).uint32(1);
+}
+/** Write a proto3 optional fixed64 field (nothing when undefined); `v` must be a uint64 bigint. */
+export function writeOptionalFixed64Field(w: Writer, field: number, v: bigint | undefined): void {
+  if (v === undefined) return;
+  if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) throw new TypeError(`wire codec: expected a uint64 bigint, got ${String(v)}`);
+  w.uint32(tag(field, I64)).fixed32(Number(v & 0xffffffffn)).fixed32(Number(v >> 32n));
+}
+/** Read a fixed64 payload (little-endian) as a uint64 bigint. */
+export function readFixed64(r: Reader): bigint {
+  const lo = r.fixed32();
+  const hi = r.fixed32();
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 /** Write a proto3 string field (nothing when empty). */
 export function writeStringField(w: Writer, field: number, s: string): void {

@@ -39,7 +39,7 @@ function loadPeerProto(): protobuf.Root {
   return root;
 }
 
-const TO_OBJECT: protobuf.IConversionOptions = { defaults: true, bytes: Array, oneofs: true, enums: Number };
+const TO_OBJECT: protobuf.IConversionOptions = { defaults: true, bytes: Array, oneofs: true, enums: Number, longs: String };
 
 /**
  * A membership packet in protobufjs's object form. Its conversion is
@@ -93,7 +93,7 @@ function protoObject(type: protobuf.Type, value: Record<string | symbol, unknown
     } else if (f.resolvedType instanceof protobuf.Type) {
       const nested = f.resolvedType;
       out[f.name] = Array.isArray(v) ? v.map((x) => protoObject(nested, x as Record<string, unknown>)) : protoObject(nested, v as Record<string, unknown>);
-    } else out[f.name] = v instanceof Uint8Array ? Array.from(v) : v;
+    } else out[f.name] = v instanceof Uint8Array ? Array.from(v) : typeof v === 'bigint' ? String(v) : v;
     if (f.partOf !== null) out[f.partOf.name] = f.name; // a proto3 optional is a synthetic oneof
   }
   return out;

@@ -21,6 +21,7 @@ const status = (over: Partial<NodeStatus> = {}): NodeStatus => ({
   ],
   ready: true,
   readRepairs: 7,
+  digestMismatches: 4,
   ringVersion: 12,
   safety: {
     actor: 'n1.x',
@@ -84,6 +85,7 @@ describe('metrics: PrometheusMetrics', () => {
     expect(sample(text, 'dynamo_ready')).to.equal(1);
     expect(sample(text, 'dynamo_ring_version')).to.equal(12);
     expect(sample(text, 'dynamo_read_repairs_total')).to.equal(7);
+    expect(sample(text, 'dynamo_read_digest_mismatches_total')).to.equal(4);
     expect(sample(text, 'dynamo_sibling_cap_refusals_total')).to.equal(6);
     expect(sample(text, 'dynamo_context_catch_ups_total')).to.equal(5);
     expect(sample(text, 'dynamo_local_write_failures_total')).to.equal(3);

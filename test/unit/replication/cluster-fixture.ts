@@ -4,6 +4,7 @@ import type { Consistency, NodeId } from '../../../lib/protocol/index.ts';
 import { claim, partitionOf, preferenceList, type Ring } from '../../../lib/ring/index.ts';
 import { Coordinator, type ReplicationConfig } from '../../../lib/replication/index.ts';
 import { decodeRecord, type StoredObject } from '../../../lib/storage/index.ts';
+import { versionDigest } from '../../../lib/antientropy/index.ts';
 import { FakeNetwork } from './fake-network.ts';
 import { bytes, CountingStorage } from './helpers.ts';
 
@@ -40,7 +41,16 @@ export interface TestCluster {
 
 export async function startCluster(
   ids: readonly NodeId[],
-  opts: { replicas?: number; readRepair?: boolean; defaultConsistency?: Consistency; logger?: Logger } = {},
+  opts: {
+    replicas?: number;
+    readRepair?: boolean;
+    /** Default true, as on a real node. */
+    digestReads?: boolean;
+    /** Nodes built without a digest function: they answer digest reads with the whole copy (a node predating them). */
+    noDigests?: readonly NodeId[];
+    defaultConsistency?: Consistency;
+    logger?: Logger;
+  } = {},
 ): Promise<TestCluster> {
   const time = new RealTime();
   const net = new FakeNetwork(time);
@@ -51,6 +61,7 @@ export async function startCluster(
     defaultConsistency: opts.defaultConsistency ?? 'QUORUM',
     requestTimeoutMsDefault: 1000,
     readRepair: opts.readRepair ?? true,
+    digestReads: opts.digestReads ?? true,
   };
   const nodes = new Map<NodeId, TestNode>();
   const believedDown = new Set<NodeId>();
@@ -64,6 +75,7 @@ export async function startCluster(
       transport: net.client(id),
       nodeId: id,
       mintEpoch: epochNamer(),
+      ...(opts.noDigests?.includes(id) === true ? {} : { versionDigest }),
       cluster: () => ({
         self: id,
         ring,

@@ -17,6 +17,8 @@ export class FakeNetwork {
   readonly delayMs = new Map<Address, number>();
   /** Every request sent, in order (for assertions on fan-out). */
   readonly sent: { from: Address; to: Address; type: PeerRequest['type'] }[] = [];
+  /** The same requests whole, with the replies delivered to them (undefined: an error or none). */
+  readonly exchanges: { from: Address; to: Address; req: PeerRequest; reply?: unknown }[] = [];
   readonly #time: Time;
 
   constructor(time: Time) {
@@ -32,6 +34,8 @@ export class FakeNetwork {
 
   async #request<R extends PeerRequest>(from: Address, to: Address, req: R, timeoutMs: number): Promise<Result<ReplyFor<R['type']>, DynamoError>> {
     this.sent.push({ from, to, type: req.type });
+    const exchange: { from: Address; to: Address; req: PeerRequest; reply?: unknown } = { from, to, req };
+    this.exchanges.push(exchange);
     const handler = this.handlers.get(to);
     if (this.down.has(to) || handler === undefined) {
       return err(new UnavailableError(`peer ${to} is unreachable`, { answered: 0, required: 1 }));
@@ -48,7 +52,9 @@ export class FakeNetwork {
     const delivered = (async () => {
       if (delay > 0) await new Promise<void>((resolve) => this.#time.setTimer(delay, resolve));
       try {
-        return ok((await handler(req, timeoutMs)) as ReplyFor<R['type']>);
+        const reply = (await handler(req, timeoutMs)) as ReplyFor<R['type']>;
+        exchange.reply = reply;
+        return ok(reply);
       } catch (e) {
         return err(e as DynamoError);
       }

@@ -96,6 +96,7 @@ export const MEMBERSHIP_STATUS: NodeStatus = {
     { id: 'n4', address: '127.0.0.1:4', reachable: true, partitionsOwned: 21, self: false, state: 'leaving', ownershipPct: 32.8125, partitionsHeld: 39, generation: 9, loadKeys: 0, loadBytes: 0 },
   ],
   ringVersion: 7,
+  digestMismatches: 2 ** 33 + 5,
   transfers: [
     { partition: 3, direction: 'in', peer: 'n4', state: 'streaming', keys: 10, bytes: 2048 },
     { partition: 9, direction: 'out', peer: 'n3', state: 'done', keys: 500, bytes: 3 * 2 ** 20 },
