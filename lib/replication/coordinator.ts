@@ -694,13 +694,23 @@ export class Coordinator implements KvHandler {
         // it come back as a sibling of this write once its hint is delivered.
         this.#stats.contextCatchUps++;
         const leftMs = timeoutMs - (this.#time.monotonicMs() - start);
-        const answered = await this.#catchUp(nodes, self, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));
-        const everyone =
-          answered === nodes.length - 1 && (await this.#catchUpHints(nodes, view, partition, key, Math.max(1, Math.floor(leftMs / 2))));
+        // What the replicas hold when asked bounds what the context may claim (UpdateOptions.vouchable).
+        // (A local copy that cannot be read only narrows it: more is clamped or refused, nothing is lost.)
+        const before = await this.#replica.read(partition, key).catch(() => undefined);
+        const caughtUp = await this.#catchUp(nodes, self, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));
+        const answered = caughtUp.answered;
+        let vouchable = Dvv.mergeVectors(before === undefined ? [] : Dvv.join(before), caughtUp.seen);
+        let everyone = false;
+        if (answered === nodes.length - 1) {
+          const hints = await this.#catchUpHints(nodes, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));
+          everyone = hints.everyone;
+          vouchable = Dvv.mergeVectors(vouchable, hints.seen);
+        }
         const second = await this.#replica.update(partition, key, value, context, nowMs, {
           unverified: everyone ? 'clamp' : 'report',
           onComputed: fanOut,
           abandoned: isAbandoned,
+          vouchable,
         });
         if (second !== undefined) return second;
         throw new UnavailableError(
@@ -796,11 +806,19 @@ export class Coordinator implements KvHandler {
    * Merge every other replica's copy of the key into this one (bounded by
    * `timeoutMs`), so a context naming versions this copy has not received
    * yet is honoured. Resolves to how many of the other replicas answered
-   * (and were merged); failures only mean less is learnt.
+   * (and were merged) and the join of their clocks; failures only mean less is learnt.
    */
-  async #catchUp(nodes: readonly string[], self: number, view: ClusterView, partition: number, key: Uint8Array, timeoutMs: number): Promise<number> {
+  async #catchUp(
+    nodes: readonly string[],
+    self: number,
+    view: ClusterView,
+    partition: number,
+    key: Uint8Array,
+    timeoutMs: number,
+  ): Promise<{ answered: number; seen: VersionVector }> {
     const req: ReadRequest = readRequest(key, view);
     let answered = 0;
+    let seen: VersionVector = [];
     const asks = nodes.map(async (node, i) => {
       if (i === self || !view.isUp(node)) return;
       const address = view.addressOf(node);
@@ -809,7 +827,11 @@ export class Coordinator implements KvHandler {
       try {
         const res = await this.#transport.request(address, req, timeoutMs);
         if (!res.ok) return;
-        if (res.value.record !== undefined) await this.#replica.merge(partition, key, decodeRecord(res.value.record), res.value.record);
+        if (res.value.record !== undefined) {
+          const copy = decodeRecord(res.value.record);
+          await this.#replica.merge(partition, key, copy, res.value.record);
+          seen = Dvv.mergeVectors(seen, Dvv.join(copy));
+        }
         answered++;
       } catch (e) {
         this.#log.trace('catch-up from a replica failed', { node, partition, error: e });
@@ -818,19 +840,29 @@ export class Coordinator implements KvHandler {
       }
     });
     await Promise.all(asks);
-    return answered;
+    return { answered, seen };
   }
 
   /**
    * Merge the hints every member but the key's replicas holds for the key
    * into this replica (an early, idempotent handoff: the hints stay and are
-   * delivered as usual). True when every one of them answered.
+   * delivered as usual). `everyone`: every one of them answered; `seen`: the join of the hints' clocks.
    */
-  async #catchUpHints(replicas: readonly string[], view: ClusterView, partition: number, key: Uint8Array, timeoutMs: number): Promise<boolean> {
+  async #catchUpHints(
+    replicas: readonly string[],
+    view: ClusterView,
+    partition: number,
+    key: Uint8Array,
+    timeoutMs: number,
+  ): Promise<{ everyone: boolean; seen: VersionVector }> {
     const req: ReadRequest = { type: 'read', key, hinted: true };
+    let seen: VersionVector = [];
     // This node too may still hold hints for the key from before it became its replica.
     const own = await this.#hints?.read(partition, key);
-    if (own !== undefined) await this.#replica.merge(partition, key, own, encodeRecord(own));
+    if (own !== undefined) {
+      await this.#replica.merge(partition, key, own, encodeRecord(own));
+      seen = Dvv.join(own);
+    }
     const others = view.ring.members.filter((id) => !replicas.includes(id));
     const answers = await Promise.all(
       others.map(async (node) => {
@@ -840,7 +872,11 @@ export class Coordinator implements KvHandler {
         try {
           const res = await this.#transport.request(address, req, timeoutMs);
           if (!res.ok) return false;
-          if (res.value.record !== undefined) await this.#replica.merge(partition, key, decodeRecord(res.value.record), res.value.record);
+          if (res.value.record !== undefined) {
+            const held = decodeRecord(res.value.record);
+            await this.#replica.merge(partition, key, held, res.value.record);
+            seen = Dvv.mergeVectors(seen, Dvv.join(held));
+          }
           return true;
         } catch (e) {
           this.#log.trace('hint catch-up from a member failed', { node, partition, error: e });
@@ -850,7 +886,7 @@ export class Coordinator implements KvHandler {
         }
       }),
     );
-    return answers.every(Boolean);
+    return { everyone: answers.every(Boolean), seen };
   }
 
   /**

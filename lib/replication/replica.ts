@@ -161,6 +161,16 @@ export interface UpdateOptions {
    * waited too long in the key's queue), so it must not happen later.
    */
   readonly abandoned?: () => boolean;
+  /**
+   * What the replicas held when a catch-up asked them: the context is vouched
+   * for only up to it, even if the local copy has received more since. A
+   * version minted after the replicas answered did not exist when they were
+   * asked, so a context naming it cannot have been read from the store
+   * (README, "A context belongs to its key"); without this bound, a forged
+   * context's claim would come true the moment a concurrent write minted that
+   * version here, and the write would replace it unseen.
+   */
+  readonly vouchable?: VersionVector;
 }
 
 /** Reads and writes this node's replica of keys. */
@@ -334,7 +344,8 @@ export class LocalReplica {
       if (abandoned?.() === true) throw new TimeoutError('the write was given up before a version was minted for it');
       let actor = this.#actors.current();
       let vouched = context;
-      const known = Dvv.join(local);
+      const clock = Dvv.join(local);
+      const known = opts.vouchable === undefined ? clock : Dvv.clampVector(clock, opts.vouchable);
       const ahead = unverifiedActors(context, known);
       if (ahead.length > 0) {
         if (ahead.includes(actor)) {

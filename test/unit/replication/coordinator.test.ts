@@ -617,6 +617,25 @@ describe('replication/coordinator', () => {
       for (const id of ['n1', 'n2', 'n3']) await kv(id).put({ key, value: bytes(id), context: EMPTY, consistency: 'QUORUM', timeoutMs: T });
     });
 
+    it('a forged claim does not come true when the claimed version is minted while the write catches up (swarm seed 14818)', async () => {
+      const key = c.keyWhere((r) => r.join() === 'n1,n2,n3');
+      await kv('n2').put({ key, value: bytes('first'), context: EMPTY, consistency: 'ALL', timeoutMs: T });
+      // Claims n2.e1's second version, which nobody has minted yet.
+      const forged = encodeContext([{ actor: 'n2.e1', counter: 2 }], key);
+      // n1 catches up from n2 (answers at once: only version 1) and n3 (slow); meanwhile
+      // n2 mints its version 2 for a blind write and n1 receives it before n3 answers.
+      c.net.delayMs.set('n3', 300);
+      const forger = kv('n1').put({ key, value: bytes('forger'), context: forged, consistency: 'ONE', timeoutMs: T });
+      await sleep(c.time, 30);
+      await kv('n2').put({ key, value: bytes('later'), context: EMPTY, consistency: 'TWO', timeoutMs: T });
+      expect(Dvv.values((await c.stored('n1', key))!).map((v) => text(v.data)).sort()).to.deep.equal(['first', 'later']);
+      await forger;
+      c.net.delayMs.delete('n3');
+      // The forger's context is clamped to what the replicas held when asked: it replaces 'first', not 'later'.
+      expect(sortedText((await kv('n3').get({ key, consistency: 'ALL', timeoutMs: T })).values)).to.deep.equal(['forger', 'later']);
+      expect(kv('n1').stats().contextClamps).to.equal(1);
+    });
+
     it('errors say whether the write may have been applied', async () => {
       const key = bytes('applied?');
       c.net.down.add('n3');
