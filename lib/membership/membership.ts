@@ -319,6 +319,16 @@ export class Membership {
     return this.#view;
   }
 
+  /**
+   * A reply from the node at `address` to one of this node's requests (see
+   * FailureDetector.heardFrom). Not a step: it changes no record and no view,
+   * and runs on every replica reply, so it costs one comparison.
+   */
+  heardFrom(address: Address): void {
+    const target = this.#detector.probing;
+    if (target !== undefined && this.#table.get(target)?.address === address) this.#detector.heardFrom(target);
+  }
+
   /** This node's own member record. */
   selfRecord(): MemberRecord {
     const me = this.#table.get(this.#self.id);

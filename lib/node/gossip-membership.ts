@@ -119,6 +119,12 @@ export class GossipMembership {
     this.#step({ type: 'packet', packet, nowMs: this.#opts.runtime.time.monotonicMs() });
   }
 
+  /** A reply from the peer at `address` arrived (Membership.heardFrom). */
+  heardFrom(address: Address): void {
+    if (this.#stopped) return;
+    this.#membership?.heardFrom(address);
+  }
+
   /** An operator command or a transfer report. */
   command(input: { type: 'join' } | { type: 'leave' } | { type: 'remove'; node: NodeId } | { type: 'transfer-complete'; partition: number; planId: number }): void {
     assert(this.#membership !== undefined, 'membership command before start');

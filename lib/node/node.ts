@@ -253,7 +253,14 @@ export class DynamoNode {
         runtime,
         config: this.#opts.replication,
         storage,
-        transport: this.#opts.transport,
+        // Replies count as liveness for the failure detector's probes (FailureDetector.heardFrom).
+        transport: {
+          request: (to, req, timeoutMs) =>
+            this.#opts.transport.request(to, req, timeoutMs).then((res) => {
+              if (res.ok) this.#membership.heardFrom(to);
+              return res;
+            }),
+        },
         nodeId: this.id,
         cluster: () => this.#membership.clusterView(),
         versionDigest,

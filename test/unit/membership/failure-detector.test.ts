@@ -113,6 +113,26 @@ describe('SWIM failure detector', () => {
     expect(host.suspected).to.deep.equal([]);
   });
 
+  it('a reply from the target to one of our requests counts as its ack; a reply from another node does not', () => {
+    const { host, fd, t0 } = setup(['a', 'b', 'c']);
+    fd.tick(t0);
+    const target = (host.take()[0]!.body as { target: string }).target;
+    expect(fd.probing).to.equal(target);
+    const other = ['a', 'b', 'c'].find((id) => id !== target)!;
+    fd.heardFrom(other);
+    fd.tick(t0 + 400);
+    expect(host.take().map((s) => s.body.type)).to.deep.equal(['ping-req', 'ping-req']);
+    fd.heardFrom(target);
+    fd.tick(t0 + 1000);
+    expect(host.suspected).to.deep.equal([]);
+    expect(fd.stats.probesFailed).to.equal(0);
+    // The next probe, of another member, gets no reply of any kind: suspected as before.
+    const next = (host.take().find((s) => s.body.type === 'ping')!.body as { target: string }).target;
+    fd.heardFrom(target);
+    fd.tick(t0 + 2000);
+    expect(host.suspected).to.deep.equal([next]);
+  });
+
   it('relays a ping-req: pings the target, forwards its ack, or nacks after the timeout', () => {
     const { host, fd } = setup(['a', 'b']);
     fd.onPingReq('sim://asker', 41, 'b', 'sim://b', 5000);

@@ -106,6 +106,25 @@ describe('Membership state machine', () => {
     expect(m.view().isUp('nobody')).to.equal(false);
   });
 
+  it("a reply from the probed member's address acks the probe; one from another address does not", () => {
+    for (const replied of [true, false]) {
+      const m = make();
+      m.step({ type: 'packet', packet: packet({ type: 'ack', seq: 1, piggyback: [{ record: memberRecord('b'), origin: 'b' }] }), nowMs: 5 });
+      let now = 5;
+      let pinged = false;
+      while (!pinged && now < 5000) {
+        now += 10;
+        pinged = m.step({ type: 'tick', nowMs: now }).packets.some((p) => p.packet.type === 'ping' && p.to === 'sim://b');
+      }
+      expect(pinged).to.equal(true);
+      m.heardFrom('sim://zz');
+      if (replied) m.heardFrom('sim://b');
+      let suspected = false;
+      for (let t = now + 10; t <= now + config.probeIntervalMs + 10; t += 10) suspected ||= ofType(m.step({ type: 'tick', nowMs: t }), 'member-suspect').length > 0;
+      expect(suspected, replied ? 'suspected although it replied' : 'not suspected without any reply').to.equal(!replied);
+    }
+  });
+
   it('refuses gossip from a node with another ring configuration', () => {
     const m = make();
     const syn = packet({ type: 'gossip-syn', partitionCount: 32, replicas: 3, tableChecksum: 0, digest: [], ring: undefined });
