@@ -681,7 +681,13 @@ export class Coordinator implements KvHandler {
       let abandoned = false;
       const isAbandoned = (): boolean => abandoned;
       const writeLocally = async (): Promise<ReplicaWrite> => {
-        const first = await this.#replica.update(partition, key, value, context, nowMs, { unverified: 'report', onComputed: fanOut, abandoned: isAbandoned });
+        let checkedAgainst: VersionVector = [];
+        const first = await this.#replica.update(partition, key, value, context, nowMs, {
+          unverified: 'report',
+          onComputed: fanOut,
+          abandoned: isAbandoned,
+          onUnverified: (clock) => (checkedAgainst = clock),
+        });
         if (first !== undefined) return first;
         // The context names versions this copy lacks: learn them from the other
         // replicas (repairing this one), then write. What no replica holds
@@ -694,12 +700,11 @@ export class Coordinator implements KvHandler {
         // it come back as a sibling of this write once its hint is delivered.
         this.#stats.contextCatchUps++;
         const leftMs = timeoutMs - (this.#time.monotonicMs() - start);
-        // What the replicas hold when asked bounds what the context may claim (UpdateOptions.vouchable).
-        // (A local copy that cannot be read only narrows it: more is clamped or refused, nothing is lost.)
-        const before = await this.#replica.read(partition, key).catch(() => undefined);
+        // What this copy held when the context was checked, plus what the replicas hold when
+        // asked, bounds what the context may claim (UpdateOptions.vouchable).
         const caughtUp = await this.#catchUp(nodes, self, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));
         const answered = caughtUp.answered;
-        let vouchable = Dvv.mergeVectors(before === undefined ? [] : Dvv.join(before), caughtUp.seen);
+        let vouchable = Dvv.mergeVectors(checkedAgainst, caughtUp.seen);
         let everyone = false;
         if (answered === nodes.length - 1) {
           const hints = await this.#catchUpHints(nodes, view, partition, key, Math.max(1, Math.floor(leftMs / 2)));

@@ -171,6 +171,8 @@ export interface UpdateOptions {
    * version here, and the write would replace it unseen.
    */
   readonly vouchable?: VersionVector;
+  /** With unverified 'report', told the local copy's clock the context was found ahead of (a catch-up's starting point). */
+  readonly onUnverified?: (clock: VersionVector) => void;
 }
 
 /** Reads and writes this node's replica of keys. */
@@ -355,7 +357,10 @@ export class LocalReplica {
             `the context claims version ${claimed} of ${actor}, which has issued only ${issued} for this key: it was not read from this store; read the key again and write with that context`,
           );
         }
-        if (unverified === 'report') return undefined;
+        if (unverified === 'report') {
+          opts.onUnverified?.(known);
+          return undefined;
+        }
         this.#stats.contextClamps++;
         this.#logger.trace('context claims versions this replica cannot vouch for; clamped', { partition, actors: ahead });
         vouched = Dvv.clampVector(context, known);
