@@ -94,7 +94,8 @@ export function statusText(s: NodeStatus, nowMs = 0): string {
     ...(zones ? [m.zone || '-'] : []),
   ]);
   out += table(header, rows);
-  out += `gets ${s.gets}, puts ${s.puts}, deletes ${s.deletes}, read repairs ${s.readRepairs}\n`;
+  const digests = s.digestMismatches === undefined ? '' : `, digest mismatches ${s.digestMismatches}`;
+  out += `gets ${s.gets}, puts ${s.puts}, deletes ${s.deletes}, read repairs ${s.readRepairs}${digests}\n`;
   const f = s.safety;
   if (f !== undefined) {
     out +=

@@ -119,6 +119,9 @@ describe('cli/repair: progress display and status text', () => {
     expect(antiEntropyText(off, now)).to.equal('anti-entropy: off\n');
     expect(statusText(MEMBERSHIP_STATUS, now).endsWith(text)).to.equal(true);
     expect(statusText(STATUS, now)).to.not.contain('anti-entropy');
+    // Digest reads: counted where the node reports them, absent for a node that predates them.
+    expect(statusText(MEMBERSHIP_STATUS, now)).to.contain(`read repairs 5, digest mismatches ${2 ** 33 + 5}\n`);
+    expect(statusText(STATUS, now)).to.contain('read repairs 5\n');
     expect([ago(0, 5), ago(1000, 91_000), ago(0 + 1, 7_200_001)]).to.deep.equal(['never', '1.5 min ago', '2.0 h ago']);
   });
 });
