@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Result, Time } from '../runtime/index.ts';
 import { DynamoError, err, ok } from '../runtime/index.ts';
-import { CHANNELZ_OFF, MESSAGE_BYTES_MAX } from '../transport/index.ts';
+import { CHANNELZ_OFF, FLOW_CONTROL_WINDOW_BYTES, MESSAGE_BYTES_MAX } from '../transport/index.ts';
 import { sessionFailure, unaryFailure, type Failure } from './call-errors.ts';
 import type { Protocol } from './options.ts';
 import type { UnaryMethod } from './schema.ts';
@@ -22,6 +22,8 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_timeout_ms': 10_000,
   // A Session message may hold a large Get response plus up to 1 MiB of others.
   'grpc.max_receive_message_length': MESSAGE_BYTES_MAX,
+  // Large Get replies stream in without a WINDOW_UPDATE round trip per 64 KiB (HTTP/2's default window).
+  'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
   // A restarted node is found again quickly (grpc-js would wait up to 120 s).
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2_000,

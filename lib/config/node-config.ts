@@ -72,6 +72,8 @@ export interface NodeConfig {
   antiEntropyBusyIntervalMs: number;
   /** Wall-clock time after a delete before its tombstone may be purged (once every replica holds it). */
   tombstoneGraceMs: number;
+  /** HTTP/2 receive window of the gRPC server's connections and their streams, bytes (65535: HTTP/2's default). */
+  receiveWindowBytes: number;
 }
 
 /** Defaults for a production node. */
@@ -110,6 +112,8 @@ export function defaultConfig(): NodeConfig {
     antiEntropyIntervalMs: 100,
     antiEntropyBusyIntervalMs: 1000,
     tombstoneGraceMs: 86_400_000,
+    // The transport's own default (config depends on no transport code; a test keeps the two equal).
+    receiveWindowBytes: 8 * 1024 * 1024,
   };
 }
 
@@ -151,6 +155,7 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   antiEntropyIntervalMs: 'anti-entropy-interval-ms',
   antiEntropyBusyIntervalMs: 'anti-entropy-busy-interval-ms',
   tombstoneGraceMs: 'tombstone-grace-ms',
+  receiveWindowBytes: 'receive-window-bytes',
 };
 
 /** One `dynamo node` flag: its config field, argument placeholder and what it does. */
@@ -217,6 +222,11 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
     field: 'tombstoneGraceMs',
     arg: '<ms>',
     help: 'time after a delete before its tombstone may be purged, once every replica holds it (default 86400000; keep it above the age of any backup you might restore)',
+  },
+  {
+    field: 'receiveWindowBytes',
+    arg: '<bytes>',
+    help: "HTTP/2 receive window of each connection and stream the gRPC server accepts: how much a peer or client may send before waiting for this node to read it (default 8388608; 65535-2147483647)",
   },
 ];
 
@@ -310,6 +320,8 @@ export function resolveNodeConfig(
   if (aaeInterval !== undefined) c.antiEntropyIntervalMs = parseIntField('antiEntropyIntervalMs', aaeInterval, 1, 3_600_000);
   const aaeBusyInterval = raw('antiEntropyBusyIntervalMs');
   if (aaeBusyInterval !== undefined) c.antiEntropyBusyIntervalMs = parseIntField('antiEntropyBusyIntervalMs', aaeBusyInterval, 1, 3_600_000);
+  const receiveWindow = raw('receiveWindowBytes');
+  if (receiveWindow !== undefined) c.receiveWindowBytes = parseIntField('receiveWindowBytes', receiveWindow, 65_535, 2 ** 31 - 1);
   const graceMs = raw('tombstoneGraceMs');
   if (graceMs !== undefined) c.tombstoneGraceMs = parseIntField('tombstoneGraceMs', graceMs, 0, 2 ** 40);
   const replicas = raw('replicas');

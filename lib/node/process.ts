@@ -150,6 +150,7 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
       time,
       requestTimeoutMsDefault: config.requestTimeoutMs,
       defaultConsistency: config.defaultConsistency,
+      receiveWindowBytes: config.receiveWindowBytes,
       ...(tls === undefined ? {} : { tls }),
       ...(authTokens === undefined ? {} : { authTokens }),
       ...(metrics === undefined ? {} : { metrics }),

@@ -6,6 +6,15 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 
+/**
+ * HTTP/2 receive window, per stream and per connection, on both ends of
+ * every connection (clients by grpc-js's option, the server by
+ * receive-window.ts). HTTP/2's default of 64 KiB lets a single large value
+ * through per WINDOW_UPDATE round trip; 8 MiB keeps a peer stream's batches
+ * and many large values in flight at once.
+ */
+export const FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
+
 /** Large enough for any batch (a batch is bounded near 1 MiB plus one object of at most a few MiB). */
 export const MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -32,7 +41,7 @@ export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // Retries would buffer every frame of the stream until commit; the stream is never retried.
   'grpc.enable_retries': 0,
   // A wide receive window so reply frames are not throttled by WINDOW_UPDATE round trips.
-  'grpc-node.flow_control_window': 8 * 1024 * 1024,
+  'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
   ...CHANNELZ_OFF,
 };
 

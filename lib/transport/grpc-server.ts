@@ -11,7 +11,8 @@ import { HealthImplementation, protoPath as HEALTH_PROTO, type ServingStatus } f
 import type { Logger, Metrics, Time } from '../runtime/index.ts';
 import type { AdminHandler, Consistency, KvHandler, PeerHandler } from '../protocol/index.ts';
 import { authInterceptor } from './auth.ts';
-import { SERVER_OPTIONS } from './grpc-options.ts';
+import { FLOW_CONTROL_WINDOW_BYTES, SERVER_OPTIONS } from './grpc-options.ts';
+import { widenReceiveWindows } from './receive-window.ts';
 import { serverCredentials, type TlsMaterial } from './tls.ts';
 import { kvServices } from './kv-service.ts';
 import { PEER_SERVICE, PeerStreamServer, type PeerStreamStats } from './peer-service.ts';
@@ -49,6 +50,8 @@ export interface GrpcServerOptions {
   metrics?: Metrics;
   /** The node's default consistency level, the label of requests that name none. */
   defaultConsistency?: Consistency;
+  /** HTTP/2 receive window of every accepted connection and stream (receive-window.ts). Default FLOW_CONTROL_WINDOW_BYTES. */
+  receiveWindowBytes?: number;
 }
 
 /** Default of GrpcServerOptions.sessionInflightMax. */
@@ -124,6 +127,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     server.bindAsync(opts.listen, serverCredentials(opts.tls), (e, p) => (e ? reject(e) : resolve(p)));
   });
   const address = `${hostOf(opts.listen)}:${port}`;
+  const receiveWindowBytes = opts.receiveWindowBytes ?? FLOW_CONTROL_WINDOW_BYTES;
+  if (!widenReceiveWindows(server, receiveWindowBytes)) {
+    opts.logger.warn('cannot reach the http2 sessions of grpc-js; receive windows stay at 64 KiB (large values go through one round trip at a time)', { receiveWindowBytes });
+  }
   opts.logger.info('gRPC server listening', { address, tls: opts.tls !== undefined, tokens: opts.authTokens?.length ?? 0 });
 
   let stopping: Promise<void> | undefined;

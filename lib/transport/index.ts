@@ -36,6 +36,6 @@ export {
   type SessionResponseEntry,
 } from './session-codec.ts';
 export { AdminCodec, type StatusResponseMsg, type RingResponseMsg, type MemberStatusMsg, type TransferStatusMsg, type RepairStatusMsg, type AntiEntropyStatusMsg } from './admin-codec.ts';
-export { passThrough, MESSAGE_BYTES_MAX, CHANNELZ_OFF } from './grpc-options.ts';
+export { passThrough, MESSAGE_BYTES_MAX, CHANNELZ_OFF, FLOW_CONTROL_WINDOW_BYTES } from './grpc-options.ts';
 export { CorrelationIds } from './correlation-ids.ts';
 export { encodeMembershipPacket, decodeMembershipPacket, encodeRingState, decodeRingState } from './membership-codec.ts';
