@@ -102,6 +102,10 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
       if (aae.some((a) => a?.enabled === true)) {
         console.error(`${opts.name ?? 'dynamo'}: anti-entropy ran ${sum((a) => a.exchanges)} exchanges, pulled ${sum((a) => a.keysPulled)} and pushed ${sum((a) => a.keysPushed)} keys, ${sum((a) => a.bytesSent)} bytes sent and ${sum((a) => a.bytesReceived)} received`);
       }
+      // A failed probe suspects a member: under load that means acks arrived too late (see docs/membership.md).
+      const probes = await Promise.all(cluster.endpoints.map((e) => client.status(e).then((st) => st, () => undefined)));
+      const probeSum = (f: (s: NonNullable<(typeof probes)[number]>) => number | undefined): number => probes.reduce((n, s) => n + (s === undefined ? 0 : (f(s) ?? 0)), 0);
+      console.error(`${opts.name ?? 'dynamo'}: membership sent ${probeSum((s) => s.probes)} probes, ${probeSum((s) => s.probesFailed)} failed (members suspected)`);
       client.close();
       await cluster.stop('SIGTERM');
       process.off('exit', kill);

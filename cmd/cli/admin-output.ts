@@ -96,6 +96,7 @@ export function statusText(s: NodeStatus, nowMs = 0): string {
   out += table(header, rows);
   const digests = s.digestMismatches === undefined ? '' : `, digest mismatches ${s.digestMismatches}`;
   out += `gets ${s.gets}, puts ${s.puts}, deletes ${s.deletes}, read repairs ${s.readRepairs}${digests}\n`;
+  if (s.probes !== undefined) out += `probes ${s.probes}, failed ${s.probesFailed ?? 0} (members this node suspected)\n`;
   const f = s.safety;
   if (f !== undefined) {
     out +=

@@ -492,6 +492,7 @@ export class DynamoNode {
     const view = this.#membership.view();
     const ring = view?.ring;
     const stats = this.#coordinator?.stats();
+    const probes = this.#membership.membership?.stats();
     const members = (view?.members() ?? []).filter((m) => m.lifecycle !== 'left' && m.lifecycle !== 'removed').map((m) => memberStatus(m));
     return {
       nodeId: this.id,
@@ -502,6 +503,8 @@ export class DynamoNode {
       ready: this.ready,
       readRepairs: stats?.readRepairs ?? 0,
       digestMismatches: stats?.digestMismatches ?? 0,
+      probes: probes?.probes ?? 0,
+      probesFailed: probes?.probesFailed ?? 0,
       gets: stats?.gets ?? 0,
       puts: stats?.puts ?? 0,
       deletes: stats?.deletes ?? 0,

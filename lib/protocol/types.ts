@@ -396,6 +396,10 @@ export interface NodeStatus {
   readonly readRepairs: number;
   /** Replicas whose digest differed from this coordinator's copy and were read whole (digest reads); absent from nodes that predate them. */
   readonly digestMismatches?: number;
+  /** Failure-detector probes this node sent since start; absent from nodes that predate the count. */
+  readonly probes?: number;
+  /** Of those, the ones no answer came for in time, so this node suspected the member. */
+  readonly probesFailed?: number;
   readonly gets: number;
   readonly puts: number;
   readonly deletes: number;

@@ -95,6 +95,9 @@ export interface StatusResponseMsg {
   antiEntropy?: AntiEntropyStatusMsg | null;
   /** Absent from nodes that predate digest reads. */
   digestMismatches?: number | null;
+  /** Absent from nodes that predate the probe counts. */
+  probes?: number | null;
+  probesFailed?: number | null;
 }
 
 /** admin.proto HintStatus (repeated field absent after toObject when empty). */
@@ -274,6 +277,8 @@ export class AdminCodec {
           : { enabled: hints.enabled, stored: hints.stored, delivered: hints.delivered, dropped: hints.dropped, pending: (hints.pending ?? []).map((p) => ({ ...p })) },
       antiEntropy: antiEntropy === undefined ? undefined : this.#antiEntropy(antiEntropy),
       digestMismatches: sent(s.digestMismatches),
+      probes: sent(s.probes),
+      probesFailed: sent(s.probesFailed),
     });
   }
 

@@ -97,6 +97,10 @@ describe('integration: gossip membership on real processes', function () {
       const slowest = Math.max(...Object.values(seen));
       process.stdout.write(`      (n5 marked down everywhere ${slowest} ms after kill -9: ${JSON.stringify(seen)})\n`);
       expect(slowest, 'documented bound: dead everywhere within 20 s').to.be.below(20_000);
+      // Someone's probe of n5 failed (that is how it came to be suspected), and every node counts the probes it sends.
+      const counts = await Promise.all(['n1', 'n2', 'n3', 'n4'].map((id) => t.client(id).status(t.cluster.member(id).address)));
+      for (const s of counts) expect(s.probes, s.nodeId).to.be.greaterThan(0);
+      expect(counts.reduce((n, s) => n + (s.probesFailed ?? 0), 0)).to.be.at.least(1);
       await new Promise((r) => setTimeout(r, 1000));
       await writer.stop();
       expect(writer.acked.size).to.be.greaterThan(10);

@@ -122,6 +122,9 @@ describe('cli/repair: progress display and status text', () => {
     // Digest reads: counted where the node reports them, absent for a node that predates them.
     expect(statusText(MEMBERSHIP_STATUS, now)).to.contain(`read repairs 5, digest mismatches ${2 ** 33 + 5}\n`);
     expect(statusText(STATUS, now)).to.contain('read repairs 5\n');
+    // Probe counts: shown where the node reports them.
+    expect(statusText(MEMBERSHIP_STATUS, now)).to.contain(`probes ${2 ** 33 + 7}, failed 3 (members this node suspected)\n`);
+    expect(statusText(STATUS, now)).to.not.contain('probes');
     expect([ago(0, 5), ago(1000, 91_000), ago(0 + 1, 7_200_001)]).to.deep.equal(['never', '1.5 min ago', '2.0 h ago']);
   });
 });

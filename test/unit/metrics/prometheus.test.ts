@@ -22,6 +22,8 @@ const status = (over: Partial<NodeStatus> = {}): NodeStatus => ({
   ready: true,
   readRepairs: 7,
   digestMismatches: 4,
+  probes: 90,
+  probesFailed: 2,
   ringVersion: 12,
   safety: {
     actor: 'n1.x',
@@ -86,6 +88,8 @@ describe('metrics: PrometheusMetrics', () => {
     expect(sample(text, 'dynamo_ring_version')).to.equal(12);
     expect(sample(text, 'dynamo_read_repairs_total')).to.equal(7);
     expect(sample(text, 'dynamo_read_digest_mismatches_total')).to.equal(4);
+    expect(sample(text, 'dynamo_member_probes_total')).to.equal(90);
+    expect(sample(text, 'dynamo_member_probes_failed_total')).to.equal(2);
     expect(sample(text, 'dynamo_sibling_cap_refusals_total')).to.equal(6);
     expect(sample(text, 'dynamo_context_catch_ups_total')).to.equal(5);
     expect(sample(text, 'dynamo_local_write_failures_total')).to.equal(3);

@@ -97,6 +97,8 @@ export const MEMBERSHIP_STATUS: NodeStatus = {
   ],
   ringVersion: 7,
   digestMismatches: 2 ** 33 + 5,
+  probes: 2 ** 33 + 7,
+  probesFailed: 3,
   transfers: [
     { partition: 3, direction: 'in', peer: 'n4', state: 'streaming', keys: 10, bytes: 2048 },
     { partition: 9, direction: 'out', peer: 'n3', state: 'done', keys: 500, bytes: 3 * 2 ** 20 },
