@@ -96,15 +96,15 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
         clearInterval(scraper);
         console.error(`dynamo-metrics: ${scrapes} scrapes, ${Math.round(scrapeBytes / Math.max(1, scrapes))} bytes each`);
       }
+      const statuses = await Promise.all(cluster.endpoints.map((e) => client.status(e).then((st) => st, () => undefined)));
       // What anti-entropy did beside the load (it shares the CPU the table charges per op).
-      const aae = await Promise.all(cluster.endpoints.map((e) => client.status(e).then((st) => st.antiEntropy, () => undefined)));
+      const aae = statuses.map((st) => st?.antiEntropy);
       const sum = (f: (a: NonNullable<(typeof aae)[number]>) => number): number => aae.reduce((n, a) => n + (a === undefined ? 0 : f(a)), 0);
       if (aae.some((a) => a?.enabled === true)) {
         console.error(`${opts.name ?? 'dynamo'}: anti-entropy ran ${sum((a) => a.exchanges)} exchanges, pulled ${sum((a) => a.keysPulled)} and pushed ${sum((a) => a.keysPushed)} keys, ${sum((a) => a.bytesSent)} bytes sent and ${sum((a) => a.bytesReceived)} received`);
       }
       // A failed probe suspects a member: under load that means acks arrived too late (see docs/membership.md).
-      const probes = await Promise.all(cluster.endpoints.map((e) => client.status(e).then((st) => st, () => undefined)));
-      const probeSum = (f: (s: NonNullable<(typeof probes)[number]>) => number | undefined): number => probes.reduce((n, s) => n + (s === undefined ? 0 : (f(s) ?? 0)), 0);
+      const probeSum = (f: (s: NonNullable<(typeof statuses)[number]>) => number | undefined): number => statuses.reduce((n, s) => n + (s === undefined ? 0 : (f(s) ?? 0)), 0);
       console.error(`${opts.name ?? 'dynamo'}: membership sent ${probeSum((s) => s.probes)} probes, ${probeSum((s) => s.probesFailed)} failed (members suspected)`);
       client.close();
       await cluster.stop('SIGTERM');

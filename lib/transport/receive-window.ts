@@ -13,10 +13,8 @@
 import type * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 
-/** HTTP/2's default window and the smallest a window may be set to here. */
+/** HTTP/2's default window: a window this size or smaller needs no widening. */
 export const HTTP2_DEFAULT_WINDOW_BYTES = 65_535;
-/** HTTP/2's largest window (2^31 - 1). */
-export const HTTP2_MAX_WINDOW_BYTES = 2 ** 31 - 1;
 
 /** What grpc-js keeps per listening http2 server (a private field; see widenReceiveWindows). */
 interface ServerEntry {
