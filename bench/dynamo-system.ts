@@ -79,11 +79,18 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   // newest context this process has seen for the key (from its reads and
   // writes), so it replaces what was seen instead of piling up siblings.
   const contexts = new Map<string, Uint8Array>();
+  // Reads that came back with siblings (concurrent writers of one key; hot keys make them).
+  const siblings = { reads: 0, values: 0, max: 0 };
   return {
     name: opts.name ?? (opts.metrics ? 'dynamo-metrics' : 'dynamo'),
     async read(key) {
       const res = await client.get(key, { consistency });
       contexts.set(key, res.context);
+      if (res.values.length > 1) {
+        siblings.reads++;
+        siblings.values += res.values.length;
+        siblings.max = Math.max(siblings.max, res.values.length);
+      }
     },
     async update(key, value) {
       const context = contexts.get(key);
@@ -105,6 +112,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
       }
       // A failed probe suspects a member: under load that means acks arrived too late (see docs/membership.md).
       const probeSum = (f: (s: NonNullable<(typeof statuses)[number]>) => number | undefined): number => statuses.reduce((n, s) => n + (s === undefined ? 0 : (f(s) ?? 0)), 0);
+      console.error(`${opts.name ?? 'dynamo'}: ${siblings.reads} reads returned siblings (${siblings.reads === 0 ? 0 : (siblings.values / siblings.reads).toFixed(1)} values each on average, at most ${siblings.max})`);
       console.error(`${opts.name ?? 'dynamo'}: membership sent ${probeSum((s) => s.probes)} probes, ${probeSum((s) => s.probesFailed)} failed (members suspected)`);
       client.close();
       await cluster.stop('SIGTERM');
