@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DynamoClient, type Consistency, type DynamoClientOptions } from '../lib/client/index.ts';
+import { DynamoClient, type Consistency, type DynamoClientOptions, type NodeStatus } from '../lib/client/index.ts';
 import { LocalCluster, type LocalMember } from '../lib/node/index.ts';
 import { freshCli } from '../scripts/build.ts';
 import type { SystemUnderTest } from './loadgen.ts';
@@ -25,11 +25,23 @@ export interface DynamoBenchOptions {
   metrics?: { scrapeIntervalMs?: number };
   /** Name in the results (default 'dynamo'). */
   name?: string;
+  /**
+   * The context of a key this process has not read or written yet, when the
+   * data dirs were prepared with known versions (bulk-load.ts's loadedContext):
+   * the first write of a loaded key replaces it rather than adding a sibling.
+   */
+  preparedContext?: (key: string) => Uint8Array;
   /** Extra DYNAMO_* settings for every node (e.g. DYNAMO_ANTI_ENTROPY=false). */
   env?: Record<string, string>;
 }
 
-export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnderTest & { pids(): number[] }> {
+export interface DynamoUnderTest extends SystemUnderTest {
+  pids(): number[];
+  /** Each node's Admin status (undefined for a node that did not answer). */
+  statuses(): Promise<(NodeStatus | undefined)[]>;
+}
+
+export async function startDynamo(opts: DynamoBenchOptions): Promise<DynamoUnderTest> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dynamo-bench-'));
   // DYNAMO_BENCH_CPU_PROF=<dir> profiles every node (node --cpu-prof), for finding where the time goes.
   const profDir = process.env['DYNAMO_BENCH_CPU_PROF'];
@@ -81,6 +93,7 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
   const contexts = new Map<string, Uint8Array>();
   // Reads that came back with siblings (concurrent writers of one key; hot keys make them).
   const siblings = { reads: 0, values: 0, max: 0 };
+  const statusesNow = (): Promise<(NodeStatus | undefined)[]> => Promise.all(cluster.endpoints.map((e) => client.status(e).then((st) => st, () => undefined)));
   return {
     name: opts.name ?? (opts.metrics ? 'dynamo-metrics' : 'dynamo'),
     async read(key) {
@@ -93,17 +106,18 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<SystemUnder
       }
     },
     async update(key, value) {
-      const context = contexts.get(key);
+      const context = contexts.get(key) ?? opts.preparedContext?.(key);
       const res = await client.put(key, value, context ? { consistency, context } : { consistency });
       contexts.set(key, res.context);
     },
     pids: () => cluster.members.map((m) => cluster.pid(m.id)).filter((p): p is number => p !== undefined),
+    statuses: statusesNow,
     async close() {
       if (scraper !== undefined) {
         clearInterval(scraper);
         console.error(`dynamo-metrics: ${scrapes} scrapes, ${Math.round(scrapeBytes / Math.max(1, scrapes))} bytes each`);
       }
-      const statuses = await Promise.all(cluster.endpoints.map((e) => client.status(e).then((st) => st, () => undefined)));
+      const statuses = await statusesNow();
       // What anti-entropy did beside the load (it shares the CPU the table charges per op).
       const aae = statuses.map((st) => st?.antiEntropy);
       const sum = (f: (a: NonNullable<(typeof aae)[number]>) => number): number => aae.reduce((n, a) => n + (a === undefined ? 0 : f(a)), 0);

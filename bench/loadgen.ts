@@ -19,7 +19,7 @@ export interface SystemUnderTest {
 }
 
 /** utime + stime of a process in microseconds (Linux /proc; 0 when unavailable). */
-function processCpuUs(pid: number): number {
+export function processCpuUs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

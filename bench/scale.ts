@@ -4,15 +4,24 @@
  * (bulk-load.ts), as the key count grows and as values grow, with each
  * node's resident memory (RSS) after the run.
  *
+ * Each point is measured once the cluster has settled (`--settle-max`, 0 to
+ * measure at once): every node has built its anti-entropy trees from the
+ * loaded data and the nodes' CPU has fallen quiet (LevelDB's compactions of
+ * the load are done). The table says how long that took and what CPU it
+ * cost, since a node restarted after a crash pays it again (its trees are
+ * rebuilt from a scan). Writes carry the context of the loaded version
+ * (bulk-load.ts's loadedContext), so they replace it as an application's
+ * read-modify-write would instead of adding a sibling beside it.
+ *
  *   npm run bench:scale -- --keys 100000,1000000,10000000 --values 100,1024,16384,65536
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { runWorkload } from './loadgen.ts';
-import { startDynamo } from './dynamo-system.ts';
-import { bulkLoad } from './bulk-load.ts';
+import { processCpuUs, runWorkload } from './loadgen.ts';
+import { startDynamo, type DynamoUnderTest } from './dynamo-system.ts';
+import { bulkLoad, loadedContext } from './bulk-load.ts';
 import { VALUE_KINDS, type ValueKind } from './values.ts';
 
 const OUT_DIR = fileURLToPath(new URL('./out', import.meta.url));
@@ -27,6 +36,7 @@ const o = new Command()
   .option('--clients <n>', 'concurrent closed-loop clients', '64')
   .option('--duration <s>', 'measured seconds per point', '10')
   .option('--warmup <s>', 'warm-up seconds per point', '2')
+  .option('--settle-max <s>', 'longest wait, after start, for trees built and CPU quiet before measuring (0: measure at once)', '1800')
   .option('--partitions <n>', 'ring partitions', '256')
   .option('--out <file>', 'JSON results', path.join(OUT_DIR, 'scale.json'))
   .parse(process.argv)
@@ -37,21 +47,34 @@ const partitions = Number(o['partitions']);
 const valueKind = o['valueKind'] as ValueKind;
 if (!VALUE_KINDS.includes(valueKind)) throw new Error(`--value-kind must be one of ${VALUE_KINDS.join(', ')}`);
 
-/** Resident set size of a process in MiB (Linux /proc). */
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
+/**
+ * Resident memory of a process in MiB (Linux /proc): all of it, and the
+ * anonymous part. The rest is file pages mapped in, mostly LevelDB's table
+ * files, which it reads through mmap: page cache the kernel can take back,
+ * not memory the node holds (10M keys: ~1 GB of a node's RSS, ~120 MiB anonymous).
+ */
+function rssOf(pid: number): { rssMiB: number; anonMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { rssMiB: kib('VmRSS') / 1024, anonMiB: kib('RssAnon') / 1024 };
 }
 
 interface Point {
   keys: number;
   valueBytes: number;
   loadSeconds: number;
+  /** From start to settled (trees built, CPU quiet), and the nodes' CPU seconds meanwhile. */
+  settleSeconds: number;
+  settleCpuSeconds: number;
+  /** False when --settle-max ran out first. */
+  settled: boolean;
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
   rssMiB: number[];
+  /** The anonymous part of rssMiB (rssOf). */
+  rssAnonMiB: number[];
 }
 
 async function measure(keys: number, valueBytes: number): Promise<Point> {
@@ -62,9 +85,11 @@ async function measure(keys: number, valueBytes: number): Promise<Point> {
     engine: 'leveldb',
     partitions,
     prepare: (members) => bulkLoad({ members, partitions, replicas: 3, keys, valueBytes, valueKind }),
+    preparedContext: loadedContext,
   });
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
+    const settle = await settleOf(sut, Number(o['settleMax']) * 1000);
     const r = await runWorkload(sut, {
       workload: 'A',
       distribution: 'uniform',
@@ -76,20 +101,46 @@ async function measure(keys: number, valueBytes: number): Promise<Point> {
       valueKind,
       seed: 1,
     });
-    const point = { keys, valueBytes, loadSeconds, opsPerSec: r.opsPerSec, p50Ms: r.all.p50Ms, p99Ms: r.all.p99Ms, errors: r.errors, rssMiB: sut.pids().map(rssMiB) };
-    console.error(`${keys} keys x ${valueBytes} B: loaded in ${loadSeconds.toFixed(0)} s, ${r.opsPerSec.toFixed(0)} ops/s, p99 ${r.all.p99Ms.toFixed(1)} ms, RSS ${point.rssMiB.map((x) => x.toFixed(0)).join('/')} MiB${r.errors > 0 ? `; first error: ${r.firstError}` : ''}`);
+    const rss = sut.pids().map(rssOf);
+    const point = { keys, valueBytes, loadSeconds, ...settle, opsPerSec: r.opsPerSec, p50Ms: r.all.p50Ms, p99Ms: r.all.p99Ms, errors: r.errors, rssMiB: rss.map((m) => m.rssMiB), rssAnonMiB: rss.map((m) => m.anonMiB) };
+    console.error(`${keys} keys x ${valueBytes} B: loaded in ${loadSeconds.toFixed(0)} s, settled ${settle.settled ? 'after' : 'NOT, gave up after'} ${settle.settleSeconds.toFixed(0)} s (${settle.settleCpuSeconds.toFixed(0)} CPU s), ${r.opsPerSec.toFixed(0)} ops/s, p99 ${r.all.p99Ms.toFixed(1)} ms, RSS ${point.rssMiB.map((x) => x.toFixed(0)).join('/')} MiB (anonymous ${point.rssAnonMiB.map((x) => x.toFixed(0)).join('/')})${r.errors > 0 ? `; first error: ${r.firstError}` : ''}`);
     return point;
   } finally {
     await sut.close();
   }
 }
 
+/** A window of the nodes' summed CPU at or under this share of one core counts as quiet. */
+const QUIET_CPU_SHARE = 0.1;
+const SETTLE_WINDOW_MS = 5_000;
+
+/**
+ * Wait until every node reports all its partition trees ready and the nodes'
+ * CPU over one window is quiet, or `maxMs` passed.
+ */
+async function settleOf(sut: DynamoUnderTest, maxMs: number): Promise<{ settled: boolean; settleSeconds: number; settleCpuSeconds: number }> {
+  const t0 = performance.now();
+  const cpu = (): number => sut.pids().reduce((sum, pid) => sum + processCpuUs(pid), 0);
+  const cpu0 = cpu();
+  const result = (settled: boolean) => ({ settled, settleSeconds: (performance.now() - t0) / 1000, settleCpuSeconds: (cpu() - cpu0) / 1e6 });
+  if (maxMs <= 0) return result(true);
+  while (performance.now() - t0 < maxMs) {
+    const before = cpu();
+    await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
+    const share = (cpu() - before) / 1000 / SETTLE_WINDOW_MS;
+    const statuses = await sut.statuses();
+    const treesReady = statuses.every((s) => s !== undefined && (s.antiEntropy === undefined || !s.antiEntropy.enabled || s.antiEntropy.treesReady >= s.antiEntropy.partitions));
+    if (treesReady && share <= QUIET_CPU_SHARE) return result(true);
+  }
+  return result(false);
+}
+
 function table(title: string, points: Point[]): void {
   console.log(`\n${title}`);
-  console.log('keys        value B   ops/s   p50 ms   p99 ms  errors  RSS per node (MiB)');
+  console.log('keys        value B  settle s  ops/s   p50 ms   p99 ms  errors  RSS per node, MiB (anonymous)');
   for (const p of points) {
     console.log(
-      `${String(p.keys).padEnd(10)}  ${String(p.valueBytes).padStart(7)}  ${p.opsPerSec.toFixed(0).padStart(6)}  ${p.p50Ms.toFixed(2).padStart(7)}  ${p.p99Ms.toFixed(2).padStart(7)}  ${String(p.errors).padStart(6)}  ${p.rssMiB.map((x) => x.toFixed(0)).join(' / ')}`,
+      `${String(p.keys).padEnd(10)}  ${String(p.valueBytes).padStart(7)}  ${((p.settled ? '' : '>') + p.settleSeconds.toFixed(0)).padStart(8)}  ${p.opsPerSec.toFixed(0).padStart(6)}  ${p.p50Ms.toFixed(2).padStart(7)}  ${p.p99Ms.toFixed(2).padStart(7)}  ${String(p.errors).padStart(6)}  ${p.rssMiB.map((x, i) => `${x.toFixed(0)} (${p.rssAnonMiB[i]!.toFixed(0)})`).join(' / ')}`,
     );
   }
 }
