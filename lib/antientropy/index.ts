@@ -26,6 +26,7 @@
  *  - tombstone-gc.ts    the purge rule and its bookkeeping (TombstoneLedger)
  *  - admission.ts       one admission control for all background work
  *  - exchange-scheduler.ts which partition and peer next, and when
+ *  - scan-pacer.ts      how a background partition scan yields to requests
  *  - exchange-log.ts    per-peer and per-partition record of exchanges (status)
  *  - repair-plan.ts     an on-demand repair: every (partition, peer) pair until complete
  *  - config.ts          AntiEntropyConfig, profiles, validation
@@ -98,6 +99,7 @@ export {
   type SchedulerStats,
   ExchangeScheduler,
 } from './exchange-scheduler.ts';
+export { ScanPacer, SCAN_SLICE_KEYS, SCAN_PACING_DEFAULT, type ScanPacerOptions } from './scan-pacer.ts';
 export { type ExchangeTotals, ExchangeLog, exchangeComplete } from './exchange-log.ts';
 export { type RepairPlanOptions, type PairReadiness, type RepairStep, RepairPlan } from './repair-plan.ts';
 export {

@@ -40,6 +40,9 @@ import {
   ExchangeLog,
   ExchangeScheduler,
   RepairPlan,
+  SCAN_PACING_DEFAULT,
+  SCAN_SLICE_KEYS,
+  ScanPacer,
   TombstoneLedger,
   TreeBuilder,
   decodeTree,
@@ -620,12 +623,18 @@ export class AntiEntropy implements ReplicaObserver {
       scan.builder = builder;
     }
     const started = runtime.time.monotonicMs();
+    const requests = (): number => this.#deps.requests?.() ?? 0;
+    const pacer = new ScanPacer({ busyRequestsPerSecond: config.exchangeBusyRequestsPerSecond, ...SCAN_PACING_DEFAULT }, started, requests());
     let keys = 0;
     try {
       for await (const r of storage.iteratePartition(partition)) {
         if (scan.cancelled || this.#stopped) return;
         if (scan.builder?.overflowed === true || scan.written.size > config.rebuildDirtyKeysMax) break;
-        keys++;
+        if (++keys % SCAN_SLICE_KEYS === 0) {
+          // Yield to requests (scan-pacer.ts); writes meanwhile reach the builder and scan.written as before.
+          const pause = pacer.sliceEnded(runtime.time.monotonicMs(), requests());
+          if (pause > 0) await this.#pause(pause);
+        }
         let object: StoredObject;
         try {
           object = decodeRecord(r.record);
@@ -641,7 +650,7 @@ export class AntiEntropy implements ReplicaObserver {
     } catch (e) {
       if (this.#stopped || scan.cancelled) return;
       this.#log.warn('a partition scan failed; it starts again', { partition, error: e });
-      await sleep(runtime.time, config.exchangeIntervalMs);
+      await this.#pause(config.exchangeIntervalMs);
       if (part.scan === scan && !scan.cancelled) this.#queueScan(partition, scan.kind);
       return;
     }
@@ -655,8 +664,27 @@ export class AntiEntropy implements ReplicaObserver {
     if (scan.builder !== undefined) {
       part.tree = scan.builder.finish();
       part.builtAtMs = runtime.time.monotonicMs();
-      this.#log.trace('partition tree built', { partition, keys, ms: part.builtAtMs - started });
+      this.#log.trace('partition tree built', { partition, keys, ms: part.builtAtMs - started, pausedMs: pacer.pausedMs });
     }
+  }
+
+  /**
+   * Sleep `ms`, or less if the driver stops meanwhile. stop() awaits the
+   * running scan, and a timer never keeps the process alive: a stop waiting
+   * out a scan's pause would let Node exit mid-shutdown, before the trees
+   * were saved and storage closed (seen: the next start rebuilt every tree).
+   */
+  #pause(ms: number): Promise<void> {
+    const time = this.#deps.runtime.time;
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        time.cancelTimer(timer);
+        this.#cancels.delete(wake);
+        resolve();
+      };
+      const timer = time.setTimer(ms, wake);
+      this.#cancels.add(wake);
+    });
   }
 
   /**
