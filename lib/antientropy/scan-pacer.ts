@@ -2,8 +2,10 @@
  * How a background partition scan (a tree rebuild, or the walk that finds
  * tombstones again after trees were loaded at start) yields to requests. A
  * scan walks every key of the node: at 10M keys that is about 200 CPU
- * seconds, and run flat out right after a restart it took the CPU clients
- * needed (workload A fell to a third while it ran). While the node is busy
+ * seconds per node, spent at every start, on the cores clients need. (A
+ * same-machine A/B of the first minute after a restart showed no throughput
+ * difference: LevelDB's compactions led that window. The pacer bounds the
+ * scan's share; it is not a measured speed-up.) While the node is busy
  * (its requests since the previous slice came at `busyRequestsPerSecond` or
  * more) a scan runs at most `busyDutyCycle` of the time: after a slice of
  * keys that took t ms it pauses t × (1 − d) / d ms, at most `pauseMaxMs`.
