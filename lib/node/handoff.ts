@@ -24,7 +24,7 @@
  *   deliver to another member, still naming their targets; a stopping node
  *   first tries, for a bounded time, to deliver what it can.
  */
-import { sleep, type DynamoError, type Logger, type Result, type Time, type TimerHandle } from '../runtime/index.ts';
+import { Sleeps, sleep, type DynamoError, type Logger, type Result, type Time, type TimerHandle } from '../runtime/index.ts';
 import type { Address, HintStatus, NodeId, WriteReply, WriteRequest } from '../protocol/index.ts';
 import type { ClusterView } from '../replication/index.ts';
 import type { BackgroundAdmission } from '../antientropy/index.ts';
@@ -58,11 +58,14 @@ export class Handoff {
   #again = false;
   #stopped = false;
   #leaving = false;
+  /** Delivery pacing: stop() ends it once the drain is over. */
+  readonly #sleeps: Sleeps;
   /** When each down target's hints were last scanned for expiry (a scan reads them all). */
   readonly #expiryScannedAtMs = new Map<NodeId, number>();
 
   constructor(deps: HandoffDeps) {
     this.#deps = deps;
+    this.#sleeps = new Sleeps(deps.time);
   }
 
   start(): void {
@@ -108,6 +111,7 @@ export class Handoff {
       await Promise.race([drained, sleep(this.#deps.time, drainMs)]);
     }
     this.#stopped = true;
+    this.#sleeps.stop();
     await Promise.race([this.#pass, sleep(this.#deps.time, 1000)]);
   }
 
@@ -165,7 +169,7 @@ export class Handoff {
         if (inflight.size >= config.inflightMax) await Promise.race(inflight);
         const now = time.monotonicMs();
         const readyAtMs = admission.charge(begun.ticket, h.key.length + h.hint.record.length, now);
-        if (readyAtMs > now) await sleep(time, readyAtMs - now);
+        if (readyAtMs > now) await this.#sleeps.sleep(readyAtMs - now);
       }
       await Promise.all(inflight);
     } finally {

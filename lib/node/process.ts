@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, RealRandom, RealTime, parseTraceSet, type Logger, type Runtime } from '../runtime/index.ts';
+import { InvalidArgumentError, RealRandom, RealTime, keepAliveUntil, parseTraceSet, type Logger, type Runtime } from '../runtime/index.ts';
 import type { NodeConfig } from '../config/index.ts';
 import { createStorage } from '../storage/index.ts';
 import {
@@ -185,15 +185,18 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
   watchReady();
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (readyTimer !== undefined) time.cancelTimer(readyTimer);
-      server.setServing(false);
-      storageSize.stop();
-      await server.shutdown(config.shutdownGraceMs);
-      await metricsServer?.close();
-      await node.stop();
-      await transport.close();
-    })();
+    // Held open until the storage is closed: see keepAliveUntil.
+    stopping ??= keepAliveUntil(
+      (async () => {
+        if (readyTimer !== undefined) time.cancelTimer(readyTimer);
+        server.setServing(false);
+        storageSize.stop();
+        await server.shutdown(config.shutdownGraceMs);
+        await metricsServer?.close();
+        await node.stop();
+        await transport.close();
+      })(),
+    );
     return stopping;
   };
   return { node, address: server.address, logger, stop, serving: servingOnce, metricsAddress: metricsServer?.address };

@@ -23,8 +23,8 @@
  */
 import {
   StorageCorruptionError,
+  Sleeps,
   UnavailableError,
-  sleep,
   type DynamoError,
   type Logger,
   type Result,
@@ -110,10 +110,13 @@ export class Transfers {
   readonly #agreedAtMs = new Map<number, number>();
   readonly #outgoing = new Map<string, TransferStatus>();
   #stopped = false;
+  /** Retry waits and pacing: stop() ends them. */
+  readonly #sleeps: Sleeps;
   readonly #releasing = new Set<number>();
 
   constructor(deps: TransferDeps, config: Partial<TransferConfig> = {}) {
     this.#deps = deps;
+    this.#sleeps = new Sleeps(deps.time);
     this.#config = { ...TRANSFER_DEFAULTS, ...config };
   }
 
@@ -142,6 +145,7 @@ export class Transfers {
   /** Stop pulling (node shutdown); pulls in flight end at their next step. */
   stop(): void {
     this.#stopped = true;
+    this.#sleeps.stop();
   }
 
   /** Transfers this node takes part in, for `dynamo status`. */
@@ -248,7 +252,7 @@ export class Transfers {
     } catch (e) {
       if (this.#stopped) return;
       this.#deps.logger.warn('transfer failed; retrying', { partition: t.partition, error: e });
-      await sleep(this.#deps.time, this.#config.retryMs);
+      await this.#sleeps.sleep(this.#config.retryMs);
       this.#queue.push(t.partition);
     } finally {
       if (ticket !== undefined) this.#deps.admission.end(ticket);
@@ -271,7 +275,7 @@ export class Transfers {
       t.peer = source;
       if (ticket === undefined || address === undefined || !this.#deps.isUp(source)) {
         t.state = 'waiting';
-        await sleep(this.#deps.time, this.#config.retryMs);
+        await this.#sleeps.sleep(this.#config.retryMs);
         continue;
       }
       const res = await this.#deps.request(
@@ -282,7 +286,7 @@ export class Transfers {
       if (!res.ok) {
         t.state = 'waiting';
         logger.trace('transfer chunk refused or failed; retrying', { partition: t.partition, source, error: res.error.message });
-        await sleep(this.#deps.time, this.#config.retryMs);
+        await this.#sleeps.sleep(this.#config.retryMs);
         continue;
       }
       t.state = 'streaming';
@@ -305,7 +309,7 @@ export class Transfers {
       // Charge the chunk to the background budget; wait while it is spent.
       const now = this.#deps.time.monotonicMs();
       const readyAtMs = this.#deps.admission.charge(ticket, bytes, now);
-      if (readyAtMs > now) await sleep(this.#deps.time, readyAtMs - now);
+      if (readyAtMs > now) await this.#sleeps.sleep(readyAtMs - now);
     }
   }
 

@@ -32,3 +32,15 @@ export class RealTime implements Time {
     clearTimeout((handle as RealTimerHandle).timeout);
   }
 }
+
+/**
+ * Keep the process alive until `work` settles. Our timers never do, and a
+ * graceful stop awaits some (a driver's loop between steps, a bounded drain):
+ * with the server and the peer connections already closed, Node would find
+ * nothing left on its event loop and exit with code 0 in the middle of the
+ * shutdown, before the trees are saved and storage is closed.
+ */
+export function keepAliveUntil<T>(work: Promise<T>): Promise<T> {
+  const hold = setInterval(() => {}, 1 << 30);
+  return work.finally(() => clearInterval(hold));
+}

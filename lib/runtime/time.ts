@@ -24,3 +24,45 @@ export interface Time {
 export function sleep(time: Time, delayMs: number): Promise<void> {
   return new Promise((resolve) => time.setTimer(delayMs, resolve));
 }
+
+/**
+ * The sleeps of one component that its stop() ends early. A driver's loop
+ * sleeps between steps (pacing, retries, polls); a stop() that waits for
+ * that loop would otherwise wait out the sleep, and since our timers never
+ * keep the process alive, a process with nothing else left could exit in
+ * the middle of that shutdown. After stop(), every sleep resolves at once.
+ */
+export class Sleeps {
+  readonly #time: Time;
+  readonly #wakes = new Set<() => void>();
+  #stopped = false;
+
+  constructor(time: Time) {
+    this.#time = time;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Resolve after `delayMs`, or as soon as stop() is called; true if the whole delay passed. */
+  sleep(delayMs: number): Promise<boolean> {
+    if (this.#stopped) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const wake = (slept: boolean): void => {
+        this.#wakes.delete(end);
+        if (!slept) this.#time.cancelTimer(timer);
+        resolve(slept);
+      };
+      const end = (): void => wake(false);
+      const timer = this.#time.setTimer(delayMs, () => wake(true));
+      this.#wakes.add(end);
+    });
+  }
+
+  /** End every sleep in progress, and every later one at once. */
+  stop(): void {
+    this.#stopped = true;
+    for (const end of [...this.#wakes]) end();
+  }
+}
