@@ -489,6 +489,25 @@ export class SimCluster {
     slot.die();
   }
 
+  /**
+   * Graceful stop (SIGTERM) without driving the simulation, for fault plans
+   * inside a running workload, in the order a node process stops: clients
+   * are refused at once, the node finishes in-flight work, hands hints over,
+   * saves its trees and closes storage while its peers can still be reached;
+   * then its address goes away. Settles when the life has ended.
+   */
+  async stopLife(id: NodeId): Promise<void> {
+    const slot = this.#slot(id);
+    assert(slot.up, `${id} is already down`);
+    slot.up = false;
+    this.#record(`t=${this.scheduler.nowMs} sim graceful stop ${id}`);
+    await slot.node.stop();
+    this.network.setDown(slot.address, true);
+    await slot.transport.close();
+    slot.time.kill();
+    slot.die();
+  }
+
   /** Process restart on the same disk (what survived survives) and address; runs until it is ready. */
   async restart(id: NodeId): Promise<void> {
     await this.run(this.startLife(id));

@@ -22,6 +22,8 @@ import type { DiskSnapshot } from './sim-disk.ts';
 export interface FaultOptions {
   /** Process crash (kill -9) and restart. */
   crash: boolean;
+  /** Graceful stop (SIGTERM, as a rolling restart does) and restart: trees saved and loaded, hints handed over. */
+  restart: boolean;
   /** Crash with the unsynced tail of the log lost (unlucky node only). */
   powerLoss: boolean;
   /** Crash and lose the whole data directory (unlucky node only). */
@@ -66,6 +68,7 @@ export interface FaultOptions {
 /** No faults at all. */
 export const NO_FAULTS: FaultOptions = {
   crash: false,
+  restart: false,
   powerLoss: false,
   diskLoss: false,
   restore: false,
@@ -101,6 +104,7 @@ export const FAULT_NAMES = [
   'join',
   'decommission',
   'remove',
+  'restart',
 ] as const;
 
 /** Most nodes a run grows to by joins. */
@@ -206,6 +210,16 @@ export class FaultInjector {
         const id = any();
         if (!this.#mayCrash(id)) return;
         await this.#crash(id, false, durationMs);
+        break;
+      }
+      case 'restart': {
+        const id = any();
+        if (!this.#mayCrash(id)) return;
+        // Down from the first moment of its stop: no other fault picks it meanwhile, and heal restarts it.
+        this.#down.add(id);
+        this.#note(`graceful stop of ${id} (SIGTERM), down for ${durationMs} ms`);
+        await this.#cluster.stopLife(id);
+        this.#later(durationMs, () => this.#restartNow(id));
         break;
       }
       case 'powerLoss': {

@@ -45,7 +45,9 @@ export function swarmOptions(seed: number): SimRunOptions {
   const siblingStorm = chance(0.05);
   const faults: FaultOptions = {
     ...base.faults,
-    ...Object.fromEntries(FAULT_NAMES.map((n) => [n, chance(0.45)])),
+    ...Object.fromEntries(FAULT_NAMES.filter((n) => n !== 'restart').map((n) => [n, chance(0.45)])),
+    // Drawn from a stream of its own: the faults added before it keep their draws, so seeds run as before apart from it.
+    restart: new SeededRandom((seed ^ 0x1b873593) >>> 0).float() < 0.45,
     lossRate: chance(0.3) ? r.float() * 0.05 : 0,
     duplicationRate: chance(0.3) ? r.float() * 0.05 : 0,
     spikeRate: chance(0.3) ? r.float() * 0.05 : 0,
