@@ -64,6 +64,8 @@ function tally(reports: readonly SimRunReport[]): Record<string, number> {
     bump('write failed, maybe applied', r.rare.maybeAppliedErrors > 0);
     bump('tombstones purged (GC)', r.rare.tombstonePurges > 0);
     bump('tree rebuilt (untrusted)', r.rare.treeRebuilds > 0);
+    bump('trees loaded (clean start)', r.rare.treesLoaded > 0);
+    bump('tombstone list loaded (no walk)', r.rare.tombstoneListsLoaded > 0);
     bump('hints handed over', r.rare.hintsDelivered > 0);
     bump('exchanges slowed (node busy)', r.rare.exchangesSlowed > 0);
     bump('digest differed (copy read whole)', r.rare.digestMismatches > 0);

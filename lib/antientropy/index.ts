@@ -15,6 +15,7 @@
  *  - tictac-tree.ts     per-partition tree: fanOut^depth segments (64 × 64),
  *                       XOR of entry hashes, O(depth) incremental update, diff
  *  - tree-codec.ts      persisted form (segment hashes + checksum)
+ *  - tombstone-list-codec.ts  persisted tombstone keys of a partition (spares the walk after a clean start)
  *  - tree-builder.ts    background rebuild from a partition scan while writes go on
  *  - tree-port.ts       TreePort (= RemoteTree): the port an exchange talks to
  *  - exchange.ts        the exchange state machine: roots, differing branches,
@@ -52,6 +53,7 @@ export {
   nodesAt,
 } from './tictac-tree.ts';
 export { encodeTree, decodeTree } from './tree-codec.ts';
+export { encodeTombstoneKeys, decodeTombstoneKeys } from './tombstone-list-codec.ts';
 export { TreeBuilder } from './tree-builder.ts';
 export { type TreePort, type RemoteTree, type TreeRoot, type TreeCall, type TreeReply, performCall } from './tree-port.ts';
 export {

@@ -230,6 +230,8 @@ export class TombstoneLedger {
   readonly #purgedOrder = new Map<string, { readonly partition: number; readonly id: string }>();
   #tracked = 0;
   #untracked = 0;
+  /** Per partition, tombstones met and not tracked for lack of room: the partition's candidates are not all its tombstones. */
+  readonly #untrackedIn = new Map<number, number>();
 
   constructor(options: TombstoneLedgerOptions) {
     for (const field of ['keysMax', 'purgedMax', 'purgedMemoMs'] as const) {
@@ -261,6 +263,7 @@ export class TombstoneLedger {
     if (current !== undefined && current.digest === digest) return;
     if (current === undefined && this.#tracked >= this.#opts.keysMax) {
       this.#untracked++;
+      this.#untrackedIn.set(partition, (this.#untrackedIn.get(partition) ?? 0) + 1);
       return;
     }
     const holders = new Map<NodeId, Holding>([[this.#opts.self, { digest, sinceMs: monotonicMs, lastSeenMs: monotonicMs }]]);
@@ -374,10 +377,25 @@ export class TombstoneLedger {
     for (const candidates of this.#candidates.values()) for (const c of candidates.values()) c.holders.delete(peer);
   }
 
+  /** The keys tracked in `partition` (saved beside its tree at a clean stop: tombstone-list-codec.ts). */
+  trackedKeys(partition: number): Uint8Array[] {
+    return [...(this.#candidates.get(partition)?.values() ?? [])].map((c) => c.key);
+  }
+
+  /**
+   * Tombstones of `partition` met and not tracked for lack of room, a count
+   * that only grows (until dropPartition): while it stays what it was when a
+   * walk of the partition began, the tracked keys are all its tombstones.
+   */
+  untrackedIn(partition: number): number {
+    return this.#untrackedIn.get(partition) ?? 0;
+  }
+
   /** This node no longer replicates `partition`. */
   dropPartition(partition: number): void {
     this.#tracked -= this.#candidates.get(partition)?.size ?? 0;
     this.#candidates.delete(partition);
+    this.#untrackedIn.delete(partition);
     for (const id of [...(this.#purged.get(partition)?.keys() ?? [])]) this.#unremember(partition, id);
   }
 

@@ -84,6 +84,10 @@ export interface RareCounts {
   exchangesSlowed: number;
   /** Digest reads whose replica's digest differed, so its copy was read whole (the serving lives' counters). */
   digestMismatches: number;
+  /** Starts after a clean stop that loaded saved trees. */
+  treesLoaded: number;
+  /** Of those, starts that tracked tombstones from the saved lists instead of walking. */
+  tombstoneListsLoaded: number;
 }
 
 const LOG = {
@@ -94,6 +98,8 @@ const LOG = {
   setAside: 'set aside, the key will be rebuilt',
   purged: 'purged tombstones every replica holds',
   rebuilt: 'rebuilding a partition tree',
+  treesLoaded: 'loaded the trees saved at the last clean stop',
+  listsLoaded: 'tracked the tombstones listed at the last clean stop',
 } as const;
 
 /** The workload every level and mistake in moderate proportions, no faults. */
@@ -227,6 +233,8 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       hintsRetired: cluster.watched(LOG.hintRetired),
       hintsDropped: cluster.watched(LOG.hintDropped),
       treeRebuilds: cluster.watched(LOG.rebuilt),
+      treesLoaded: cluster.watched(LOG.treesLoaded),
+      tombstoneListsLoaded: cluster.watched(LOG.listsLoaded),
     },
     transcript: cluster.transcriptDigest,
   };

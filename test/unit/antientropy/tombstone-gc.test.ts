@@ -108,6 +108,23 @@ describe('TombstoneLedger', () => {
     expect(l.holders(P, K).size).to.equal(0);
   });
 
+  it('lists the keys it tracks per partition, and counts per partition the tombstones it had no room for', () => {
+    const l = ledger({ keysMax: 2 });
+    l.noteLocal(P, K, DELETED, D, 10);
+    l.noteLocal(P, utf8('live'), object(['a', 1, [value('v')]]), 9n, 10);
+    l.noteLocal(P + 1, utf8('other'), DELETED, D, 10);
+    expect(l.trackedKeys(P).map((k) => Array.from(k))).to.deep.equal([Array.from(K)]);
+    expect([l.untrackedIn(P), l.untrackedIn(P + 1)]).to.deep.equal([0, 0]);
+    l.noteLocal(P, utf8('third'), DELETED, D, 10);
+    expect([l.untrackedIn(P), l.untrackedIn(P + 1)]).to.deep.equal([1, 0]);
+    // Forgetting a key does not make the partition's list complete again: only a new walk does.
+    l.noteLocal(P, K, undefined, ABSENT_DIGEST, 20);
+    expect(l.trackedKeys(P)).to.deep.equal([]);
+    expect(l.untrackedIn(P)).to.equal(1);
+    l.dropPartition(P);
+    expect(l.untrackedIn(P)).to.equal(0);
+  });
+
   it('learns a holder from an exchange whose descent saw the segment equal, or whose listing agreed', () => {
     const l = ledger();
     l.noteLocal(P, K, DELETED, D, 10);
