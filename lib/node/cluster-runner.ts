@@ -5,10 +5,11 @@
  * failing test never leaves nodes behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RealRandom } from '../runtime/index.ts';
 
 /**
  * The CLI the nodes run unless told otherwise: the one beside this module.
@@ -66,23 +67,56 @@ export interface LocalMember {
   readonly metricsAddress?: string;
 }
 
-/** Ask the OS for `count` distinct free loopback ports. */
+/** Lowest port freePorts hands out (above the registered services people run on a dev machine). */
+const PORT_FLOOR = 10_000;
+
+/** The range the kernel takes the local ports of outgoing connections from (Linux's default when unreadable). */
+function ephemeralPortRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low! <= high!) return [low!, high!];
+  } catch {
+    // not Linux: assume its default
+  }
+  return [32_768, 60_999];
+}
+
+/** Try to listen on 127.0.0.1:`port`; the server while held, undefined if it is taken. */
+function hold(port: number): Promise<net.Server | undefined> {
+  const srv = net.createServer();
+  return new Promise((resolve) => {
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+/**
+ * `count` distinct free loopback ports for nodes that will listen on them
+ * later, drawn below the kernel's ephemeral range. A port the OS hands out
+ * for port 0 comes from that range, and once closed any outgoing connection
+ * may take it as its local port meanwhile, so a node started on it later (a
+ * pod scaled out, a node restarted on its address) could fail to bind it:
+ * a flake seen once in the deploy rehearsal. Ports below the range are never
+ * taken that way. Where the range starts too low to leave room, the OS picks.
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = [];
+  const [ephemeralLow] = ephemeralPortRange();
+  const below = ephemeralLow - PORT_FLOOR;
+  const random = new RealRandom();
+  const held: net.Server[] = [];
   try {
     const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const srv = net.createServer();
-      servers.push(srv);
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => resolve());
-      });
-      ports.push((srv.address() as net.AddressInfo).port);
+    for (let tries = 0; ports.length < count; tries++) {
+      if (tries >= 10 * count + 100) throw new Error(`found only ${ports.length} of ${count} free loopback ports`);
+      const srv = await hold(below >= 1000 ? PORT_FLOOR + random.int(below) : 0);
+      if (srv === undefined) continue;
+      held.push(srv);
+      const port = (srv.address() as net.AddressInfo).port;
+      if (!ports.includes(port)) ports.push(port);
     }
     return ports;
   } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
 
