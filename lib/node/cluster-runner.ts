@@ -256,14 +256,19 @@ export class LocalCluster {
         reject(new Error(`node ${id} exited during start (code ${code}, signal ${signal})`));
       };
       child.once('exit', onExit);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString('utf8');
+      const onData = (chunk: Buffer): void => {
+        // Only the ready line matters: keep what could be its start, not the whole output.
+        out = (out + chunk.toString('utf8')).slice(-(until.length + chunk.length));
         if (out.includes(until)) {
           clearTimeout(timer);
           child.off('exit', onExit);
+          // Whatever the node prints later is drained unread, so its pipe never fills.
+          child.stdout!.off('data', onData);
+          child.stdout!.resume();
           resolve();
         }
-      });
+      };
+      child.stdout!.on('data', onData);
     });
   }
 
