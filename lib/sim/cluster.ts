@@ -476,17 +476,9 @@ export class SimCluster {
     await slot.transport.close();
   }
 
-  /** Graceful stop (SIGTERM): in-flight work finishes, storage closes cleanly. */
+  /** Graceful stop (SIGTERM), driving the simulation until the life has ended (stopLife). */
   async shutdown(id: NodeId): Promise<void> {
-    const slot = this.#slot(id);
-    assert(slot.up, `${id} is already down`);
-    slot.up = false;
-    this.#record(`t=${this.scheduler.nowMs} sim shutdown ${id}`);
-    this.network.setDown(slot.address, true);
-    await slot.transport.close();
-    await this.run(slot.node.stop());
-    slot.time.kill();
-    slot.die();
+    await this.run(this.stopLife(id));
   }
 
   /**
