@@ -20,7 +20,7 @@
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -71,6 +71,7 @@ describe('deploy rehearsal: the StatefulSet on real processes', function () {
   const clients: DynamoClient[] = [];
 
   const podName = (ordinal: number): string => `${setName}-${ordinal}`;
+  const logOf = (ordinal: number): string => path.join(dir, `${podName(ordinal)}.log`);
   const address = (ordinal: number): string => `127.0.0.1:${ports[ordinal]}`;
   const client = (...ordinals: number[]): DynamoClient => {
     const c = new DynamoClient({ endpoints: ordinals.map(address), timeoutMs: 5000, discovery: false });
@@ -100,10 +101,13 @@ describe('deploy rehearsal: the StatefulSet on real processes', function () {
   function startPod(ordinal: number): ChildProcess {
     const { env } = loopbackEnv(ordinal);
     mkdirSync(env['DYNAMO_DATA_DIR']!, { recursive: true });
+    // Each pod's log (all its lives) is kept in the temp dir and shown if the rehearsal fails.
+    const log = openSync(logOf(ordinal), 'a');
     const child = spawn(process.execPath, [builtCli(), ...(container['args'] as string[])], {
       env: { PATH: process.env['PATH'] ?? '', ...image.env, ...env },
-      stdio: ['ignore', 'ignore', process.env['DYNAMO_IT_LOGS'] ? 'inherit' : 'ignore'],
+      stdio: ['ignore', 'ignore', process.env['DYNAMO_IT_LOGS'] ? 'inherit' : log],
     });
+    closeSync(log);
     running.set(podName(ordinal), child);
     child.once('exit', () => {
       if (running.get(podName(ordinal)) === child) running.delete(podName(ordinal));
@@ -145,6 +149,15 @@ describe('deploy rehearsal: the StatefulSet on real processes', function () {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'dynamo-rehearsal-'));
     [ports, metrics] = [await freePorts(4), await freePorts(4)];
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed') return;
+    for (let i = 0; i < 4; i++) {
+      if (!existsSync(logOf(i))) continue;
+      const lines = readFileSync(logOf(i), 'utf8').trimEnd().split('\n');
+      process.stdout.write(`      --- last lines of ${podName(i)}'s log\n${lines.slice(-25).join('\n')}\n`);
+    }
   });
 
   after(async () => {
