@@ -15,7 +15,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { claim, partitionOf, preferenceList } from '../lib/ring/index.ts';
-import { encodeRecord, LevelStorage, type StoredObject } from '../lib/storage/index.ts';
+import { createStorage, encodeRecord, type Storage, type StoredObject } from '../lib/storage/index.ts';
 import { encodeContext } from '../lib/vclock/index.ts';
 import { ValueSource, type ValueKind } from './values.ts';
 import { keyName } from './workload.ts';
@@ -28,6 +28,8 @@ export interface BulkLoadOptions {
   valueBytes: number;
   /** What the values look like (values.ts); default 'compressible'. */
   valueKind?: ValueKind;
+  /** The engine the nodes will run (default leveldb). */
+  engine?: 'leveldb' | 'rocksdb';
 }
 
 /** The value-log threshold the nodes will use, when the environment sets one. */
@@ -95,11 +97,11 @@ const LOAD_BATCH = 2000;
 
 export async function bulkLoad(opts: BulkLoadOptions): Promise<void> {
   const ring = claim(opts.members.map((m) => m.id), opts.partitions, { replicas: opts.replicas });
-  const stores = new Map<string, LevelStorage>();
+  const stores = new Map<string, Storage>();
   for (const m of opts.members) {
     mkdirSync(m.dataDir, { recursive: true });
     // As the nodes will run: DYNAMO_VALUE_LOG_MIN_BYTES (which they read too) decides what goes to the value log.
-    const s = new LevelStorage({ dataDir: m.dataDir, ...valueLogFromEnv() });
+    const s = createStorage({ engine: opts.engine ?? 'leveldb', dataDir: m.dataDir, ...valueLogFromEnv() });
     await s.open();
     stores.set(m.id, s);
   }

@@ -38,12 +38,15 @@ const o = new Command()
   .option('--warmup <s>', 'warm-up seconds per point', '2')
   .option('--settle-max <s>', 'longest wait, after start, for trees built and CPU quiet before measuring (0: measure at once)', '1800')
   .option('--partitions <n>', 'ring partitions', '256')
+  .option('--engine <engine>', 'leveldb | rocksdb (the nodes\' engine, and what the bulk loader writes)', 'leveldb')
   .option('--out <file>', 'JSON results', path.join(OUT_DIR, 'scale.json'))
   .parse(process.argv)
   .opts<Record<string, string>>();
 
 const list = (s: string): number[] => s.split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
 const partitions = Number(o['partitions']);
+if (o['engine'] !== 'leveldb' && o['engine'] !== 'rocksdb') throw new Error('--engine must be leveldb or rocksdb');
+const engine: 'leveldb' | 'rocksdb' = o['engine'];
 const valueKind = o['valueKind'] as ValueKind;
 if (!VALUE_KINDS.includes(valueKind)) throw new Error(`--value-kind must be one of ${VALUE_KINDS.join(', ')}`);
 
@@ -82,9 +85,9 @@ async function measure(keys: number, valueBytes: number): Promise<Point> {
   const sut = await startDynamo({
     nodes: 3,
     consistency: 'QUORUM',
-    engine: 'leveldb',
+    engine,
     partitions,
-    prepare: (members) => bulkLoad({ members, partitions, replicas: 3, keys, valueBytes, valueKind }),
+    prepare: (members) => bulkLoad({ members, partitions, replicas: 3, keys, valueBytes, valueKind, engine }),
     preparedContext: loadedContext,
   });
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -153,5 +156,5 @@ for (const valueBytes of list(o['values']!)) byValues.push(await measure(Number(
 table(`Workload A (QUORUM, uniform) as keys grow (${o['keyValueSize']} B values)`, byKeys);
 table(`Workload A (QUORUM, uniform) as values grow (${o['valueKeys']} keys)`, byValues);
 mkdirSync(path.dirname(o['out']!), { recursive: true });
-writeFileSync(o['out']!, JSON.stringify({ at: new Date().toISOString(), byKeys, byValues }, null, 2));
+writeFileSync(o['out']!, JSON.stringify({ at: new Date().toISOString(), engine, byKeys, byValues }, null, 2));
 console.log(`results: ${o['out']}`);
