@@ -13,6 +13,12 @@
  * (bulk-load.ts's loadedContext), so they replace it as an application's
  * read-modify-write would instead of adding a sibling beside it.
  *
+ * `--windows N` measures N consecutive windows of `--duration` seconds per
+ * point: with data sets of millions of keys the engine's compactions come in
+ * bursts of tens of seconds, so one short window says little about the
+ * steady state. The table shows the mean over the windows and the slowest
+ * and fastest window; p50 is the median window's, p99 the worst window's.
+ *
  *   npm run bench:scale -- --keys 100000,1000000,10000000 --values 100,1024,16384,65536
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +29,7 @@ import { processCpuUs, runWorkload } from './loadgen.ts';
 import { startDynamo, type DynamoUnderTest } from './dynamo-system.ts';
 import { bulkLoad, loadedContext } from './bulk-load.ts';
 import { VALUE_KINDS, type ValueKind } from './values.ts';
+import { summarizeWindows } from './windows.ts';
 
 const OUT_DIR = fileURLToPath(new URL('./out', import.meta.url));
 
@@ -34,7 +41,8 @@ const o = new Command()
   .option('--value-keys <n>', 'key count for the value-size table', '100000')
   .option('--value-kind <kind>', 'compressible (half redundant, like db_bench; default) | repeated (one letter pattern, the values of runs before 2026-12-01)', 'compressible')
   .option('--clients <n>', 'concurrent closed-loop clients', '64')
-  .option('--duration <s>', 'measured seconds per point', '10')
+  .option('--duration <s>', 'measured seconds per window', '10')
+  .option('--windows <n>', 'consecutive measured windows per point (the table shows their mean, min and max: compactions come in bursts)', '1')
   .option('--warmup <s>', 'warm-up seconds per point', '2')
   .option('--settle-max <s>', 'longest wait, after start, for trees built and CPU quiet before measuring (0: measure at once)', '1800')
   .option('--partitions <n>', 'ring partitions', '256')
@@ -48,6 +56,8 @@ const partitions = Number(o['partitions']);
 if (o['engine'] !== 'leveldb' && o['engine'] !== 'rocksdb') throw new Error('--engine must be leveldb or rocksdb');
 const engine: 'leveldb' | 'rocksdb' = o['engine'];
 const valueKind = o['valueKind'] as ValueKind;
+const windows = Number(o['windows']);
+if (!Number.isInteger(windows) || windows < 1) throw new Error('--windows must be a whole number of at least 1');
 if (!VALUE_KINDS.includes(valueKind)) throw new Error(`--value-kind must be one of ${VALUE_KINDS.join(', ')}`);
 
 /**
@@ -71,7 +81,13 @@ interface Point {
   settleCpuSeconds: number;
   /** False when --settle-max ran out first. */
   settled: boolean;
+  /** Over every window (their mean: they are of equal length). */
   opsPerSec: number;
+  /** Each window's ops/s, in order, and the slowest and fastest. */
+  windowOpsPerSec: number[];
+  windowMinOpsPerSec: number;
+  windowMaxOpsPerSec: number;
+  /** The median window's p50, and the worst window's p99. */
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -93,20 +109,44 @@ async function measure(keys: number, valueBytes: number): Promise<Point> {
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
     const settle = await settleOf(sut, Number(o['settleMax']) * 1000);
-    const r = await runWorkload(sut, {
-      workload: 'A',
-      distribution: 'uniform',
-      clients: Number(o['clients']),
-      durationMs: Number(o['duration']) * 1000,
-      warmupMs: Number(o['warmup']) * 1000,
+    const runs = [];
+    for (let w = 0; w < windows; w++) {
+      runs.push(
+        await runWorkload(sut, {
+          workload: 'A',
+          distribution: 'uniform',
+          clients: Number(o['clients']),
+          durationMs: Number(o['duration']) * 1000,
+          warmupMs: w === 0 ? Number(o['warmup']) * 1000 : 0,
+          keys,
+          valueBytes,
+          valueKind,
+          seed: w + 1,
+        }),
+      );
+    }
+    const rates = summarizeWindows(runs.map((r) => r.opsPerSec));
+    const p50s = runs.map((r) => r.all.p50Ms).sort((a, b) => a - b);
+    const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+    const firstError = runs.find((r) => r.firstError !== undefined)?.firstError;
+    const rss = sut.pids().map(rssOf);
+    const point: Point = {
       keys,
       valueBytes,
-      valueKind,
-      seed: 1,
-    });
-    const rss = sut.pids().map(rssOf);
-    const point = { keys, valueBytes, loadSeconds, ...settle, opsPerSec: r.opsPerSec, p50Ms: r.all.p50Ms, p99Ms: r.all.p99Ms, errors: r.errors, rssMiB: rss.map((m) => m.rssMiB), rssAnonMiB: rss.map((m) => m.anonMiB) };
-    console.error(`${keys} keys x ${valueBytes} B: loaded in ${loadSeconds.toFixed(0)} s, settled ${settle.settled ? 'after' : 'NOT, gave up after'} ${settle.settleSeconds.toFixed(0)} s (${settle.settleCpuSeconds.toFixed(0)} CPU s), ${r.opsPerSec.toFixed(0)} ops/s, p99 ${r.all.p99Ms.toFixed(1)} ms, RSS ${point.rssMiB.map((x) => x.toFixed(0)).join('/')} MiB (anonymous ${point.rssAnonMiB.map((x) => x.toFixed(0)).join('/')})${r.errors > 0 ? `; first error: ${r.firstError}` : ''}`);
+      loadSeconds,
+      ...settle,
+      opsPerSec: rates.mean,
+      windowOpsPerSec: runs.map((r) => r.opsPerSec),
+      windowMinOpsPerSec: rates.min,
+      windowMaxOpsPerSec: rates.max,
+      p50Ms: p50s[(p50s.length - 1) >> 1]!,
+      p99Ms: Math.max(...runs.map((r) => r.all.p99Ms)),
+      errors,
+      rssMiB: rss.map((m) => m.rssMiB),
+      rssAnonMiB: rss.map((m) => m.anonMiB),
+    };
+    const swing = windows > 1 ? ` (${windows} windows: ${rates.min.toFixed(0)}-${rates.max.toFixed(0)})` : '';
+    console.error(`${keys} keys x ${valueBytes} B: loaded in ${loadSeconds.toFixed(0)} s, settled ${settle.settled ? 'after' : 'NOT, gave up after'} ${settle.settleSeconds.toFixed(0)} s (${settle.settleCpuSeconds.toFixed(0)} CPU s), ${point.opsPerSec.toFixed(0)} ops/s${swing}, p99 ${point.p99Ms.toFixed(1)} ms, RSS ${point.rssMiB.map((x) => x.toFixed(0)).join('/')} MiB (anonymous ${point.rssAnonMiB.map((x) => x.toFixed(0)).join('/')})${errors > 0 ? `; first error: ${firstError}` : ''}`);
     return point;
   } finally {
     await sut.close();
@@ -140,10 +180,10 @@ async function settleOf(sut: DynamoUnderTest, maxMs: number): Promise<{ settled:
 
 function table(title: string, points: Point[]): void {
   console.log(`\n${title}`);
-  console.log('keys        value B  settle s  ops/s   p50 ms   p99 ms  errors  RSS per node, MiB (anonymous)');
+  console.log('keys        value B  settle s  ops/s   windows min-max  p50 ms   p99 ms  errors  RSS per node, MiB (anonymous)');
   for (const p of points) {
     console.log(
-      `${String(p.keys).padEnd(10)}  ${String(p.valueBytes).padStart(7)}  ${((p.settled ? '' : '>') + p.settleSeconds.toFixed(0)).padStart(8)}  ${p.opsPerSec.toFixed(0).padStart(6)}  ${p.p50Ms.toFixed(2).padStart(7)}  ${p.p99Ms.toFixed(2).padStart(7)}  ${String(p.errors).padStart(6)}  ${p.rssMiB.map((x, i) => `${x.toFixed(0)} (${p.rssAnonMiB[i]!.toFixed(0)})`).join(' / ')}`,
+      `${String(p.keys).padEnd(10)}  ${String(p.valueBytes).padStart(7)}  ${((p.settled ? '' : '>') + p.settleSeconds.toFixed(0)).padStart(8)}  ${p.opsPerSec.toFixed(0).padStart(6)}  ${`${p.windowMinOpsPerSec.toFixed(0)}-${p.windowMaxOpsPerSec.toFixed(0)}`.padStart(15)}  ${p.p50Ms.toFixed(2).padStart(7)}  ${p.p99Ms.toFixed(2).padStart(7)}  ${String(p.errors).padStart(6)}  ${p.rssMiB.map((x, i) => `${x.toFixed(0)} (${p.rssAnonMiB[i]!.toFixed(0)})`).join(' / ')}`,
     );
   }
 }
@@ -156,5 +196,5 @@ for (const valueBytes of list(o['values']!)) byValues.push(await measure(Number(
 table(`Workload A (QUORUM, uniform) as keys grow (${o['keyValueSize']} B values)`, byKeys);
 table(`Workload A (QUORUM, uniform) as values grow (${o['valueKeys']} keys)`, byValues);
 mkdirSync(path.dirname(o['out']!), { recursive: true });
-writeFileSync(o['out']!, JSON.stringify({ at: new Date().toISOString(), engine, byKeys, byValues }, null, 2));
+writeFileSync(o['out']!, JSON.stringify({ at: new Date().toISOString(), engine, windows, windowSeconds: Number(o['duration']), byKeys, byValues }, null, 2));
 console.log(`results: ${o['out']}`);
