@@ -188,7 +188,7 @@ export class AntiEntropy implements ReplicaObserver {
   readonly #log: Logger;
   readonly #shape: TreeShape;
   readonly #parts = new Map<number, PartitionState>();
-  /** Per partition written since start, the changes reported and not settled (at most one per key: the key's lock is held until it settles). */
+  /** Per partition written since start, the changes reported and not settled, in the order they were issued (a key may have several: its lock covers issuing a write, not landing it). */
   readonly #inflight = new Map<number, Set<Flight>>();
   readonly #ledger: TombstoneLedger;
   readonly #scheduler: ExchangeScheduler;

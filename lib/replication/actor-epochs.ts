@@ -17,10 +17,12 @@
  *   nothing a restart, a crash at any instant, tail loss or a restored
  *   directory can forget is ever reissued: the old actor never mints again;
  * - within a life, the local copy of a key always holds every dot this actor
- *   issued for it (the key is locked until the local write lands), except
- *   when a local write fails or a record must be set aside — then the actor
- *   is retired on the spot and a new epoch takes over before the key's lock
- *   is released.
+ *   issued for it (the next writer of the key builds on the last write
+ *   issued, landed or not), except when a local write fails or a record must
+ *   be set aside — then the actor is retired on the spot and a new epoch
+ *   takes over before any writer of the key can read the older stored copy
+ *   again (replica.ts: the failed write's pending state is dropped only
+ *   after the retirement).
  *
  * The price is one more actor entry in the clocks of keys written after each
  * restart (about 30 bytes per key and life); anti-entropy may later prune

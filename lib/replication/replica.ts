@@ -3,6 +3,12 @@
  * Storage port and the record codec, serialising read-modify-write per key so
  * concurrent updates of one key on this node never lose one.
  *
+ * The key's lock covers reading, computing and issuing a write, not waiting
+ * for the write to land: group commit applies writes in the order they were
+ * issued, and until a key's last issued write has settled, the next holder
+ * reads the object it wrote (the key's pending write) instead of storage. So
+ * writers of a hot key do not queue behind each other's disk round trips.
+ *
  * Two safety rules live here (see actor-epochs.ts for the third):
  * - A client's context is trusted only as far as this replica's copy can
  *   vouch for it. A counter above what the copy holds is either a version
@@ -59,6 +65,17 @@ export interface ReplicaStats {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The object of a key's last issued write, until that write settles (undefined: the key is being removed). */
+interface PendingWrite {
+  readonly object: StoredObject | undefined;
+}
+
+/** What a locked section issued: its result, and the write that must land before the caller is answered. */
+interface Issued<T> {
+  readonly result: T;
+  readonly persisted: Promise<void> | undefined;
+}
 
 /** The lock-map key of a storage key (one latin1 char per byte: injective, cheap). */
 function lockKey(partition: number, key: Uint8Array): string {
@@ -182,6 +199,8 @@ export class LocalReplica {
   readonly #logger: Logger;
   readonly #lock: KeyLock;
   readonly #observer: ReplicaObserver | undefined;
+  /** Per lock key, the last issued write not settled yet: what the key holds once every issued write lands. */
+  readonly #pending = new Map<string, PendingWrite>();
   readonly #stats: ReplicaStats = { setAside: 0, dotConflicts: 0, localWriteFailures: 0, contextClamps: 0, siblingCapRefusals: 0 };
 
   constructor(deps: {
@@ -237,8 +256,9 @@ export class LocalReplica {
    * Never refused for size: refusing would leave replicas diverged forever.
    */
   async merge(partition: number, key: Uint8Array, incoming: StoredObject, record?: Uint8Array): Promise<StoredObject> {
-    return this.#lock.run(lockKey(partition, key), async () => {
-      const local = await this.#readForWrite(partition, key);
+    const lk = lockKey(partition, key);
+    return this.#landed(this.#lock.run(lk, async (): Promise<Issued<StoredObject>> => {
+      const local = await this.#readForWrite(lk, partition, key);
       let merged: StoredObject;
       let bytes: Uint8Array;
       if (local === undefined) {
@@ -251,7 +271,7 @@ export class LocalReplica {
           this.#logger.error('one version number names two different values; only one can be kept', { partition, conflicts });
         }
         merged = Dvv.sync(local, incoming);
-        if (sameDots(merged, local)) return local;
+        if (sameDots(merged, local)) return { result: local, persisted: undefined };
         if (record !== undefined && conflicts === 0 && merged.anonymous.length === 0 && incoming.anonymous.length === 0 && sameDots(merged, incoming)) {
           // The incoming object supersedes the local copy (replication's common
           // case): it is what the merge holds, so its record is stored as it came.
@@ -263,9 +283,8 @@ export class LocalReplica {
       }
       const siblings = Dvv.size(merged);
       if (siblings >= LIMITS.siblingsWarn) this.#logger.warn('key has many siblings', { siblings, partition });
-      await this.#write(partition, key, local, merged, bytes);
-      return merged;
-    });
+      return { result: merged, persisted: this.#write(lk, partition, key, local, merged, bytes) };
+    }));
   }
 
   /**
@@ -275,36 +294,79 @@ export class LocalReplica {
    * does not decode is left for the next write to set aside.
    */
   async purge(partition: number, key: Uint8Array, decide: (object: StoredObject) => boolean): Promise<boolean> {
-    return this.#lock.run(lockKey(partition, key), async () => {
+    const lk = lockKey(partition, key);
+    return this.#landed(this.#lock.run(lk, async (): Promise<Issued<boolean>> => {
       let local: StoredObject | undefined;
-      try {
-        local = await this.read(partition, key);
-      } catch (e) {
-        if (e instanceof StorageCorruptionError) return false;
-        throw e;
+      const pending = this.#pending.get(lk);
+      if (pending !== undefined) {
+        local = pending.object;
+      } else {
+        try {
+          local = await this.read(partition, key);
+        } catch (e) {
+          if (e instanceof StorageCorruptionError) return { result: false, persisted: undefined };
+          throw e;
+        }
       }
-      if (local === undefined || !decide(local)) return false;
-      await this.#write(partition, key, local, undefined, undefined);
-      return true;
-    });
+      if (local === undefined || !decide(local)) return { result: false, persisted: undefined };
+      return { result: true, persisted: this.#write(lk, partition, key, local, undefined, undefined) };
+    }));
+  }
+
+  /** The result of a locked section once the write it issued (if any) landed; the key's lock is already free. */
+  async #landed<T>(section: Promise<Issued<T>>): Promise<T> {
+    const { result, persisted } = await section;
+    if (persisted !== undefined) await persisted;
+    return result;
   }
 
   /**
    * Report a change of one key to the observer, then issue its storage write
-   * (`record` undefined removes the key). The promise settles with the write,
-   * after telling the observer how it went.
+   * (`record` undefined removes the key) and make `after` the key's pending
+   * write (called with the key locked). The promise settles with the write,
+   * after telling the observer how it went and, on failure, running
+   * `onFailure`, both before the key's pending write may be dropped: once it
+   * is, the next writer reads storage again, so whatever must precede that
+   * (retiring an actor whose version did not land) has happened.
    */
-  #write(partition: number, key: Uint8Array, before: StoredObject | undefined, after: StoredObject | undefined, record: Uint8Array | undefined): Promise<void> {
+  #write(
+    lk: string,
+    partition: number,
+    key: Uint8Array,
+    before: StoredObject | undefined,
+    after: StoredObject | undefined,
+    record: Uint8Array | undefined,
+    onFailure?: () => void,
+  ): Promise<void> {
     const settled = this.#observer?.changing(partition, key, before, after);
-    const write = this.#storage.write([{ partition, key, record }]);
-    if (settled === undefined) return write;
-    return write.then(
-      () => settled(true),
+    let write: Promise<void>;
+    try {
+      write = this.#storage.write([{ partition, key, record }]);
+    } catch (e) {
+      write = Promise.reject(e);
+    }
+    const pending: PendingWrite = { object: after };
+    this.#pending.set(lk, pending);
+    const persisted = write.then(
+      () => {
+        settled?.(true);
+        this.#settle(lk, pending);
+      },
       (e: unknown) => {
-        settled(false);
+        settled?.(false);
+        onFailure?.();
+        this.#settle(lk, pending);
         throw e;
       },
     );
+    // The caller awaits it once the key's lock is released; until then a failure must not count as unhandled.
+    persisted.catch(() => undefined);
+    return persisted;
+  }
+
+  /** A write settled: if it is still the key's last issued one, the key holds no pending write. */
+  #settle(lk: string, pending: PendingWrite): void {
+    if (this.#pending.get(lk) === pending) this.#pending.delete(lk);
   }
 
   /**
@@ -325,9 +387,12 @@ export class LocalReplica {
    * Refused with LimitExceededError, writing nothing, when the object would
    * exceed the sibling or size limits. `onComputed` gets the new object and
    * record before they are persisted (the coordinator fans them out
-   * meanwhile); the key stays locked until the local write is stored, and a
-   * failed local write retires the actor before the lock is released. An
-   * `abandoned` write rejects with TimeoutError, minting nothing.
+   * meanwhile); the call resolves once the local write is stored. The key is
+   * locked only until that write is issued (later writers build on it as the
+   * key's pending write), and a failed local write retires the actor before
+   * the pending write is dropped, so no writer reads the older stored copy
+   * and mints the failed version's number again. An `abandoned` write rejects
+   * with TimeoutError, minting nothing.
    */
   async update(
     partition: number,
@@ -340,8 +405,9 @@ export class LocalReplica {
     const { unverified, onComputed, abandoned } = opts;
     const stored: StoredValue =
       value === undefined ? { data: EMPTY, tombstone: true, writtenAtMs: nowMs } : { data: value, tombstone: false, writtenAtMs: nowMs };
-    return this.#lock.run(lockKey(partition, key), async () => {
-      const held = await this.#readForWrite(partition, key);
+    const lk = lockKey(partition, key);
+    const issued = await this.#lock.run(lk, async () => {
+      const held = await this.#readForWrite(lk, partition, key);
       const local = held ?? Dvv.fresh<StoredValue>();
       if (abandoned?.() === true) throw new TimeoutError('the write was given up before a version was minted for it');
       let actor = this.#actors.current();
@@ -380,7 +446,10 @@ export class LocalReplica {
       const siblings = Dvv.size(object);
       if (siblings >= LIMITS.siblingsWarn) this.#logger.warn('key has many siblings', { siblings, partition });
       const written = { object, record, seen: seenByWriter(object, vouched, actor) };
-      const persisted = this.#write(partition, key, held, object, record);
+      const persisted = this.#write(lk, partition, key, held, object, record, () => {
+        this.#stats.localWriteFailures++;
+        this.#actors.retire(actor, 'local write of a new version failed');
+      });
       let fanOutFailure: unknown;
       try {
         onComputed?.(written);
@@ -388,20 +457,22 @@ export class LocalReplica {
         // Whatever was sent before the throw may be stored elsewhere: settle the local write first.
         fanOutFailure = e;
       }
-      try {
-        await persisted;
-      } catch (e) {
-        this.#stats.localWriteFailures++;
-        this.#actors.retire(actor, 'local write of a new version failed');
-        throw e;
-      }
-      if (fanOutFailure !== undefined) throw fanOutFailure;
-      return written;
+      return { written, persisted, fanOutFailure };
     });
+    if (issued === undefined) return undefined;
+    await issued.persisted;
+    if (issued.fanOutFailure !== undefined) throw issued.fanOutFailure;
+    return issued.written;
   }
 
-  /** The local object for a read-modify-write (key locked): a corrupt record is set aside and treated as missing. */
-  async #readForWrite(partition: number, key: Uint8Array): Promise<StoredObject | undefined> {
+  /**
+   * The local object for a read-modify-write (key locked): the key's pending
+   * write if it has one, else what storage holds; a corrupt record is set
+   * aside and treated as missing.
+   */
+  async #readForWrite(lk: string, partition: number, key: Uint8Array): Promise<StoredObject | undefined> {
+    const pending = this.#pending.get(lk);
+    if (pending !== undefined) return pending.object;
     try {
       return await this.read(partition, key);
     } catch (e) {

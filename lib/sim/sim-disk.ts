@@ -34,6 +34,8 @@ export interface SimDiskOptions {
   writebackMs?: number;
   /** Every landed write is durable at once (`--sync-writes`). */
   syncWrites?: boolean;
+  /** Virtual time a read of a record takes (0, the default: it is answered at once). */
+  readLatencyMs?: number;
 }
 
 /** Injected write failures: EIO fails each write with probability `rate`; ENOSPC fails them all. */
@@ -57,6 +59,10 @@ export interface SimDiskStats {
   writesLostByPowerLoss: number;
   /** Reads refused because the record failed its checksum (value-log style rot). */
   checksumFailures: number;
+  /** Writes submitted while an earlier write of one of their keys had not landed (a replica building on its pending write). */
+  writesOverPending: number;
+  /** Failed writes of a key a later write, already submitted, also writes (that write was built on this one). */
+  failuresUnderLaterWrite: number;
 }
 
 interface PendingWrite {
@@ -76,9 +82,22 @@ interface UnsyncedWrite {
 const latin1 = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 const dataMirrorKey = (partition: number, key: Uint8Array): string => `${partition}/${latin1(key)}`;
 
+/** Whether two batches write a common data key. */
+function sharesKey(a: readonly RecordWrite[], b: readonly RecordWrite[]): boolean {
+  return a.some((x) => b.some((y) => x.partition === y.partition && Buffer.compare(x.key, y.key) === 0));
+}
+
 /** One node's disk across its lives. */
 export class SimDisk {
-  readonly stats: SimDiskStats = { writesLanded: 0, writesFailed: 0, writesDroppedByCrash: 0, writesLostByPowerLoss: 0, checksumFailures: 0 };
+  readonly stats: SimDiskStats = {
+    writesLanded: 0,
+    writesFailed: 0,
+    writesDroppedByCrash: 0,
+    writesLostByPowerLoss: 0,
+    checksumFailures: 0,
+    writesOverPending: 0,
+    failuresUnderLaterWrite: 0,
+  };
   readonly #scheduler: SimScheduler;
   readonly #random: SeededRandom;
   #opts: Required<SimDiskOptions>;
@@ -101,7 +120,7 @@ export class SimDisk {
   constructor(scheduler: SimScheduler, random: SeededRandom, opts: SimDiskOptions = {}) {
     this.#scheduler = scheduler;
     this.#random = random;
-    this.#opts = { writeLatencyMsMin: 0, writeLatencyMsMax: 1, writebackMs: 5000, syncWrites: false };
+    this.#opts = { writeLatencyMsMin: 0, writeLatencyMsMax: 1, writebackMs: 5000, syncWrites: false, readLatencyMs: 0 };
     this.configure(opts);
   }
 
@@ -109,6 +128,7 @@ export class SimDisk {
   configure(opts: SimDiskOptions): void {
     this.#opts = { ...this.#opts, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
     assert(this.#opts.writeLatencyMsMin >= 0 && this.#opts.writeLatencyMsMax >= this.#opts.writeLatencyMsMin, 'write latency bounds');
+    assert(this.#opts.readLatencyMs >= 0, 'read latency');
   }
 
   /** Start (or with undefined, stop) failing writes as they land. */
@@ -188,6 +208,12 @@ export class SimDisk {
   }
 
   /** Throws StorageCorruptionError if the key's stored record is one whose reads fail their checksum. */
+  /** @internal Resolves once a read's latency has passed; undefined when reads are answered at once. */
+  readDelay(): Promise<void> | undefined {
+    const ms = this.#opts.readLatencyMs;
+    return ms === 0 ? undefined : new Promise<void>((resolve) => this.#scheduler.schedule(ms, resolve));
+  }
+
   checkReadable(partition: number, key: Uint8Array): void {
     const record = this.#data.get(dataMirrorKey(partition, key))?.record;
     if (record !== undefined && this.#checksumFailures.has(record)) {
@@ -253,6 +279,7 @@ export class SimDisk {
   submit(session: DiskSession, batch: readonly RecordWrite[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const p: PendingWrite = { session, batch, resolve, reject, state: 'pending' };
+      if (this.#pending.some((q) => sharesKey(q.batch, batch))) this.stats.writesOverPending++;
       this.#pending.push(p);
       const { writeLatencyMsMin: min, writeLatencyMsMax: max } = this.#opts;
       const now = this.#scheduler.nowMs;
@@ -293,6 +320,7 @@ export class SimDisk {
     if (answer && failure !== undefined && (failure.kind === 'ENOSPC' || this.#random.float() < failure.rate)) {
       p.state = 'dropped';
       this.stats.writesFailed++;
+      if (this.#pending.some((q) => sharesKey(q.batch, p.batch))) this.stats.failuresUnderLaterWrite++;
       p.reject(new StorageError(failure.kind === 'ENOSPC' ? 'ENOSPC: no space left on device' : 'EIO: i/o error'));
       return;
     }
@@ -350,10 +378,13 @@ class DiskSession implements Storage {
   }
 
   get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.#op('get', (s) => {
+    const read = (s: Storage): Promise<Uint8Array | undefined> => {
       this.#disk.checkReadable(partition, key);
       return s.get(partition, key);
-    });
+    };
+    // Without latency the read is answered as before, in the same turn (seeds replay unchanged).
+    const delay = this.#disk.readDelay();
+    return this.#op('get', delay === undefined ? read : (s) => delay.then(() => read(s)));
   }
 
   write(batch: readonly RecordWrite[]): Promise<void> {

@@ -170,9 +170,10 @@ describe('sim/scenarios: failures that may have applied a write are not retried 
   );
 
   it(
-    'a write that times out while queued behind a slow local write is never applied later',
+    'a write that times out while queued behind a slow read of its key is never applied later',
     onCluster({ ...base, requestTimeoutMsDefault: 1000 }, async (c) => {
-      c.disk('n1').configure({ writeLatencyMsMin: 300, writeLatencyMsMax: 300 });
+      // The key's lock covers the read of the local copy, so a slow read queues the next writer.
+      c.disk('n1').configure({ readLatencyMs: 300 });
       const put = (value: string, timeoutMs: number) =>
         c.node('n1').kv.put({ key: utf8.encode('k'), value: utf8.encode(value), context: new Uint8Array(0), consistency: 'ALL', timeoutMs });
       const [slow, late] = await c.run(Promise.allSettled([put('slow', 1000), put('late', 100)]));
@@ -180,8 +181,25 @@ describe('sim/scenarios: failures that may have applied a write are not retried 
       expect(late.status, 'the queued write gives up at its deadline').to.equal('rejected');
       expect(((late as PromiseRejectedResult).reason as UnavailableError).maybeApplied).to.equal(false);
       await c.settle();
-      c.disk('n1').configure({ writeLatencyMsMin: 0, writeLatencyMsMax: 1 });
+      c.disk('n1').configure({ readLatencyMs: 0 });
       expect(await all(c, 'n2', 'k')).to.deep.equal(['slow']);
+    }),
+  );
+
+  it(
+    'a write of a key whose previous write is still landing is not queued behind it: it may apply, and says so at its deadline',
+    onCluster({ ...base, requestTimeoutMsDefault: 1000 }, async (c) => {
+      c.disk('n1').configure({ writeLatencyMsMin: 300, writeLatencyMsMax: 300 });
+      const put = (value: string, timeoutMs: number) =>
+        c.node('n1').kv.put({ key: utf8.encode('k'), value: utf8.encode(value), context: new Uint8Array(0), consistency: 'ALL', timeoutMs });
+      const [slow, late] = await c.run(Promise.allSettled([put('slow', 1000), put('late', 100)]));
+      expect(slow.status).to.equal('fulfilled');
+      expect(late.status, "n1's own copy of the late write lands after its deadline").to.equal('rejected');
+      expect(((late as PromiseRejectedResult).reason as UnavailableError).maybeApplied, 'its version was minted and sent').to.equal(true);
+      await c.settle();
+      c.disk('n1').configure({ writeLatencyMsMin: 0, writeLatencyMsMax: 1 });
+      expect(await all(c, 'n2', 'k'), 'both landed: written with the same (empty) context, they are siblings').to.deep.equal(['late', 'slow']);
+      expect(c.disk('n1').stats.writesOverPending, 'the late write was issued while the slow one was landing').to.be.greaterThan(0);
     }),
   );
 });

@@ -8,7 +8,7 @@ export class CountingStorage implements Storage {
   writes = 0;
   /** While set, every write waits for this promise before reaching storage (a slow disk). */
   stall: Promise<void> | undefined;
-  /** Errors the next writes reject with, in order (a disk that fails), writing nothing. */
+  /** Errors the next writes reject with, in order (a disk that fails), writing nothing; after the stall, if one is set. */
   readonly failures: Error[] = [];
   /** Keys (latin1) whose reads fail their checksum, like a damaged value-log record, until the key is written. */
   readonly rotten = new Set<string>();
@@ -31,7 +31,7 @@ export class CountingStorage implements Storage {
   write(batch: readonly RecordWrite[]): Promise<void> {
     this.writes++;
     const failure = this.failures.shift();
-    if (failure !== undefined) return Promise.reject(failure);
+    if (failure !== undefined) return this.stall === undefined ? Promise.reject(failure) : this.stall.then(() => Promise.reject(failure));
     for (const w of batch) this.rotten.delete(Buffer.from(w.key).toString('latin1'));
     const stall = this.stall;
     return stall === undefined ? this.inner.write(batch) : stall.then(() => this.inner.write(batch));

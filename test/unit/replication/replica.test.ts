@@ -20,6 +20,14 @@ function replicaOver(storage: CountingStorage, logger: Logger = silentLogger): L
   return new LocalReplica({ storage, actors: new ActorEpochs('n1', new SeededRandom(1), logger, epochNamer()), logger });
 }
 
+/** Resolves once `done()` holds, checking after each turn of the event loop. */
+async function until(done: () => boolean): Promise<void> {
+  for (let turns = 0; !done(); turns++) {
+    if (turns > 1000) throw new Error('condition not reached');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 /** update() with clamping, which always writes. */
 async function put(r: LocalReplica, value: Uint8Array | undefined, context: VersionVector, nowMs: number, key = KEY): Promise<ReplicaWrite> {
   const w = await r.update(P, key, value, context, nowMs, { unverified: 'clamp' });
@@ -209,6 +217,56 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
     });
   });
 
+  describe('pending writes (the key is locked until its write is issued, not landed)', () => {
+    it('a writer of the same key builds on the pending write without waiting for it to land', async () => {
+      const w1 = await put(replica, bytes('v1'), [], 1);
+      let open!: () => void;
+      storage.stall = new Promise((r) => (open = r));
+      const computed: ReplicaWrite[] = [];
+      const first = replica.update(P, KEY, bytes('v2'), Dvv.join(w1.object), 2, { unverified: 'clamp', onComputed: (w) => computed.push(w) });
+      await until(() => computed.length === 1);
+      const second = replica.update(P, KEY, bytes('v3'), Dvv.join(computed[0]!.object), 3, { unverified: 'clamp', onComputed: (w) => computed.push(w) });
+      await until(() => computed.length === 2);
+      expect(live(computed[1]!.object), 'v3 superseded the pending v2 its context saw').to.deep.equal(['v3']);
+      expect(Dvv.join(computed[1]!.object)).to.deep.equal([{ actor: 'n1.e1', counter: 3 }]);
+      expect(live(await replica.read(P, KEY)), 'storage still holds v1: neither write has landed').to.deep.equal(['v1']);
+      let settled = false;
+      void second.then(() => (settled = true));
+      await new Promise((r) => setImmediate(r));
+      expect(settled, 'the caller is answered only once its write landed').to.equal(false);
+      open();
+      await first;
+      await second;
+      storage.stall = undefined;
+      expect(live(await replica.read(P, KEY))).to.deep.equal(['v3']);
+      expect(replica.lockedKeys).to.equal(0);
+    });
+
+    it('a merge and a purge read the pending write, and land after it in order', async () => {
+      await put(replica, bytes('v1'), [], 1);
+      let open!: () => void;
+      storage.stall = new Promise((r) => (open = r));
+      const computed: ReplicaWrite[] = [];
+      const deleting = replica.update(P, KEY, undefined, Dvv.join((await replica.read(P, KEY))!), 2, { unverified: 'clamp', onComputed: (w) => computed.push(w) });
+      await until(() => computed.length === 1);
+      // The same tombstone arriving from another coordinator changes nothing: the merge sees the pending write.
+      expect(Dvv.values(await replica.merge(P, KEY, computed[0]!.object)).map((v) => v.tombstone)).to.deep.equal([true]);
+      let seen: StoredObject | undefined;
+      const purging = replica.purge(P, KEY, (o) => {
+        seen = o;
+        return Dvv.values(o).every((v) => v.tombstone);
+      });
+      await until(() => seen !== undefined);
+      expect(Dvv.values(seen!).map((v) => v.tombstone), 'purge decided on the pending tombstone, not the stored v1').to.deep.equal([true]);
+      open();
+      await deleting;
+      expect(await purging).to.equal(true);
+      storage.stall = undefined;
+      expect(await replica.readRecord(P, KEY), 'the removal landed after the tombstone').to.equal(undefined);
+      expect(replica.lockedKeys).to.equal(0);
+    });
+  });
+
   describe('dot uniqueness (a version number is issued once)', () => {
     it('a local write that fails after the version was fanned out retires the actor: the next write cannot reuse the dot', async () => {
       await put(replica, bytes('v1'), [], 1);
@@ -239,6 +297,54 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
       expect(live(await replica.read(P, KEY)), 'the local copy landed').to.deep.equal(['v']);
       expect(replica.lockedKeys).to.equal(0);
       await put(replica, bytes('after'), [], 2);
+    });
+
+    it('a failed write another was built on retires the actor; the later one lands with both versions, none minted twice', async () => {
+      await put(replica, bytes('v1'), [], 1);
+      let open!: () => void;
+      storage.stall = new Promise((r) => (open = r));
+      storage.failures.push(new StorageError('EIO: i/o error'));
+      const sent: ReplicaWrite[] = [];
+      const failing = replica.update(P, KEY, bytes('v2'), [], 2, { unverified: 'clamp', onComputed: (w) => sent.push(w) }).catch((e: unknown) => e);
+      const landing = replica.update(P, KEY, bytes('v3'), [], 3, { unverified: 'clamp', onComputed: (w) => sent.push(w) });
+      await until(() => sent.length === 2);
+      expect(Dvv.join(sent[1]!.object), 'v3 was minted on top of the pending v2').to.deep.equal([{ actor: 'n1.e1', counter: 3 }]);
+      open();
+      expect(await failing).to.be.instanceOf(StorageError);
+      const landed = await landing;
+      storage.stall = undefined;
+      expect(replica.actor, 'retired once v2 failed').to.equal('n1.e2');
+      expect(replica.stats()).to.include({ localWriteFailures: 1, actorsRetired: 1 });
+      expect(live(await replica.read(P, KEY)), 'v3 carried v2 to storage').to.deep.equal(['v1', 'v2', 'v3']);
+      expect(await replica.readRecord(P, KEY)).to.deep.equal(landed!.record);
+      const next = await put(replica, bytes('v4'), [], 4);
+      expect(Dvv.join(next.object)).to.deep.equal([{ actor: 'n1.e1', counter: 3 }, { actor: 'n1.e2', counter: 1 }]);
+      for (const w of sent) await replica.merge(P, KEY, w.object);
+      expect(replica.stats().dotConflicts, 'no version number names two values').to.equal(0);
+      expect(replica.lockedKeys).to.equal(0);
+    });
+
+    it('when every pending write of a key fails, the next write reads storage again under a new actor', async () => {
+      await put(replica, bytes('v1'), [], 1);
+      let open!: () => void;
+      storage.stall = new Promise((r) => (open = r));
+      storage.failures.push(new StorageError('EIO: first'), new StorageError('EIO: second'));
+      const sent: ReplicaWrite[] = [];
+      const a = replica.update(P, KEY, bytes('v2'), [], 2, { unverified: 'clamp', onComputed: (w) => sent.push(w) }).catch((e: unknown) => e);
+      const b = replica.update(P, KEY, bytes('v3'), [], 3, { unverified: 'clamp', onComputed: (w) => sent.push(w) }).catch((e: unknown) => e);
+      await until(() => sent.length === 2);
+      open();
+      expect(await a).to.be.instanceOf(StorageError);
+      expect(await b).to.be.instanceOf(StorageError);
+      storage.stall = undefined;
+      expect(replica.stats()).to.include({ localWriteFailures: 2, actorsRetired: 1 });
+      expect(live(await replica.read(P, KEY)), 'neither landed').to.deep.equal(['v1']);
+      const next = await put(replica, bytes('v4'), [], 4);
+      expect(Dvv.join(next.object)).to.deep.equal([{ actor: 'n1.e1', counter: 1 }, { actor: 'n1.e2', counter: 1 }]);
+      // The failed versions were fanned out; they come back without naming any dot twice.
+      for (const w of sent) await replica.merge(P, KEY, w.object);
+      expect(replica.stats().dotConflicts).to.equal(0);
+      expect(live(await replica.read(P, KEY))).to.deep.equal(['v1', 'v2', 'v3', 'v4']);
     });
 
     it('counts, but still merges, an incoming object that names one of our dots with another value', async () => {
