@@ -55,6 +55,8 @@ function tally(reports: readonly SimRunReport[]): Record<string, number> {
   for (const r of reports) {
     bump('local write failure', r.rare.localWriteFailures > 0);
     bump('actor retired', r.rare.actorRetirements > 0);
+    bump('write built on a pending one', r.rare.writesOverPending > 0);
+    bump('failed write built on by a later', r.rare.failuresUnderLaterWrite > 0);
     bump('tail loss (unsynced writes lost)', r.rare.tailWritesLost > 0);
     bump('dot conflict', r.rare.dotConflicts > 0);
     bump('sibling cap', r.rare.siblingCap > 0);

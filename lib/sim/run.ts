@@ -13,7 +13,7 @@ import { SimCluster } from './cluster.ts';
 import { FaultInjector, NO_FAULTS, type FaultCounts, type FaultOptions } from './faults.ts';
 import { History } from './history.ts';
 import { reproduceHint } from './seed.ts';
-import type { SimDiskOptions } from './sim-disk.ts';
+import type { SimDiskOptions, SimDiskStats } from './sim-disk.ts';
 import { Workload, type WorkloadMix } from './workload.ts';
 import type { AntiEntropyConfig } from '../antientropy/index.ts';
 import type { HandoffConfig } from '../handoff/index.ts';
@@ -86,6 +86,10 @@ export interface RareCounts {
   digestMismatches: number;
   /** Starts after a clean stop that loaded saved trees. */
   treesLoaded: number;
+  /** Writes a replica issued while an earlier write of the key was still landing (on every disk). */
+  writesOverPending: number;
+  /** Of the failed writes, those a later write of the key, already issued, had been built on. */
+  failuresUnderLaterWrite: number;
   /** Of those, starts that tracked tombstones from the saved lists instead of walking. */
   tombstoneListsLoaded: number;
 }
@@ -216,7 +220,9 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
     virtualMs: cluster.scheduler.nowMs,
     faults: faults.counts,
     rare: {
-      localWriteFailures: writes.length === 0 ? 0 : countFailedLocalWrites(cluster),
+      localWriteFailures: writes.length === 0 ? 0 : sumDiskStat(cluster, 'writesFailed'),
+      writesOverPending: sumDiskStat(cluster, 'writesOverPending'),
+      failuresUnderLaterWrite: sumDiskStat(cluster, 'failuresUnderLaterWrite'),
       actorRetirements: cluster.watched(LOG.retired),
       tailWritesLost,
       checksumFailures,
@@ -240,9 +246,10 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
   };
 }
 
-function countFailedLocalWrites(cluster: SimCluster): number {
+/** A disk counter summed over every node's disk (all lives). */
+function sumDiskStat(cluster: SimCluster, stat: keyof SimDiskStats): number {
   let n = 0;
-  for (const id of cluster.ids) n += cluster.disk(id).stats.writesFailed;
+  for (const id of cluster.ids) n += cluster.disk(id).stats[stat];
   return n;
 }
 
