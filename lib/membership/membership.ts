@@ -66,6 +66,8 @@ export interface MembershipOptions {
   readonly generation: number;
   /** Bootstrap addresses (`--seeds`); this node's own address is ignored. */
   readonly seeds: readonly Address[];
+  /** Node ids the seed list names (`id@host:port` entries): a member with one of them is a seed wherever it listens. */
+  readonly seedIds?: readonly NodeId[];
   readonly config?: Partial<MembershipConfig>;
   readonly random: Random;
   /** Time of construction on the driver's monotonic clock. */
@@ -200,6 +202,7 @@ export class Membership {
   readonly #self: SelfIdentity;
   readonly #random: Random;
   readonly #seeds: readonly Address[];
+  readonly #seedIds: ReadonlySet<NodeId>;
   readonly #startMs: number;
   #lastNowMs: number;
   readonly #table: MemberTable;
@@ -235,6 +238,7 @@ export class Membership {
     this.#self = opts.self;
     this.#random = opts.random;
     this.#seeds = [...new Set(opts.seeds)].filter((a) => a !== opts.self.address).sort();
+    this.#seedIds = new Set(opts.seedIds ?? []);
     this.#startMs = opts.nowMs;
     this.#lastNowMs = opts.nowMs;
     this.#table = new MemberTable(this.config.membersMax);
@@ -626,15 +630,26 @@ export class Membership {
    * nodes asking to join, once bootstrapExpectCount of them are known, or
    * bootstrapWaitMs after start, or at once without seeds (a cluster of one).
    * Never while any known node holds a ring.
+   *
+   * With seeds, bootstrapExpectCount founders are enough only if one of
+   * them is a seed (by address, or by the id a seed entry names): the seeds
+   * name the cluster's first members. Nodes that join a running cluster later
+   * know each other too; before this rule enough of them, cut off from every
+   * member that held the ring, counted as founders: one founded a second
+   * ring, nodes acknowledged writes under it, and deleted them when the real
+   * ring reached them (swarm seed 30572).
    */
   #maybeGenesis(now: number): void {
     const me = this.selfRecord();
     if (me.intent !== 'join') return;
     const records = this.#table.records();
     if (records.some((r) => r.ringVersion > 0)) return; // a ring exists: gossip brings it
-    const founders = records.filter((r) => r.status === 'alive' && r.intent === 'join').map((r) => r.id);
+    const joining = records.filter((r) => r.status === 'alive' && r.intent === 'join');
+    const founders = joining.map((r) => r.id);
     if (founders[0] !== me.id) return;
-    const expected = this.config.bootstrapExpectCount > 0 && founders.length >= this.config.bootstrapExpectCount;
+    const isSeed = (r: MemberRecord): boolean => r.id !== me.id && (this.#seedIds.has(r.id) || this.#seeds.includes(r.address));
+    const seeded = this.#seeds.length === 0 || joining.some(isSeed);
+    const expected = this.config.bootstrapExpectCount > 0 && founders.length >= this.config.bootstrapExpectCount && seeded;
     const waited = this.config.bootstrapWaitMs > 0 && now - this.#startMs >= this.config.bootstrapWaitMs;
     if (!expected && !waited && this.#seeds.length > 0) return;
     const zoneOf = (id: NodeId): string | undefined => this.#table.get(id)?.zone;

@@ -29,6 +29,8 @@ export interface GossipMembershipOptions {
   readonly self: { readonly id: NodeId; readonly address: Address; readonly zone?: string };
   /** Bootstrap addresses (`--seeds`). */
   readonly seeds: readonly Address[];
+  /** Node ids the seed list names (`id@host:port`). */
+  readonly seedIds?: readonly NodeId[];
   readonly transport: Transport;
   /** Open storage (meta for the generation and the ring state). */
   readonly storage: Storage;
@@ -95,6 +97,7 @@ export class GossipMembership {
       self: this.#opts.self,
       generation,
       seeds: this.#opts.seeds,
+      ...(this.#opts.seedIds === undefined ? {} : { seedIds: this.#opts.seedIds }),
       config: this.#opts.config,
       random: runtime.random,
       nowMs: runtime.time.monotonicMs(),

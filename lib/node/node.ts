@@ -136,6 +136,7 @@ export class DynamoNode {
       runtime: opts.runtime,
       self: { id: opts.id, address: opts.address, ...(opts.zone === undefined ? {} : { zone: opts.zone }) },
       seeds: opts.seeds.map((s) => s.address).filter((a) => a !== opts.address),
+      seedIds: opts.seeds.flatMap((s) => (s.id === undefined ? [] : [s.id])),
       transport: opts.transport,
       storage: opts.storage,
       config: { ...opts.membership, partitionCount: opts.partitionCount, replicas: opts.replication.replicas },

@@ -694,7 +694,7 @@ export class SimCluster {
       storage: slot.storage,
       transport: slot.transport,
       partitionCount: this.#opts.partitionCount,
-      membership: { bootstrapExpectCount: this.#opts.nodes, ...this.#membership, ...(this.#noAutoJoin.has(slot.id) ? { autoJoin: false } : {}) },
+      membership: this.#membershipConfig(slot.id),
       ...(this.#transfers === undefined ? {} : { transfers: this.#transfers }),
       handoff: this.#handoffConfig(),
       antiEntropy: this.#antiEntropy === false ? { enabled: false } : { enabled: true, config: this.#antiEntropyConfig() },
@@ -721,6 +721,19 @@ export class SimCluster {
     const slot = this.#slots.get(id);
     assert(slot !== undefined, `no node ${id} in this cluster (${this.ids.join(', ')})`);
     return slot;
+  }
+
+  /**
+   * A node's membership settings: founders expect the cluster's starting size
+   * and, as a node process does with --bootstrap-expect, never found a ring
+   * just because time passed (a joiner cut off from the cluster would found
+   * its own).
+   */
+  #membershipConfig(id: NodeId): Partial<MembershipConfig> {
+    const merged: Partial<MembershipConfig> = { bootstrapExpectCount: this.#opts.nodes, ...this.#membership };
+    if ((merged.bootstrapExpectCount ?? 0) > 0 && this.#membership.bootstrapWaitMs === undefined) merged.bootstrapWaitMs = 0;
+    if (this.#noAutoJoin.has(id)) merged.autoJoin = false;
+    return merged;
   }
 
   /** Scheduler failures (deadlock, step bound) and handler bugs carry the seed. */

@@ -63,6 +63,27 @@ describe('Membership state machine', () => {
     expect(m.selfRecord()).to.include({ ringVersion: 1, ringChecksum: v.ringChecksum });
   });
 
+  it('bootstrapExpectCount joiners found a ring only if a seed is among them: later joiners that know each other but no seed do not (swarm seed 30572)', () => {
+    const expect3 = { ...config, bootstrapExpectCount: 3, bootstrapWaitMs: 0 };
+    // 'a' joins a running cluster through seeds s1 and s2, which it has not reached yet;
+    // it has heard of two other joiners ('b', 'c'), which have no ring either.
+    const joiner = make({ seeds: ['sim://s1', 'sim://s2'], config: expect3 });
+    const others = ['b', 'c'].map((id) => ({ record: memberRecord(id, { intent: 'join' }), origin: id }));
+    joiner.step({ type: 'packet', packet: packet({ type: 'ack', seq: 1, piggyback: others }), nowMs: 10 });
+    expect(joiner.view().members().map((x) => x.id).sort()).to.deep.equal(['a', 'b', 'c']);
+    const effects = joiner.step({ type: 'tick', nowMs: 5000 });
+    expect(ofType(effects, 'ring-changed'), 'three joiners, but none of them a seed').to.deep.equal([]);
+    expect(joiner.view().ringVersion).to.equal(0);
+    // The cluster's first members: the same three nodes, one of the others named in the seeds, by address or by id.
+    for (const seeding of [{ seeds: ['sim://b'] }, { seeds: ['sim://elsewhere:7001'], seedIds: ['c'] }]) {
+      const founder = make({ ...seeding, config: expect3 });
+      founder.step({ type: 'packet', packet: packet({ type: 'ack', seq: 1, piggyback: others }), nowMs: 10 });
+      const founded = founder.step({ type: 'tick', nowMs: 5000 });
+      expect(ofType(founded, 'ring-changed').map((e) => [e.version, e.claimant]), JSON.stringify(seeding)).to.deep.equal([[1, 'a']]);
+      expect(founder.view().ring?.members).to.deep.equal(['a', 'b', 'c']);
+    }
+  });
+
   it('answers a ping meant for it (with its news piggybacked) and ignores one meant for another id', () => {
     const m = make();
     const reply = m.step({ type: 'packet', packet: packet({ type: 'ping', seq: 9, target: 'a' }), nowMs: 10 });
