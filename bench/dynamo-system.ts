@@ -1,11 +1,15 @@
 /** Our store as a system under test: a local 3-node cluster of real processes, driven through the SDK. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DynamoClient, type Consistency, type DynamoClientOptions, type NodeStatus } from '../lib/client/index.ts';
 import { LocalCluster, type LocalMember } from '../lib/node/index.ts';
 import { freshCli } from '../scripts/build.ts';
 import type { SystemUnderTest } from './loadgen.ts';
+import { probeLines, readProbes } from './probe-report.ts';
+
+/** The preload that counts a node's GCs over a measured window (bench/node-probe.mjs). */
+const PROBE_URL = new URL('./node-probe.mjs', import.meta.url).href;
 
 export interface DynamoBenchOptions {
   nodes: number;
@@ -33,6 +37,12 @@ export interface DynamoBenchOptions {
   preparedContext?: (key: string) => Uint8Array;
   /** Extra DYNAMO_* settings for every node (e.g. DYNAMO_ANTI_ENTROPY=false). */
   env?: Record<string, string>;
+  /**
+   * Load bench/node-probe.mjs into every node and report its GCs over each
+   * measured window; with `allocSitesMinBytes`, also the call sites of Buffer
+   * allocations at least that large (slow: for finding sites, not figures).
+   */
+  probe?: { allocSitesMinBytes?: number };
 }
 
 export interface DynamoUnderTest extends SystemUnderTest {
@@ -48,6 +58,14 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<DynamoUnder
   const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
   // DYNAMO_BENCH_NODE_ARGS="--flag ..." passes extra Node.js flags to every node (tuning experiments).
   execArgv.push(...(process.env['DYNAMO_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean));
+  const probeDir = opts.probe === undefined ? undefined : path.join(dir, 'probes');
+  const probeEnv: Record<string, string> = {};
+  if (probeDir !== undefined) {
+    mkdirSync(probeDir);
+    execArgv.push(`--import=${PROBE_URL}`);
+    probeEnv['DYNAMO_PROBE_DIR'] = probeDir;
+    if (opts.probe?.allocSitesMinBytes !== undefined) probeEnv['DYNAMO_PROBE_ALLOC_MIN'] = String(opts.probe.allocSitesMinBytes);
+  }
   // The nodes run from dist/ as a deployment does (the Docker image, the
   // package's `dynamo`), rebuilt first when a source changed; profiles of
   // built JS carry real line numbers. DYNAMO_BENCH_BUILT=0 runs them from
@@ -66,9 +84,19 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<DynamoUnder
     execArgv,
     ...(opts.prepare ? { prepare: opts.prepare } : {}),
     ...(opts.metrics ? { metrics: true } : {}),
-    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.env || probeDir !== undefined ? { env: { ...opts.env, ...probeEnv } } : {}),
   });
   const kill = (): void => cluster.killAllSync();
+  const pids = (): number[] => cluster.members.map((m) => cluster.pid(m.id)).filter((p): p is number => p !== undefined);
+  const signalAll = (signal: NodeJS.Signals): void => {
+    for (const pid of pids()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // a node that exited reports nothing
+      }
+    }
+  };
   let scrapes = 0;
   let scrapeBytes = 0;
   const scraper =
@@ -110,8 +138,21 @@ export async function startDynamo(opts: DynamoBenchOptions): Promise<DynamoUnder
       const res = await client.put(key, value, context ? { consistency, context } : { consistency });
       contexts.set(key, res.context);
     },
-    pids: () => cluster.members.map((m) => cluster.pid(m.id)).filter((p): p is number => p !== undefined),
+    pids,
     statuses: statusesNow,
+    ...(probeDir === undefined
+      ? {}
+      : {
+          windowStarted: () => signalAll('SIGUSR1'),
+          windowEnded: () => signalAll('SIGUSR2'),
+          async reportWindow(ops: number) {
+            // Each node writes its file when it handles the signal: wait for all of them (briefly).
+            const expected = pids().length;
+            for (let i = 0; i < 40 && readProbes(probeDir).length < expected; i++) await new Promise((r) => setTimeout(r, 50));
+            for (const line of probeLines(opts.name ?? 'dynamo', readProbes(probeDir), ops)) console.error(line);
+            for (const f of readdirSync(probeDir)) rmSync(path.join(probeDir, f));
+          },
+        }),
     async close() {
       if (scraper !== undefined) {
         clearInterval(scraper);

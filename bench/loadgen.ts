@@ -15,6 +15,11 @@ export interface SystemUnderTest {
   update(key: string, value: Uint8Array): Promise<void>;
   /** Pids of the server processes, so their CPU time can be charged to the run. */
   pids(): number[];
+  /** Called as the measured window starts and ends (with --gc: the nodes' probes count GCs between the two). */
+  windowStarted?(): void;
+  windowEnded?(): void;
+  /** After a run: report what the system observed over the window, which completed `ops` operations. */
+  reportWindow?(ops: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -115,8 +120,14 @@ export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promi
   let measuredOps = 0;
   let cpuStart: { serverUs: number; clientUs: number } | undefined;
   let cpuEnd: { serverUs: number; clientUs: number } | undefined;
-  const startTimer = setTimeout(() => (cpuStart = cpuSnapshot(sut)), opts.warmupMs);
-  const endTimer = setTimeout(() => (cpuEnd = cpuSnapshot(sut)), opts.warmupMs + opts.durationMs);
+  const startTimer = setTimeout(() => {
+    cpuStart = cpuSnapshot(sut);
+    sut.windowStarted?.();
+  }, opts.warmupMs);
+  const endTimer = setTimeout(() => {
+    cpuEnd = cpuSnapshot(sut);
+    sut.windowEnded?.();
+  }, opts.warmupMs + opts.durationMs);
   await Promise.all(
     Array.from({ length: opts.clients }, async (_, c) => {
       const chooser = new KeyChooser(opts.keys, opts.distribution, opts.seed * 1000 + c);
@@ -145,7 +156,10 @@ export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promi
   );
   clearTimeout(startTimer);
   clearTimeout(endTimer);
-  cpuEnd ??= cpuSnapshot(sut);
+  if (cpuEnd === undefined) {
+    cpuEnd = cpuSnapshot(sut);
+    sut.windowEnded?.();
+  }
   cpuStart ??= cpuEnd;
   const all = newHistogram();
   const ops: Partial<Record<Op, OpStats>> = {};
@@ -166,5 +180,6 @@ export async function runWorkload(sut: SystemUnderTest, opts: RunOptions): Promi
     clientCpuUsPerOp: measuredOps ? (cpuEnd.clientUs - cpuStart.clientUs) / measuredOps : 0,
   };
   if (firstError !== undefined) result.firstError = firstError;
+  await sut.reportWindow?.(measuredOps);
   return result;
 }

@@ -14,6 +14,13 @@
  * starts a fresh cluster with it on (`dynamo`) and one with it off
  * (`dynamo-aae-off`) per round, alternating which goes first, and prints the
  * median throughput of each and their ratio per workload.
+ *
+ * Where a node's CPU goes besides requests: `--gc` loads bench/node-probe.mjs
+ * into every node and prints each dynamo run's major and minor GCs per second
+ * and per 1,000 operations over the measured window (at 64 KiB values V8's
+ * collector, started by external Buffer memory, takes about half a node's
+ * CPU); `--gc --alloc-sites 32768` adds the call sites that allocate the most
+ * large-Buffer bytes per operation.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -50,6 +57,8 @@ const program = new Command()
   .option('--protocol <p>', 'how the SDK sends requests: session (pipelined stream) | unary (one gRPC call each)', 'session')
   .option('--anti-entropy <mode>', 'dynamo nodes with anti-entropy on | off | both (both: each round runs one cluster of each, compared by median)', 'on')
   .option('--rounds <n>', 'times each dynamo variant runs (fresh cluster each time, alternating order with --anti-entropy both)', '1')
+  .option('--gc', "count each dynamo node's GCs over the measured window (bench/node-probe.mjs) and print them per second and per 1,000 ops")
+  .option('--alloc-sites <bytes>', 'with --gc: also list the call sites of Buffer allocations of at least this size (slows the nodes: for finding sites, not for figures)')
   .option('--out <file>', 'JSON results file (the SVG chart goes beside it)', path.join(OUT_DIR, 'results.json'))
   .option('--seed <n>', 'workload seed', '1');
 
@@ -125,12 +134,16 @@ async function benchSystem(sut: SystemUnderTest): Promise<RunResult[]> {
   return results;
 }
 
+const allocSites = o['allocSites'] === undefined ? undefined : Number(o['allocSites']);
+if (allocSites !== undefined && !(Number.isInteger(allocSites) && allocSites > 0)) throw new Error('--alloc-sites must be a positive whole number of bytes');
+const probe = o['gc'] !== undefined || allocSites !== undefined ? { probe: allocSites === undefined ? {} : { allocSitesMinBytes: allocSites } } : {};
 const dynamoOf = (aae: boolean, path: 'session' | 'unary' = protocol, name?: string) => (): Promise<SystemUnderTest> =>
   startDynamo({
     nodes: 3,
     consistency: consistency as Consistency,
     engine: o['engine'] as 'leveldb',
     protocol: path,
+    ...probe,
     ...(name !== undefined ? { name } : {}),
     ...(aae ? {} : { name: 'dynamo-aae-off', env: { DYNAMO_ANTI_ENTROPY: 'false' } }),
   });
@@ -140,7 +153,7 @@ const starters: Record<string, () => Promise<SystemUnderTest>> = {
   'dynamo-session': dynamoOf(true, 'session', 'dynamo-session'),
   'dynamo-unary': dynamoOf(true, 'unary', 'dynamo-unary'),
   // The same with /metrics on every node, scraped every 5 s: list both (repeated, alternating) to measure what metrics cost.
-  'dynamo-metrics': () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb', protocol, metrics: {} }),
+  'dynamo-metrics': () => startDynamo({ nodes: 3, consistency: consistency as Consistency, engine: o['engine'] as 'leveldb', protocol, metrics: {}, ...probe }),
   etcd: () => startEtcd(3),
   echo: () => startEcho(),
 };

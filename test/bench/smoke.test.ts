@@ -30,9 +30,9 @@ describe('bench smoke', function () {
 
   it('runs workloads A and C over both client paths and the echo anchor and reports them', async () => {
     const out = path.join(dir, 'results.json');
-    const args = ['--import=tsx', RUN, '--systems', 'dynamo-session,dynamo-unary,echo', '--workloads', 'A,C', '--duration', '2', '--warmup', '0.5', '--keys', '300', '--clients', '8', '--out', out];
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, args, { timeout: 110_000 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so)));
+    const args = ['--import=tsx', RUN, '--systems', 'dynamo-session,dynamo-unary,echo', '--workloads', 'A,C', '--duration', '2', '--warmup', '0.5', '--keys', '300', '--clients', '8', '--gc', '--out', out];
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      execFile(process.execPath, args, { timeout: 110_000 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve({ stdout: so, stderr: se })));
     });
     console.log(stdout.split('\n').map((l) => `      ${l}`).join('\n'));
     const report = JSON.parse(readFileSync(out, 'utf8')) as {
@@ -53,5 +53,10 @@ describe('bench smoke', function () {
     expect(existsSync(out.replace(/\.json$/, '.svg'))).to.equal(true);
     expect(stdout).to.match(/dynamo-session \/ echo A\/uniform: ops\/s [\d.]+x/);
     expect(stdout).to.match(/unary \/ session A\/uniform: ops\/s [\d.]+x, p99 [\d.]+x, server CPU\/op [\d.]+x/);
+    // --gc: every node of each dynamo run wrote its probe over the measured window (one line per run and workload).
+    const gcLines = stderr.split('\n').filter((l) => / GC per node over \d+ s: /.test(l));
+    expect(gcLines.map((l) => l.split(':')[0])).to.deep.equal(['dynamo-session', 'dynamo-session', 'dynamo-unary', 'dynamo-unary']);
+    for (const l of gcLines) expect(l).to.match(/: (none|(major|minor|incremental|weakcb) [\d.]+\/s .*); main-thread GC pauses [\d.]+% of the window$/);
+    expect(stderr).to.not.match(/no GC probe output/);
   });
 });
