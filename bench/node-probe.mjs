@@ -48,7 +48,11 @@ new PerformanceObserver((list) => {
 
 function noteAlloc(kind, bytes) {
   if (!measuring || bytes < allocMin) return;
-  const frames = (new Error().stack ?? '').split('\n').slice(3, 8).map((s) => s.trim().replace(/^at /, '').replace(/\(?file:\/\/.*?\/(dist|node_modules)\//, '$1/'));
+  // Seven frames: enough to reach the replica or service method behind a storage read.
+  const frames = (new Error().stack ?? '')
+    .split('\n')
+    .slice(3, 10)
+    .map((f) => f.trim().replace(/^at /, '').replace(/\(?(file:\/\/)?\/[^()]*?\/(dist|node_modules)\/([^)]*)\)?$/, '$2/$3'));
   const site = `${kind} < ${frames.join(' < ')}`;
   const a = allocs.get(site) ?? { count: 0, bytes: 0 };
   a.count++;
