@@ -297,16 +297,11 @@ export class LocalReplica {
     const lk = lockKey(partition, key);
     return this.#landed(this.#lock.run(lk, async (): Promise<Issued<boolean>> => {
       let local: StoredObject | undefined;
-      const pending = this.#pending.get(lk);
-      if (pending !== undefined) {
-        local = pending.object;
-      } else {
-        try {
-          local = await this.read(partition, key);
-        } catch (e) {
-          if (e instanceof StorageCorruptionError) return { result: false, persisted: undefined };
-          throw e;
-        }
+      try {
+        local = await this.#current(lk, partition, key);
+      } catch (e) {
+        if (e instanceof StorageCorruptionError) return { result: false, persisted: undefined };
+        throw e;
       }
       if (local === undefined || !decide(local)) return { result: false, persisted: undefined };
       return { result: true, persisted: this.#write(lk, partition, key, local, undefined, undefined) };
@@ -471,15 +466,23 @@ export class LocalReplica {
    * aside and treated as missing.
    */
   async #readForWrite(lk: string, partition: number, key: Uint8Array): Promise<StoredObject | undefined> {
-    const pending = this.#pending.get(lk);
-    if (pending !== undefined) return pending.object;
     try {
-      return await this.read(partition, key);
+      return await this.#current(lk, partition, key);
     } catch (e) {
       if (!(e instanceof StorageCorruptionError)) throw e;
       await this.#setAside(partition, key, e);
       return undefined;
     }
+  }
+
+  /**
+   * What the key holds once every issued write lands (key locked): its
+   * pending write if it has one, else storage's copy. Rejects with
+   * StorageCorruptionError on a stored record that does not decode.
+   */
+  #current(lk: string, partition: number, key: Uint8Array): Promise<StoredObject | undefined> {
+    const pending = this.#pending.get(lk);
+    return pending !== undefined ? Promise.resolve(pending.object) : this.read(partition, key);
   }
 
   async #setAside(partition: number, key: Uint8Array, e: StorageCorruptionError): Promise<void> {
