@@ -71,6 +71,8 @@ function tally(reports: readonly SimRunReport[]): Record<string, number> {
     bump('hints handed over', r.rare.hintsDelivered > 0);
     bump('exchanges slowed (node busy)', r.rare.exchangesSlowed > 0);
     bump('digest differed (copy read whole)', r.rare.digestMismatches > 0);
+    bump('write read from a summary', r.rare.summaryReads > 0);
+    bump('summary, then read whole', r.rare.summaryFallbacks > 0);
     bump('hints retired to other replicas', r.rare.hintsRetired > 0);
     bump('hints dropped (2x hint window)', r.rare.hintsDropped > 0);
     bump('anti-entropy off', r.options.antiEntropy === false);

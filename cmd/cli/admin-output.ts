@@ -97,6 +97,7 @@ export function statusText(s: NodeStatus, nowMs = 0): string {
   const digests = s.digestMismatches === undefined ? '' : `, digest mismatches ${s.digestMismatches}`;
   out += `gets ${s.gets}, puts ${s.puts}, deletes ${s.deletes}, read repairs ${s.readRepairs}${digests}\n`;
   if (s.probes !== undefined) out += `probes ${s.probes}, failed ${s.probesFailed ?? 0} (members this node suspected)\n`;
+  if (s.summaryReads !== undefined) out += `writes read from summaries ${s.summaryReads}, then read whole ${s.summaryFallbacks ?? 0}\n`;
   const f = s.safety;
   if (f !== undefined) {
     out +=

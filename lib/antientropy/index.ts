@@ -38,7 +38,7 @@
  * rebuild trees, schedule exchanges, apply repairs with LocalReplica.merge,
  * feed the tombstone ledger) is in docs/antientropy.md.
  */
-export { SEGMENT_HASH, ENTRY_HASH, DIGEST_HASH, VALUE_HASH, TREE_CHECKSUM_HASH } from './hash.ts';
+export { SEGMENT_HASH, ENTRY_HASH, DIGEST_HASH, VALUE_HASH, TREE_CHECKSUM_HASH, valueHash } from './hash.ts';
 export { type VersionDigest, type KeyDigest, ABSENT_DIGEST, versionDigest, compareBytes } from './version-digest.ts';
 export { keyId } from './key-id.ts';
 export {

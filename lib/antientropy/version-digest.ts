@@ -33,7 +33,7 @@
  *   fingerprint (17 bytes): u8 tombstone | f64 writtenAtMs | u32 dataBytes | u32 VALUE_HASH(data)
  * hashed with DIGEST_HASH (hash.ts).
  */
-import type { StoredObject, StoredValue } from '../storage/index.ts';
+import type { HeldObject, StoredValue, ValueFingerprint } from '../storage/index.ts';
 import { assert } from '../runtime/index.ts';
 import { digestHash, valueHash } from './hash.ts';
 
@@ -112,8 +112,13 @@ const SCRATCH_MAX = 64 * 1024;
 let scratch = new Uint8Array(1024);
 let scratchView = new DataView(scratch.buffer);
 
-/** The version digest of `obj` (see the module header); ABSENT_DIGEST for the empty set. */
-export function versionDigest(obj: StoredObject): VersionDigest {
+/**
+ * The version digest of `obj` (see the module header); ABSENT_DIGEST for the
+ * empty set. Values may be whole or fingerprints (a record's summary,
+ * lib/storage/record-summary.ts, whose hash is VALUE_HASH): both give the
+ * same digest, so a replica that read only a summary digests it as the whole object.
+ */
+export function versionDigest(obj: HeldObject): VersionDigest {
   if (obj.entries.length === 0 && obj.anonymous.length === 0) return ABSENT_DIGEST;
   const anonymous = obj.anonymous.length === 0 ? NO_FINGERPRINTS : distinctSorted(obj.anonymous.map(fingerprint));
   let size = 1 + 4 + 4 + anonymous.length * FINGERPRINT_BYTES;
@@ -158,16 +163,22 @@ export function versionDigest(obj: StoredObject): VersionDigest {
 
 const NO_FINGERPRINTS: readonly Uint8Array[] = Object.freeze([]);
 
-function writeFingerprint(view: DataView, at: number, v: StoredValue): number {
+function writeFingerprint(view: DataView, at: number, v: StoredValue | ValueFingerprint): number {
   view.setUint8(at, v.tombstone ? 1 : 0);
   // -0 === 0 for StoredValue equality; hash them alike.
   view.setFloat64(at + 1, v.writtenAtMs === 0 ? 0 : v.writtenAtMs);
-  view.setUint32(at + 9, v.data.length);
-  view.setUint32(at + 13, valueHash(v.data));
+  const whole = (v as Partial<StoredValue>).data;
+  if (whole === undefined) {
+    view.setUint32(at + 9, (v as ValueFingerprint).dataBytes);
+    view.setUint32(at + 13, (v as ValueFingerprint).dataHash);
+  } else {
+    view.setUint32(at + 9, whole.length);
+    view.setUint32(at + 13, valueHash(whole));
+  }
   return at + FINGERPRINT_BYTES;
 }
 
-function fingerprint(v: StoredValue): Uint8Array {
+function fingerprint(v: StoredValue | ValueFingerprint): Uint8Array {
   const out = new Uint8Array(FINGERPRINT_BYTES);
   writeFingerprint(new DataView(out.buffer), 0, v);
   return out;

@@ -128,6 +128,8 @@ export class PrometheusMetrics implements Metrics {
     mirror('dynamo_read_repairs_total', 'Replicas brought up to date by read repair (each successful repair write).', (s) => s.readRepairs);
     mirror('dynamo_member_probes_total', 'Failure-detector probes this node sent to other members.', (s) => s.probes);
     mirror('dynamo_member_probes_failed_total', 'Probes no answer came for in time, direct or indirect, so this node suspected the member.', (s) => s.probesFailed);
+    mirror('dynamo_summary_reads_total', 'Reads for a write answered from a record summary kept beside a large value, so the value was not read.', (s) => s.summaryReads);
+    mirror('dynamo_summary_fallbacks_total', 'Writes that began from a record summary and then read the whole object (they keep a sibling).', (s) => s.summaryFallbacks);
     mirror('dynamo_read_digest_mismatches_total', 'Replicas whose digest differed from the coordinating copy in a digest read, so their copy was read whole.', (s) => s.digestMismatches);
     mirror('dynamo_sibling_cap_refusals_total', 'Writes refused because the key would exceed the sibling limit.', (s) => s.safety?.siblingCapRefusals);
     mirror('dynamo_dot_conflicts_total', 'Merges that met one version number naming two different values (must stay 0).', (s) => s.safety?.dotConflicts);

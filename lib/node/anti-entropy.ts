@@ -81,7 +81,7 @@ import {
 import type { Address, AntiEntropyStatus, NodeId, RepairStatus, TreeReply, TreeRequest } from '../protocol/index.ts';
 import type { ClusterView, ReplicaObserver } from '../replication/index.ts';
 import type { Metrics } from '../runtime/index.ts';
-import { decodeRecord, type Storage, type StoredObject } from '../storage/index.ts';
+import { decodeRecord, type HeldObject, type Storage, type StoredObject } from '../storage/index.ts';
 import { ReplicaTreePort, RemoteTreePort, answerOf, recordDigest, segmentHashesOf } from './tree-ports.ts';
 
 /** Meta names: the clean-stop marker (the partitions whose trees were saved) and each saved tree. */
@@ -163,11 +163,11 @@ interface PartitionState {
 /** A change reported and not settled yet. */
 interface Flight {
   readonly key: Uint8Array;
-  readonly before: StoredObject | undefined;
+  readonly before: HeldObject | undefined;
   readonly after: StoredObject | undefined;
 }
 
-const digestOf = (o: StoredObject | undefined): VersionDigest => (o === undefined ? ABSENT_DIGEST : versionDigest(o));
+const digestOf = (o: HeldObject | undefined): VersionDigest => (o === undefined ? ABSENT_DIGEST : versionDigest(o));
 
 function encodePartitions(ps: readonly number[]): Uint8Array {
   const out = new Uint8Array(4 * ps.length);
@@ -368,7 +368,7 @@ export class AntiEntropy implements ReplicaObserver {
 
   // ---------------------------------------------------------------- the replica's changes
 
-  changing(partition: number, key: Uint8Array, before: StoredObject | undefined, after: StoredObject | undefined): ((ok: boolean) => void) | undefined {
+  changing(partition: number, key: Uint8Array, before: HeldObject | undefined, after: StoredObject | undefined): ((ok: boolean) => void) | undefined {
     if (!this.#deps.enabled) return undefined;
     const flight: Flight = { key, before, after };
     let flights = this.#inflight.get(partition);

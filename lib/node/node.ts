@@ -33,7 +33,7 @@ import { encodeRecord, type Storage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
 import { Coordinator, type ReplicationConfig } from '../replication/index.ts';
 import type { MemberInfo, MembershipConfig, MembershipEvent, MembershipView } from '../membership/index.ts';
-import { BackgroundAdmission, validateAntiEntropyConfig, versionDigest, type AdmissionConfig, type AntiEntropyConfig } from '../antientropy/index.ts';
+import { BackgroundAdmission, validateAntiEntropyConfig, valueHash, versionDigest, type AdmissionConfig, type AntiEntropyConfig } from '../antientropy/index.ts';
 import { AntiEntropy } from './anti-entropy.ts';
 import { checkPartitionCount } from './epoch.ts';
 import { GossipMembership } from './gossip-membership.ts';
@@ -265,6 +265,7 @@ export class DynamoNode {
         nodeId: this.id,
         cluster: () => this.#membership.clusterView(),
         versionDigest,
+        valueHash,
         ...(hints === undefined
           ? {}
           : {
@@ -506,6 +507,8 @@ export class DynamoNode {
       digestMismatches: stats?.digestMismatches ?? 0,
       probes: probes?.probes ?? 0,
       probesFailed: probes?.probesFailed ?? 0,
+      summaryReads: stats?.summaryReads ?? 0,
+      summaryFallbacks: stats?.summaryFallbacks ?? 0,
       gets: stats?.gets ?? 0,
       puts: stats?.puts ?? 0,
       deletes: stats?.deletes ?? 0,

@@ -400,6 +400,10 @@ export interface NodeStatus {
   readonly probes?: number;
   /** Of those, the ones no answer came for in time, so this node suspected the member. */
   readonly probesFailed?: number;
+  /** Reads for a write answered from a record summary (the value not read); absent from nodes that predate summaries. */
+  readonly summaryReads?: number;
+  /** Of those, writes that read the whole object after all (they keep a sibling known only by its fingerprint). */
+  readonly summaryFallbacks?: number;
   readonly gets: number;
   readonly puts: number;
   readonly deletes: number;

@@ -35,7 +35,7 @@ import type {
 } from '../protocol/index.ts';
 import { Dvv, actorFor, decodeContext, encodeContext, type Actor, type VersionVector } from '../vclock/index.ts';
 import { partitionOf } from '../ring/index.ts';
-import { decodeRecord, encodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
+import { decodeRecord, encodeRecord, type HeldObject, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import { ActorEpochs } from './actor-epochs.ts';
 import { requiredReplies } from './quorum.ts';
 import { LocalReplica, encodeWithinLimits, seenByWriter, unverifiedActors, type ReplicaObserver, type ReplicaStats, type ReplicaWrite } from './replica.ts';
@@ -88,7 +88,13 @@ export interface CoordinatorDeps {
    * for them when config.digestReads is on; without it, it answers them with
    * the whole copy, as a node predating them does.
    */
-  versionDigest?: (obj: StoredObject) => bigint;
+  versionDigest?: (obj: HeldObject) => bigint;
+  /**
+   * Anti-entropy's VALUE_HASH (lib/antientropy valueHash): with it the local
+   * replica writes record summaries and reads them where storage keeps them
+   * (replica.ts), so a write or a digest read of a large value need not read it.
+   */
+  valueHash?: (data: Uint8Array) => number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -214,7 +220,7 @@ export class Coordinator implements KvHandler {
   #closed = false;
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
-  readonly #versionDigest: ((obj: StoredObject) => bigint) | undefined;
+  readonly #versionDigest: ((obj: HeldObject) => bigint) | undefined;
 
   constructor(deps: CoordinatorDeps) {
     assert(Number.isInteger(deps.config.replicas) && deps.config.replicas >= 1, 'replicas must be a positive integer');
@@ -228,7 +234,13 @@ export class Coordinator implements KvHandler {
     this.#random = deps.runtime.random;
     this.#versionDigest = deps.versionDigest;
     const actors = new ActorEpochs(deps.nodeId, deps.runtime.random, this.#log, deps.mintEpoch);
-    this.#replica = new LocalReplica({ storage: deps.storage, actors, logger: this.#log, ...(deps.observer === undefined ? {} : { observer: deps.observer }) });
+    this.#replica = new LocalReplica({
+      storage: deps.storage,
+      actors,
+      logger: this.#log,
+      ...(deps.observer === undefined ? {} : { observer: deps.observer }),
+      ...(deps.valueHash === undefined ? {} : { valueHash: deps.valueHash }),
+    });
   }
 
   /**
@@ -300,7 +312,8 @@ export class Coordinator implements KvHandler {
           }
           refuseStaleRouting(view, partition, 'reads', req.ringVersion);
           if (req.digestOnly === true && this.#versionDigest !== undefined) {
-            const obj = await this.#replica.read(partition, req.key);
+            // The summary digests as the whole object: a large value is not read to be hashed.
+            const obj = await this.#replica.readSummary(partition, req.key);
             return { type: 'read', record: undefined, digest: obj === undefined ? 0n : this.#versionDigest(obj) };
           }
           const record = await this.#replica.readRecord(partition, req.key);
@@ -398,7 +411,7 @@ export class Coordinator implements KvHandler {
       if (round.decision === 'lost') throw round.error('lost');
       if (this.#config.readRepair) round.onSettled = () => this.#repair(round);
       const self = nodes.indexOf(view.self);
-      if (this.#config.digestReads === true && this.#versionDigest !== undefined && self >= 0) round.digests = new DigestReads(self, this.#versionDigest);
+      if (this.#config.digestReads === true && this.#versionDigest !== undefined && self >= 0) round.digests = new DigestReads<StoredObject>(self, this.#versionDigest);
       const req: ReadRequest = readRequest(cmd.key, view);
       this.#askMore(round, required, req, cmd.timeoutMs);
       if (round.asked < nodes.length) {

@@ -20,12 +20,23 @@
  * - A record that does not decode is set aside (kept for an operator,
  *   counted, logged), the actor is retired, and the key behaves as missing
  *   here, so it stays writable and is rebuilt from the other replicas.
+ *
+ * Reading for a write reads the key's summary where storage keeps one (a
+ * large record in a disk engine's value log; lib/storage/record-summary.ts):
+ * its clock and value fingerprints, not the values. That suffices when the
+ * write keeps none of the old values (a write whose context covers them all,
+ * a replicated version that supersedes the local copy), which is the common
+ * case; when a fingerprint would survive into the result, the whole object
+ * is read and the write computed again from it, under the same lock.
  */
 import { Buffer } from 'node:buffer';
-import { InvalidArgumentError, LimitExceededError, StorageCorruptionError, TimeoutError, type Logger } from '../runtime/index.ts';
+import { assert, InvalidArgumentError, LimitExceededError, StorageCorruptionError, TimeoutError, type Logger } from '../runtime/index.ts';
 import { LIMITS } from '../protocol/index.ts';
 import { Dvv, type Actor, type VersionVector } from '../vclock/index.ts';
-import { decodeRecord, encodeRecord, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
+import {
+  decodeRecord, decodeSummary, encodeRecord, encodeSummary, fingerprintOf, isFingerprint, isWhole, sameFingerprint,
+  type HeldObject, type Storage, type StoredObject, type StoredValue, type ValueFingerprint,
+} from '../storage/index.ts';
 import type { ActorEpochs } from './actor-epochs.ts';
 import { KeyLock } from '../runtime/index.ts';
 
@@ -62,6 +73,10 @@ export interface ReplicaStats {
   contextClamps: number;
   /** Writes refused because the key has too many siblings. */
   siblingCapRefusals: number;
+  /** Reads for a write answered from a record summary (the values not read). */
+  summaryReads: number;
+  /** Of those, writes that then read the whole object (the result keeps a value known only by its fingerprint). */
+  summaryFallbacks: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -77,13 +92,33 @@ interface Issued<T> {
   readonly persisted: Promise<void> | undefined;
 }
 
+/** A step computed from a key's summary would keep a value known only by its fingerprint: read the whole object. */
+const NEEDS_VALUES = Symbol('needs values');
+
+/** What a merge stores: `merged` and its record (bytes undefined: the local copy already holds it all). */
+interface MergeStep {
+  readonly merged: StoredObject;
+  readonly bytes: Uint8Array | undefined;
+  /** Dots both sides hold with different values (never expected: see ReplicaStats.dotConflicts). */
+  readonly conflicts: number;
+}
+
+/** A new version minted by `update`, before its record is encoded. */
+interface Minted {
+  readonly object: StoredObject;
+  readonly actor: Actor;
+  readonly vouched: VersionVector;
+  /** The context was clamped to what the local copy holds. */
+  readonly clamped: boolean;
+}
+
 /** The lock-map key of a storage key (one latin1 char per byte: injective, cheap). */
 function lockKey(partition: number, key: Uint8Array): string {
   return `${partition}/${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')}`;
 }
 
 /** True when two objects hold the same dots (a DVV set's values are fixed by its dots). */
-function sameDots(a: StoredObject, b: StoredObject): boolean {
+function sameDots(a: HeldObject, b: HeldObject): boolean {
   if (a.entries.length !== b.entries.length || a.anonymous.length !== b.anonymous.length) return false;
   for (let i = 0; i < a.entries.length; i++) {
     const x = a.entries[i]!;
@@ -127,7 +162,7 @@ export function seenByWriter(object: StoredObject, context: VersionVector, actor
  * (nothing is written) when the write would take the key past the sibling cap
  * or the object past its size limit.
  */
-export function encodeWithinLimits(local: StoredObject, object: StoredObject): Uint8Array {
+export function encodeWithinLimits(local: HeldObject, object: StoredObject): Uint8Array {
   if (Dvv.size(object) > LIMITS.siblingsMax) {
     throw new LimitExceededError(`key has ${Dvv.size(local)} siblings, the limit; read it and write back a resolved value with its context`);
   }
@@ -155,11 +190,12 @@ export interface ReplicaObserver {
    * One key is about to change: called under the key's lock, once the new
    * object is known and before its storage write is issued (a tree rebuild
    * must hear of every write before it can land). `before` is the object
-   * read under the lock (undefined: none), `after` the object written
+   * read under the lock (undefined: none; its values may be fingerprints
+   * where only the summary was read), `after` the object written
    * (undefined: the record is removed). Returns what to call once the write
    * settled: `ok` false when it failed, its outcome unknown.
    */
-  changing(partition: number, key: Uint8Array, before: StoredObject | undefined, after: StoredObject | undefined): ((ok: boolean) => void) | undefined;
+  changing(partition: number, key: Uint8Array, before: HeldObject | undefined, after: StoredObject | undefined): ((ok: boolean) => void) | undefined;
   /** A stored record did not decode and was moved aside: what this replica held for the key is not known. */
   setAside(partition: number, key: Uint8Array): void;
 }
@@ -199,9 +235,11 @@ export class LocalReplica {
   readonly #logger: Logger;
   readonly #lock: KeyLock;
   readonly #observer: ReplicaObserver | undefined;
+  /** The values' hash of record summaries (anti-entropy's VALUE_HASH); without it no summary is written or read. */
+  readonly #valueHash: ((data: Uint8Array) => number) | undefined;
   /** Per lock key, the last issued write not settled yet: what the key holds once every issued write lands. */
   readonly #pending = new Map<string, PendingWrite>();
-  readonly #stats: ReplicaStats = { setAside: 0, dotConflicts: 0, localWriteFailures: 0, contextClamps: 0, siblingCapRefusals: 0 };
+  readonly #stats: ReplicaStats = { setAside: 0, dotConflicts: 0, localWriteFailures: 0, contextClamps: 0, siblingCapRefusals: 0, summaryReads: 0, summaryFallbacks: 0 };
 
   constructor(deps: {
     storage: Storage;
@@ -209,12 +247,20 @@ export class LocalReplica {
     logger: Logger;
     queueLimits?: { depthMax: number; keysMax: number };
     observer?: ReplicaObserver;
+    /**
+     * The hash a record summary fingerprints values with; it must be
+     * anti-entropy's VALUE_HASH (lib/antientropy valueHash), so a summary
+     * digests as its object. With it, writes carry their record's summary and
+     * reads for a write start from it (see the header).
+     */
+    valueHash?: (data: Uint8Array) => number;
   }) {
     this.#storage = deps.storage;
     this.#actors = deps.actors;
     this.#logger = deps.logger;
     this.#lock = new KeyLock(deps.queueLimits ?? REPLICA_QUEUE_LIMITS);
     this.#observer = deps.observer;
+    this.#valueHash = deps.valueHash;
   }
 
   /** Keys with a write in flight (idle keys hold no lock state). */
@@ -250,6 +296,28 @@ export class LocalReplica {
   }
 
   /**
+   * The stored object as far as its summary tells (values may be
+   * fingerprints: enough for its clock and version digest), or the whole
+   * object where storage keeps no summary; undefined when this replica has
+   * none. A summary that does not decode is ignored and the record read; a
+   * record that does not decode rejects with StorageCorruptionError, as `read`.
+   */
+  async readSummary(partition: number, key: Uint8Array): Promise<HeldObject | undefined> {
+    const storage = this.#storage;
+    if (this.#valueHash === undefined || storage.getSummary === undefined) return this.read(partition, key);
+    const head = await storage.getSummary(partition, key);
+    if (head === undefined) return undefined;
+    if (head.record !== undefined) return decodeRecord(head.record);
+    try {
+      return decodeSummary(head.summary);
+    } catch (e) {
+      if (!(e instanceof StorageCorruptionError)) throw e;
+      this.#logger.warn('stored summary does not decode; reading the whole record', { partition, error: e.message });
+      return this.read(partition, key);
+    }
+  }
+
+  /**
    * Merge an object written elsewhere (replication fan-out, read repair) into
    * the local copy; stores only if that changes anything. `record`, when
    * given, must be `incoming` encoded and is stored as-is if the key is new.
@@ -258,33 +326,53 @@ export class LocalReplica {
   async merge(partition: number, key: Uint8Array, incoming: StoredObject, record?: Uint8Array): Promise<StoredObject> {
     const lk = lockKey(partition, key);
     return this.#landed(this.#lock.run(lk, async (): Promise<Issued<StoredObject>> => {
-      const local = await this.#readForWrite(lk, partition, key);
-      let merged: StoredObject;
-      let bytes: Uint8Array;
-      if (local === undefined) {
-        merged = incoming;
-        bytes = record ?? encodeRecord(incoming);
-      } else {
-        const conflicts = Dvv.conflictingDots(local, incoming, sameStoredValue);
-        if (conflicts > 0) {
-          this.#stats.dotConflicts += conflicts;
-          this.#logger.error('one version number names two different values; only one can be kept', { partition, conflicts });
-        }
-        merged = Dvv.sync(local, incoming);
-        if (sameDots(merged, local)) return { result: local, persisted: undefined };
-        if (record !== undefined && conflicts === 0 && merged.anonymous.length === 0 && incoming.anonymous.length === 0 && sameDots(merged, incoming)) {
-          // The incoming object supersedes the local copy (replication's common
-          // case): it is what the merge holds, so its record is stored as it came.
-          merged = incoming;
-          bytes = record;
-        } else {
-          bytes = encodeRecord(merged);
-        }
+      let local: HeldObject | undefined = await this.#heldForWrite(lk, partition, key);
+      let step = this.#mergeStep(local, incoming, record);
+      if (step === NEEDS_VALUES) {
+        this.#stats.summaryFallbacks++;
+        // The merge keeps (or returns) a value the summary knows only by its fingerprint.
+        local = await this.#readForWrite(lk, partition, key);
+        step = this.#mergeStep(local, incoming, record);
+        assert(step !== NEEDS_VALUES, 'merge: a whole object needs no more values');
       }
-      const siblings = Dvv.size(merged);
+      if (step.conflicts > 0) {
+        this.#stats.dotConflicts += step.conflicts;
+        this.#logger.error('one version number names two different values; only one can be kept', { partition, conflicts: step.conflicts });
+      }
+      if (step.bytes === undefined) return { result: step.merged, persisted: undefined };
+      const siblings = Dvv.size(step.merged);
       if (siblings >= LIMITS.siblingsWarn) this.#logger.warn('key has many siblings', { siblings, partition });
-      return { result: merged, persisted: this.#write(lk, partition, key, local, merged, bytes) };
+      return { result: step.merged, persisted: this.#write(lk, partition, key, local, step.merged, step.bytes) };
     }));
+  }
+
+  /**
+   * What merging `incoming` into `local` stores: the merged object and its
+   * record (bytes undefined: nothing changes), or NEEDS_VALUES when the
+   * result keeps a value `local` holds only as a fingerprint.
+   */
+  #mergeStep(local: HeldObject | undefined, incoming: StoredObject, record: Uint8Array | undefined): MergeStep | typeof NEEDS_VALUES {
+    if (local === undefined) return { merged: incoming, bytes: record ?? encodeRecord(incoming), conflicts: 0 };
+    const merged = Dvv.sync<StoredValue | ValueFingerprint>(local, incoming);
+    if (sameDots(merged, local)) {
+      if (!isWhole(local)) return NEEDS_VALUES;
+      return { merged: local, bytes: undefined, conflicts: Dvv.conflictingDots(local, incoming, sameStoredValue) };
+    }
+    if (!isWhole(merged)) return NEEDS_VALUES;
+    const conflicts = Dvv.conflictingDots<StoredValue | ValueFingerprint>(local, incoming, (a, b) => this.#sameHeldValue(a, b));
+    if (record !== undefined && conflicts === 0 && merged.anonymous.length === 0 && incoming.anonymous.length === 0 && sameDots(merged, incoming)) {
+      // The incoming object supersedes the local copy (replication's common
+      // case): it is what the merge holds, so its record is stored as it came.
+      return { merged: incoming, bytes: record, conflicts };
+    }
+    return { merged, bytes: encodeRecord(merged), conflicts };
+  }
+
+  /** Equal values, either of which may be a fingerprint (compared by fingerprint then). */
+  #sameHeldValue(a: StoredValue | ValueFingerprint, b: StoredValue | ValueFingerprint): boolean {
+    if (!isFingerprint(a) && !isFingerprint(b)) return sameStoredValue(a, b);
+    const hash = this.#valueHash!;
+    return sameFingerprint(fingerprintOf(a, hash), fingerprintOf(b, hash));
   }
 
   /**
@@ -328,15 +416,18 @@ export class LocalReplica {
     lk: string,
     partition: number,
     key: Uint8Array,
-    before: StoredObject | undefined,
+    before: HeldObject | undefined,
     after: StoredObject | undefined,
     record: Uint8Array | undefined,
     onFailure?: () => void,
   ): Promise<void> {
     const settled = this.#observer?.changing(partition, key, before, after);
+    const hash = this.#valueHash;
     let write: Promise<void>;
     try {
-      write = this.#storage.write([{ partition, key, record }]);
+      write = this.#storage.write([
+        after === undefined || hash === undefined ? { partition, key, record } : { partition, key, record, summary: () => encodeSummary(after, hash) },
+      ]);
     } catch (e) {
       write = Promise.reject(e);
     }
@@ -397,40 +488,24 @@ export class LocalReplica {
     nowMs: number,
     opts: UpdateOptions,
   ): Promise<ReplicaWrite | undefined> {
-    const { unverified, onComputed, abandoned } = opts;
+    const { onComputed } = opts;
     const stored: StoredValue =
       value === undefined ? { data: EMPTY, tombstone: true, writtenAtMs: nowMs } : { data: value, tombstone: false, writtenAtMs: nowMs };
     const lk = lockKey(partition, key);
     const issued = await this.#lock.run(lk, async () => {
-      const held = await this.#readForWrite(lk, partition, key);
+      let held: HeldObject | undefined = await this.#heldForWrite(lk, partition, key);
+      let minted = this.#mint(partition, held, context, stored, opts);
+      if (minted === NEEDS_VALUES) {
+        this.#stats.summaryFallbacks++;
+        // The new version keeps a sibling the summary knows only by its fingerprint.
+        held = await this.#readForWrite(lk, partition, key);
+        minted = this.#mint(partition, held, context, stored, opts);
+        assert(minted !== NEEDS_VALUES, 'update: a whole object needs no more values');
+      }
+      if (minted === undefined) return undefined;
+      const { object, actor, vouched } = minted;
       const local = held ?? Dvv.fresh<StoredValue>();
-      if (abandoned?.() === true) throw new TimeoutError('the write was given up before a version was minted for it');
-      let actor = this.#actors.current();
-      let vouched = context;
-      const clock = Dvv.join(local);
-      const known = opts.vouchable === undefined ? clock : Dvv.clampVector(clock, opts.vouchable);
-      const ahead = unverifiedActors(context, known);
-      if (ahead.length > 0) {
-        if (ahead.includes(actor)) {
-          const claimed = context.find((e) => e.actor === actor)!.counter;
-          const issued = known.find((e) => e.actor === actor)?.counter ?? 0;
-          throw new InvalidArgumentError(
-            `the context claims version ${claimed} of ${actor}, which has issued only ${issued} for this key: it was not read from this store; read the key again and write with that context`,
-          );
-        }
-        if (unverified === 'report') {
-          opts.onUnverified?.(known);
-          return undefined;
-        }
-        this.#stats.contextClamps++;
-        this.#logger.trace('context claims versions this replica cannot vouch for; clamped', { partition, actors: ahead });
-        vouched = Dvv.clampVector(context, known);
-      }
-      if ((known.find((e) => e.actor === actor)?.counter ?? 0) >= Number.MAX_SAFE_INTEGER) {
-        this.#actors.retire(actor, 'version counter exhausted');
-        actor = this.#actors.current();
-      }
-      const object = Dvv.update(local, vouched, actor, stored);
+      if (minted.clamped) this.#stats.contextClamps++;
       let record: Uint8Array;
       try {
         record = encodeWithinLimits(local, object);
@@ -461,13 +536,73 @@ export class LocalReplica {
   }
 
   /**
+   * The new version of an update given what the key holds (`held`; see
+   * update): undefined when an unverified context is to be reported,
+   * NEEDS_VALUES when the version would keep a value `held` knows only by its
+   * fingerprint. Throws as update does.
+   */
+  #mint(partition: number, held: HeldObject | undefined, context: VersionVector, stored: StoredValue, opts: UpdateOptions): Minted | typeof NEEDS_VALUES | undefined {
+    const local = held ?? Dvv.fresh<StoredValue>();
+    if (opts.abandoned?.() === true) throw new TimeoutError('the write was given up before a version was minted for it');
+    let actor = this.#actors.current();
+    let vouched = context;
+    let clamped = false;
+    const clock = Dvv.join(local);
+    const known = opts.vouchable === undefined ? clock : Dvv.clampVector(clock, opts.vouchable);
+    const ahead = unverifiedActors(context, known);
+    if (ahead.length > 0) {
+      if (ahead.includes(actor)) {
+        const claimed = context.find((e) => e.actor === actor)!.counter;
+        const issued = known.find((e) => e.actor === actor)?.counter ?? 0;
+        throw new InvalidArgumentError(
+          `the context claims version ${claimed} of ${actor}, which has issued only ${issued} for this key: it was not read from this store; read the key again and write with that context`,
+        );
+      }
+      if (opts.unverified === 'report') {
+        opts.onUnverified?.(known);
+        return undefined;
+      }
+      this.#logger.trace('context claims versions this replica cannot vouch for; clamped', { partition, actors: ahead });
+      clamped = true;
+      vouched = Dvv.clampVector(context, known);
+    }
+    if ((known.find((e) => e.actor === actor)?.counter ?? 0) >= Number.MAX_SAFE_INTEGER) {
+      this.#actors.retire(actor, 'version counter exhausted');
+      actor = this.#actors.current();
+    }
+    const object = Dvv.update<StoredValue | ValueFingerprint>(local, vouched, actor, stored);
+    if (!isWhole(object)) return NEEDS_VALUES;
+    return { object, actor, vouched, clamped };
+  }
+
+  /**
+   * The local object for a read-modify-write (key locked) as far as its
+   * summary tells (see readSummary): the key's pending write if it has one,
+   * else storage's summary or record; a corrupt record is set aside and
+   * treated as missing.
+   */
+  async #heldForWrite(lk: string, partition: number, key: Uint8Array): Promise<HeldObject | undefined> {
+    const pending = this.#pending.get(lk);
+    if (pending !== undefined) return pending.object;
+    const held = await this.#orSetAside(partition, key, this.readSummary(partition, key));
+    // A summary holds every value as a fingerprint; a record read whole holds none.
+    if (held !== undefined && !isWhole(held)) this.#stats.summaryReads++;
+    return held;
+  }
+
+  /**
    * The local object for a read-modify-write (key locked): the key's pending
    * write if it has one, else what storage holds; a corrupt record is set
    * aside and treated as missing.
    */
-  async #readForWrite(lk: string, partition: number, key: Uint8Array): Promise<StoredObject | undefined> {
+  #readForWrite(lk: string, partition: number, key: Uint8Array): Promise<StoredObject | undefined> {
+    return this.#orSetAside(partition, key, this.#current(lk, partition, key));
+  }
+
+  /** What `read` found, or undefined once a record that does not decode was set aside. */
+  async #orSetAside<T>(partition: number, key: Uint8Array, read: Promise<T | undefined>): Promise<T | undefined> {
     try {
-      return await this.#current(lk, partition, key);
+      return await read;
     } catch (e) {
       if (!(e instanceof StorageCorruptionError)) throw e;
       await this.#setAside(partition, key, e);

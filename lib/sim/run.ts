@@ -90,6 +90,9 @@ export interface RareCounts {
   writesOverPending: number;
   /** Of the failed writes, those a later write of the key, already issued, had been built on. */
   failuresUnderLaterWrite: number;
+  /** Reads for a write answered from a record summary, and of those the writes that read the whole object after all (serving lives). */
+  summaryReads: number;
+  summaryFallbacks: number;
   /** Of those, starts that tracked tombstones from the saved lists instead of walking. */
   tombstoneListsLoaded: number;
 }
@@ -164,6 +167,8 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
   let hintsDelivered = 0;
   let exchangesSlowed = 0;
   let digestMismatches = 0;
+  let summaryReads = 0;
+  let summaryFallbacks = 0;
   try {
     await cluster.start();
     faults.start();
@@ -184,6 +189,8 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       hintsDelivered += status.hints?.delivered ?? 0;
       exchangesSlowed += status.antiEntropy?.exchangesSlowed ?? 0;
       digestMismatches += status.digestMismatches ?? 0;
+      summaryReads += status.summaryReads ?? 0;
+      summaryFallbacks += status.summaryFallbacks ?? 0;
     }
   } catch (e) {
     broke = { rule: 'simulation-failed', key: '*', message: e instanceof Error ? e.message.split('\n')[0]! : String(e), ops: [] };
@@ -236,6 +243,8 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       hintsDelivered,
       exchangesSlowed,
       digestMismatches,
+      summaryReads,
+      summaryFallbacks,
       hintsRetired: cluster.watched(LOG.hintRetired),
       hintsDropped: cluster.watched(LOG.hintDropped),
       treeRebuilds: cluster.watched(LOG.rebuilt),

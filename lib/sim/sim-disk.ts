@@ -20,9 +20,13 @@
  * - `snapshot`/`restore` copy the whole directory (a volume backup) and put it back.
  * - `wipe` loses everything (a new, empty directory).
  * Meta writes and set-asides are rare and treated as landed and durable at once.
+ * - A write's record summary (storage.ts) is kept beside the record, as a
+ *   disk engine's value log keeps it beside its pointer, and `getSummary`
+ *   answers with it; here every record written with one keeps it, so the
+ *   replica's summary paths run on every write the simulator makes.
  */
 import { assert, ClosedError, StorageCorruptionError, StorageError, type SeededRandom } from '../runtime/index.ts';
-import { createStorage, type EngineKind, type HintWrite, type RecordWrite, type Storage, type StoredHint, type StoredRecord } from '../storage/index.ts';
+import { createStorage, type EngineKind, type HintWrite, type RecordHead, type RecordWrite, type Storage, type StoredHint, type StoredRecord } from '../storage/index.ts';
 import type { SimScheduler } from './scheduler.ts';
 
 /** How a simulated disk behaves; every field can change during a run. */
@@ -42,9 +46,17 @@ export interface SimDiskOptions {
 export type WriteFailure = { kind: 'EIO'; rate: number } | { kind: 'ENOSPC' };
 
 /** A copy of a whole data directory. */
+/** One data key as the disk holds it: its record and the summary written with it. */
+interface StoredEntry {
+  readonly partition: number;
+  readonly key: Uint8Array;
+  readonly record: Uint8Array;
+  readonly summary?: Uint8Array | undefined;
+}
+
 export interface DiskSnapshot {
   readonly takenAtMs: number;
-  readonly data: ReadonlyMap<string, { readonly partition: number; readonly key: Uint8Array; readonly record: Uint8Array }>;
+  readonly data: ReadonlyMap<string, StoredEntry>;
   readonly meta: ReadonlyMap<string, Uint8Array>;
   readonly hints: ReadonlyMap<string, HintWrite>;
 }
@@ -76,11 +88,22 @@ interface PendingWrite {
 /** One landed, not yet durable write and what it replaced (for power loss). */
 interface UnsyncedWrite {
   readonly durableAtMs: number;
-  readonly undo: readonly { readonly mirrorKey: string; readonly partition: number; readonly key: Uint8Array; readonly previous: Uint8Array | undefined }[];
+  readonly undo: readonly { readonly mirrorKey: string; readonly partition: number; readonly key: Uint8Array; readonly previous: StoredEntry | undefined }[];
 }
 
 const latin1 = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 const dataMirrorKey = (partition: number, key: Uint8Array): string => `${partition}/${latin1(key)}`;
+
+/** A write's summary as a disk engine keeps it: one that throws or is empty is left out. */
+function summaryOf(w: RecordWrite): Uint8Array | undefined {
+  if (w.summary === undefined) return undefined;
+  try {
+    const bytes = w.summary();
+    return bytes.length > 0 ? Uint8Array.from(bytes) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Whether two batches write a common data key. */
 function sharesKey(a: readonly RecordWrite[], b: readonly RecordWrite[]): boolean {
@@ -105,7 +128,7 @@ export class SimDisk {
   #opened: Promise<void> | undefined;
   #session: DiskSession | undefined;
   /** Exactly what the engine holds, kept synchronously so undo and snapshots need no I/O. */
-  #data = new Map<string, { partition: number; key: Uint8Array; record: Uint8Array }>();
+  #data = new Map<string, StoredEntry>();
   #meta = new Map<string, Uint8Array>();
   /** Mirror of the hint space (durable at once, like meta), so snapshots and restores cover it. */
   #hints = new Map<string, HintWrite>();
@@ -178,8 +201,8 @@ export class SimDisk {
     for (const u of undone.reverse()) {
       for (const step of [...u.undo].reverse()) {
         if (step.previous === undefined) this.#data.delete(step.mirrorKey);
-        else this.#data.set(step.mirrorKey, { partition: step.partition, key: step.key, record: step.previous });
-        restore.push({ partition: step.partition, key: step.key, record: step.previous });
+        else this.#data.set(step.mirrorKey, step.previous);
+        restore.push({ partition: step.partition, key: step.key, record: step.previous?.record });
       }
       this.stats.writesLostByPowerLoss++;
     }
@@ -200,8 +223,10 @@ export class SimDisk {
     // Half the time the rot is where a disk engine's value log would find it: reads of the key
     // fail their checksum (StorageCorruptionError) while walks yield undecodable bytes. Chosen
     // from the garbage itself, so seeds draw the same numbers as before this mode existed.
-    if ((garbage[1]! & 1) === 1) this.#checksumFailures.add(garbage);
-    this.#data.set(dataMirrorKey(victim.partition, victim.key), { ...victim, record: garbage });
+    // The summary beside a value-log pointer survives rot of the log's bytes; rot of the row itself takes both.
+    const logRot = (garbage[1]! & 1) === 1;
+    if (logRot) this.#checksumFailures.add(garbage);
+    this.#data.set(dataMirrorKey(victim.partition, victim.key), { ...victim, record: garbage, summary: logRot ? victim.summary : undefined });
     const inner = await this.backing();
     await inner.write([{ partition: victim.partition, key: victim.key, record: garbage }]);
     return true;
@@ -212,6 +237,11 @@ export class SimDisk {
   readDelay(): Promise<void> | undefined {
     const ms = this.#opts.readLatencyMs;
     return ms === 0 ? undefined : new Promise<void>((resolve) => this.#scheduler.schedule(ms, resolve));
+  }
+
+  /** @internal The summary kept with the key's record, if any. */
+  summaryOf(partition: number, key: Uint8Array): Uint8Array | undefined {
+    return this.#data.get(dataMirrorKey(partition, key))?.summary;
   }
 
   checkReadable(partition: number, key: Uint8Array): void {
@@ -329,9 +359,9 @@ export class SimDisk {
     const undo: UnsyncedWrite['undo'][number][] = [];
     for (const w of p.batch) {
       const mirrorKey = dataMirrorKey(w.partition, w.key);
-      undo.push({ mirrorKey, partition: w.partition, key: w.key, previous: this.#data.get(mirrorKey)?.record });
+      undo.push({ mirrorKey, partition: w.partition, key: w.key, previous: this.#data.get(mirrorKey) });
       if (w.record === undefined) this.#data.delete(mirrorKey);
-      else this.#data.set(mirrorKey, { partition: w.partition, key: Uint8Array.from(w.key), record: Uint8Array.from(w.record) });
+      else this.#data.set(mirrorKey, { partition: w.partition, key: Uint8Array.from(w.key), record: Uint8Array.from(w.record), summary: summaryOf(w) });
     }
     const durableAtMs = this.#opts.syncWrites ? this.#scheduler.nowMs : this.#scheduler.nowMs + this.#opts.writebackMs;
     if (durableAtMs > this.#scheduler.nowMs) this.#unsynced.push({ durableAtMs, undo });
@@ -385,6 +415,18 @@ class DiskSession implements Storage {
     // Without latency the read is answered as before, in the same turn (seeds replay unchanged).
     const delay = this.#disk.readDelay();
     return this.#op('get', delay === undefined ? read : (s) => delay.then(() => read(s)));
+  }
+
+  getSummary(partition: number, key: Uint8Array): Promise<RecordHead | undefined> {
+    const read = async (s: Storage): Promise<RecordHead | undefined> => {
+      const summary = this.#disk.summaryOf(partition, key);
+      if (summary !== undefined) return { summary: Uint8Array.from(summary) };
+      this.#disk.checkReadable(partition, key);
+      const record = await s.get(partition, key);
+      return record === undefined ? undefined : { record };
+    };
+    const delay = this.#disk.readDelay();
+    return this.#op('getSummary', delay === undefined ? read : (s) => delay.then(() => read(s)));
   }
 
   write(batch: readonly RecordWrite[]): Promise<void> {

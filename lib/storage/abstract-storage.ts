@@ -20,9 +20,9 @@ import { type CommitOp, inlineOp, type LevelBatchOp } from './commit-ops.ts';
 import { GroupCommit, type GroupCommitStats, type WriteQueueLimits, WRITE_QUEUE_LIMITS_DEFAULT } from './group-commit.ts';
 import { checkBytes, DATA_SPACE, dataKey, hintKey, hintRange, metaKey, ownedCopy, parseHintKey, partitionRange, setAsideKey, userKeyOf } from './key-layout.ts';
 import { ReadBatch } from './read-batch.ts';
-import type { EngineKind, HintWrite, RecordWrite, Storage, StorageEstimate, StoredHint, StoredRecord } from './storage.ts';
+import type { EngineKind, HintWrite, RecordHead, RecordWrite, Storage, StorageEstimate, StoredHint, StoredRecord } from './storage.ts';
 import {
-  isPointer, POINTER_TAG, VALUE_LOG_META_PREFIX, VALUE_LOG_STATS_NONE, ValueLog, valueLogConfig, type ValueLogSettings, type ValueLogStats,
+  isPointer, POINTER_TAG, pointerSummary, SUMMARY_POINTER_TAG, VALUE_LOG_META_PREFIX, VALUE_LOG_STATS_NONE, ValueLog, valueLogConfig, type ValueLogSettings, type ValueLogStats,
 } from './value-log/index.ts';
 
 export type { LevelBatchOp } from './commit-ops.ts';
@@ -167,7 +167,18 @@ export abstract class AbstractStorage implements Storage {
   }
 
   async get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined> {
-    this.#openDb('get');
+    const head = await this.#readData('get', partition, key, false);
+    return head?.record;
+  }
+
+  /** See Storage.getSummary: a pointer row's summary is answered from the row, without the value log. */
+  getSummary(partition: number, key: Uint8Array): Promise<RecordHead | undefined> {
+    return this.#readData('getSummary', partition, key, true);
+  }
+
+  /** A data key's record, or with `summaries` the summary its pointer row carries if it has one. */
+  async #readData(op: string, partition: number, key: Uint8Array, summaries: boolean): Promise<RecordHead | undefined> {
+    this.#openDb(op);
     const engineKey = dataKey(partition, key);
     let value: Uint8Array | undefined;
     // An async read may see a pointer whose segment GC retires before it is read.
@@ -179,9 +190,11 @@ export abstract class AbstractStorage implements Storage {
       } else {
         value = await this.#reads.get(engineKey);
       }
-      return value === undefined ? undefined : this.#record(value);
+      if (value === undefined) return undefined;
+      const summary = summaries ? pointerSummary(value) : undefined;
+      return summary !== undefined ? { summary: ownedCopy(summary) } : { record: this.#record(value) };
     } catch (e) {
-      throw this.#engineError('get', e);
+      throw this.#engineError(op, e);
     } finally {
       release?.();
     }
@@ -198,11 +211,15 @@ export abstract class AbstractStorage implements Storage {
       bytes += key.length;
       if (w.record !== undefined) {
         checkBytes('record', w.record);
-        if (w.record[0] === POINTER_TAG) throw new InvalidArgumentError('a record must not begin with byte 0xfe (the value-log pointer tag)');
+        if (w.record[0] === POINTER_TAG || w.record[0] === SUMMARY_POINTER_TAG) {
+          throw new InvalidArgumentError(`a record must not begin with byte 0x${w.record[0].toString(16)} (a value-log pointer tag)`);
+        }
         bytes += w.record.length;
       }
       const record = w.record !== undefined && this.#traits.retainsInput ? ownedCopy(w.record) : w.record;
-      ops[i] = { type: 'record', key, record };
+      // Only a disk engine's value log stores summaries; without one the function is never asked.
+      const summary = w.record !== undefined && this.#traits.valueLogDir !== undefined ? w.summary : undefined;
+      ops[i] = summary === undefined ? { type: 'record', key, record } : { type: 'record', key, record, summary };
     }
     if (ops.length === 0) return;
     // The value log holds writes back while its garbage outruns GC (a bound on disk use).
@@ -497,7 +514,7 @@ export abstract class AbstractStorage implements Storage {
 
   /**
    * #record, except that a pointer whose bytes are lost or rotten comes back
-   * as the pointer bytes themselves (tag 0xfe: no record decodes from them).
+   * as the pointer bytes themselves (tag 0xfe or 0xfd: no record decodes from them).
    * A partition walk then goes on past one bad entry, its consumers skip it as
    * a record that does not decode, and set-aside keeps where it was.
    */

@@ -22,8 +22,11 @@ export interface EntryLocation {
 export type CommitOp =
   /** A hint, meta or set-aside key, or a value-log counter: stored exactly as given. */
   | LevelBatchOp
-  /** Store (record) or remove (undefined) the record of a data key; large records go to the value log. */
-  | { readonly type: 'record'; readonly key: Uint8Array; readonly record: Uint8Array | undefined }
+  /**
+   * Store (record) or remove (undefined) the record of a data key; large
+   * records go to the value log, their pointer followed by `summary()` if given.
+   */
+  | { readonly type: 'record'; readonly key: Uint8Array; readonly record: Uint8Array | undefined; readonly summary?: (() => Uint8Array) | undefined }
   /**
    * GC: store `record` again (from a segment being compacted) only if the
    * key's current value still points at `from`; otherwise a client write

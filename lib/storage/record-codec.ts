@@ -28,7 +28,9 @@ export type StoredObject = DvvSet<StoredValue>;
 export const RECORD_FORMAT_PROTOBUF_V1 = 0x01;
 
 const PROTO_PATH = fileURLToPath(new URL('../../protos/dynamo/v1/storage.proto', import.meta.url));
-const StoredObjectType = protobuf.loadSync(PROTO_PATH).lookupType('dynamo.v1.StoredObject');
+/** The storage schema (record-summary.ts looks up its message here too). */
+export const storageSchema = protobuf.loadSync(PROTO_PATH);
+const StoredObjectType = storageSchema.lookupType('dynamo.v1.StoredObject');
 
 /**
  * Encodes a valid StoredObject. An invalid one (unsorted actors, counter below
@@ -36,7 +38,7 @@ const StoredObjectType = protobuf.loadSync(PROTO_PATH).lookupType('dynamo.v1.Sto
  * record that decodeRecord would refuse is ever written.
  */
 export function encodeRecord(obj: StoredObject): Uint8Array {
-  const problem = shapeProblem(obj);
+  const problem = shapeProblem(obj, valueProblem);
   assert(problem === undefined, `encodeRecord: invalid StoredObject: ${problem}`);
   // The format tag is a one-byte varint, so the whole record is one allocation.
   const writer = protobuf.Writer.create().uint32(RECORD_FORMAT_PROTOBUF_V1);
@@ -61,13 +63,13 @@ export function decodeRecord(bytes: Uint8Array): StoredObject {
     if (e instanceof StorageCorruptionError) throw e;
     throw new StorageCorruptionError(`record does not decode: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  const problem = shapeProblem(obj);
+  const problem = shapeProblem(obj, valueProblem);
   if (problem !== undefined) throw new StorageCorruptionError(`record is not a valid object: ${problem}`);
   return obj;
 }
 
 // protobufjs message instances as decoded (uint64 may come back as a Long).
-interface LongLike { readonly low: number; readonly high: number }
+export interface LongLike { readonly low: number; readonly high: number }
 interface DecodedValue { readonly data: Uint8Array; readonly tombstone: boolean; readonly writtenAtMs: number }
 interface DecodedEntry { readonly actor: string; readonly counter: number | LongLike; readonly values: readonly DecodedValue[] }
 interface DecodedObject { readonly entries: readonly DecodedEntry[]; readonly anonymous: readonly DecodedValue[] }
@@ -89,7 +91,7 @@ function fromValue(v: DecodedValue): StoredValue {
   return { data, tombstone: v.tombstone, writtenAtMs: v.writtenAtMs };
 }
 
-function toNumber(n: number | LongLike): number {
+export function toNumber(n: number | LongLike): number {
   if (typeof n === 'number') return n;
   const high = n.high >>> 0;
   // Above 2^53 the counter cannot be held exactly; shapeProblem rejects NaN.
@@ -97,12 +99,16 @@ function toNumber(n: number | LongLike): number {
   return high * 0x1_0000_0000 + (n.low >>> 0);
 }
 
-/** Why `obj` is not a valid StoredObject, or undefined when it is. */
-function shapeProblem(obj: StoredObject): string | undefined {
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why `obj` is not a valid DVV set of valid values, or undefined when it is. */
+export function shapeProblem<V>(obj: DvvSet<V>, valueProblem: (v: V) => string | undefined): string | undefined {
   let previousActor: string | undefined;
   for (let i = 0; i < obj.entries.length; i++) {
     const e = obj.entries[i]!;
     if (typeof e.actor !== 'string' || e.actor.length === 0) return `entry ${i} has an empty actor`;
+    // protobufjs decodes invalid UTF-8 to lone surrogates, which no encoded actor holds (they encode as U+FFFD).
+    if (LONE_SURROGATE.test(e.actor)) return `entry ${i} actor is not valid UTF-8`;
     if (previousActor !== undefined && !(previousActor < e.actor)) {
       return `entry ${i} actor '${e.actor}' is not after '${previousActor}'`;
     }

@@ -12,17 +12,23 @@
  * - After `close()` resolves every method rejects with ClosedError.
  * - Engine failures reject with StorageError; nothing is silently dropped.
  * - Returned Uint8Arrays are owned by the caller (never reused by the engine).
- * - A data record must not begin with byte 0xFE: disk engines keep large
- *   records in a value log and store a pointer tagged 0xFE in their place
- *   (write rejects such a record with InvalidArgumentError; the record codec's
- *   records begin with 0x01). Meta names beginning with 'valuelog/' are
- *   reserved for the value log's counters.
+ * - A data record must not begin with byte 0xFE or 0xFD: disk engines keep
+ *   large records in a value log and store a pointer tagged 0xFE (0xFD: a
+ *   pointer followed by the record's summary) in their place (write rejects
+ *   such a record with InvalidArgumentError; the record codec's records begin
+ *   with 0x01). Meta names beginning with 'valuelog/' are reserved for the
+ *   value log's counters.
+ * - A write may carry a summary of its record (record-summary.ts: the clock
+ *   and the values' fingerprints, not their bytes). A storage that keeps the
+ *   record out of line keeps the summary beside its pointer, atomically with
+ *   it, so `getSummary` answers from the small row without reading the value
+ *   log; any other storage ignores it.
  * - A record whose value-log bytes are missing or fail their checksum is
  *   never returned: `get` rejects with StorageCorruptionError (the bytes on
  *   disk are not what was written, as for a record that does not decode), a
- *   partition walk yields the 21-byte pointer (tag 0xFE, which no record
- *   decoder accepts) so one bad entry does not end the walk, and `setAside`
- *   keeps the pointer. I/O failures reject with StorageError.
+ *   partition walk yields the pointer row (tag 0xFE, or 0xFD followed by the
+ *   summary; no record decoder accepts either) so one bad entry does not end
+ *   the walk, and `setAside` keeps the pointer. I/O failures reject with StorageError.
  */
 
 export type EngineKind = 'leveldb' | 'rocksdb' | 'memory';
@@ -32,7 +38,19 @@ export interface RecordWrite {
   readonly partition: number;
   readonly key: Uint8Array;
   readonly record: Uint8Array | undefined;
+  /**
+   * The record's summary, asked for only when the storage keeps the record
+   * out of line (so small records cost nothing): called at most once,
+   * synchronously, while the write is applied. A summary that throws is
+   * treated as absent.
+   */
+  readonly summary?: () => Uint8Array;
 }
+
+/** What `getSummary` found under a key: the summary written with its record, or the record itself. */
+export type RecordHead =
+  | { readonly summary: Uint8Array; readonly record?: undefined }
+  | { readonly record: Uint8Array; readonly summary?: undefined };
 
 /** Store (value) or remove (value undefined) the hint held for `target` under one key. */
 export interface HintWrite {
@@ -70,6 +88,13 @@ export interface Storage {
   open(): Promise<void>;
   close(): Promise<void>;
   get(partition: number, key: Uint8Array): Promise<Uint8Array | undefined>;
+  /**
+   * The key's summary if the storage kept one with its record (see the
+   * header), else its record as `get` returns it (same errors); undefined: no
+   * record. A summary is answered without reading the record, so a record
+   * whose bytes rotted behind an intact summary is not noticed here.
+   */
+  getSummary?(partition: number, key: Uint8Array): Promise<RecordHead | undefined>;
   write(batch: readonly RecordWrite[]): Promise<void>;
   /**
    * Every record of one partition, in ascending key order (bytewise); with

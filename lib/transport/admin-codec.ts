@@ -98,6 +98,9 @@ export interface StatusResponseMsg {
   /** Absent from nodes that predate the probe counts. */
   probes?: number | null;
   probesFailed?: number | null;
+  /** Absent from nodes that predate record summaries. */
+  summaryReads?: number | null;
+  summaryFallbacks?: number | null;
 }
 
 /** admin.proto HintStatus (repeated field absent after toObject when empty). */
@@ -279,6 +282,8 @@ export class AdminCodec {
       digestMismatches: sent(s.digestMismatches),
       probes: sent(s.probes),
       probesFailed: sent(s.probesFailed),
+      summaryReads: sent(s.summaryReads),
+      summaryFallbacks: sent(s.summaryFallbacks),
     });
   }
 

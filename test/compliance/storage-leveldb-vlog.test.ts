@@ -17,6 +17,7 @@ function vlogSuite(name: string, options: Omit<DiskEngineOptions, 'dataDir'>): v
       storage: new LevelStorage({ ...options, dataDir }),
       reopen: async () => new LevelStorage({ ...options, dataDir }),
       cleanup: () => rm(dir, { recursive: true, force: true }),
+      valueLog: options,
     };
   });
 }

@@ -13,5 +13,6 @@ storageSuite('rocksdb (value log)', async () => {
     storage: new RocksStorage(options),
     reopen: async () => new RocksStorage(options),
     cleanup: () => rm(dir, { recursive: true, force: true }),
+    valueLog: options,
   };
 });

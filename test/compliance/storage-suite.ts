@@ -4,7 +4,9 @@
  */
 import { expect } from 'chai';
 import { ClosedError, InvalidArgumentError } from '../../lib/runtime/index.ts';
-import type { RecordWrite, Storage, StorageStats } from '../../lib/storage/index.ts';
+import type { RecordHead, RecordWrite, Storage, StorageStats } from '../../lib/storage/index.ts';
+import { type ValueLogConfig, valueLogConfig } from '../../lib/storage/value-log/config.ts';
+import type { ValueLogSettings } from '../../lib/storage/value-log/index.ts';
 
 /** What a factory hands the suite: a new, NOT yet opened storage over fresh, empty data. */
 export interface StorageFixture {
@@ -13,11 +15,37 @@ export interface StorageFixture {
   readonly reopen?: () => Promise<Storage>;
   /** Removes everything the fixture created (temp dirs). */
   readonly cleanup: () => Promise<void>;
+  /**
+   * The value-log settings the storage was built with (defaults for what is
+   * left out), so the suite knows which records go out of line. Whether the
+   * storage has a value log at all is asked of it (estimateSize).
+   */
+  readonly valueLog?: ValueLogSettings;
 }
 
 const enc = new TextEncoder();
 const bytes = (s: string): Uint8Array => enc.encode(s);
 const rec = (...b: number[]): Uint8Array => Uint8Array.from(b);
+
+/** A record of `n` bytes tagged like the record codec's (0x01), its body derived from `seed`. */
+function large(n: number, seed: number): Uint8Array {
+  const r = new Uint8Array(n);
+  for (let i = 0; i < n; i++) r[i] = (i * 13 + seed * 101) & 0xff;
+  if (n > 0) r[0] = 0x01;
+  return r;
+}
+
+/** A summary function (returning `result`, or what it returns) that counts its calls. */
+function counted(result: Uint8Array | (() => Uint8Array)): { readonly fn: () => Uint8Array; calls(): number } {
+  let calls = 0;
+  return {
+    fn: () => {
+      calls++;
+      return typeof result === 'function' ? result() : result;
+    },
+    calls: () => calls,
+  };
+}
 
 /** Bytewise comparison, the order engines must iterate in. */
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -395,6 +423,244 @@ export function storageSuite(name: string, factory: () => Promise<StorageFixture
         if (!storage.supports.persistent) return;
         const again = await reopen();
         expect(await collect(again.iteratePartition(4))).to.have.length(50);
+      });
+    });
+
+    describe('record summaries', function () {
+      // A summary rides beside a value-log pointer: only records the storage keeps
+      // out of line have one. Whether it has a value log is asked of the storage
+      // (estimateSize().valueLog); which records go there, of the fixture's settings.
+      let getSummary: (partition: number, key: Uint8Array) => Promise<RecordHead | undefined>;
+      let hasValueLog: boolean;
+      let config: ValueLogConfig;
+      /** Bytes of a record every configuration keeps out of line when it has a value log. */
+      let largeBytes: number;
+
+      beforeEach(async function () {
+        if (typeof storage.getSummary !== 'function') this.skip();
+        getSummary = storage.getSummary.bind(storage);
+        hasValueLog = (await storage.estimateSize?.())?.valueLog !== undefined;
+        config = valueLogConfig(fixture.valueLog ?? {});
+        largeBytes = Math.max(config.minBytes, 16 * 1024);
+      });
+
+      /** Whether a record of `n` bytes goes to the value log. */
+      const outOfLine = (n: number): boolean => hasValueLog && config.minBytes > 0 && n >= config.minBytes;
+      /** What getSummary must answer for `record` written with `summary` (undefined: none, or a summary that fails). */
+      const expectedHead = (record: Uint8Array, summary: Uint8Array | undefined): RecordHead =>
+        (summary !== undefined && outOfLine(record.length) ? { summary } : { record });
+      const liveBytes = (): number => statsOf(storage).valueLog.liveBytes;
+
+      it('answers a large record\'s summary with exactly the bytes written, calling the summary once (value log), else the record', async function () {
+        const record = large(largeBytes, 1);
+        const summary = rec(0x01, 0xfd, 0x00, 0xfe, 0xff, 0x7f, 0x80, 0x2a);
+        const s = counted(summary);
+        const before = liveBytes();
+        await storage.write([{ partition: 9, key: bytes('big'), record, summary: s.fn }]);
+        expect(liveBytes() > before, 'the record went to the value log').to.equal(outOfLine(record.length));
+        expect(s.calls(), 'summary calls').to.equal(outOfLine(record.length) ? 1 : 0);
+        const head = await getSummary(9, bytes('big'));
+        expect(head).to.deep.equal(expectedHead(record, summary));
+        expectOwned(head!.summary ?? head!.record);
+        expect(await storage.get(9, bytes('big')), 'get returns the whole record').to.deep.equal(record);
+        expect(s.calls(), 'reads never call the summary').to.equal(outOfLine(record.length) ? 1 : 0);
+        // The copy is the caller's: changing it, or the array the summary returned, changes nothing stored.
+        head!.summary?.fill(0);
+        summary.fill(0);
+        expect(await getSummary(9, bytes('big'))).to.deep.equal(expectedHead(record, rec(0x01, 0xfd, 0x00, 0xfe, 0xff, 0x7f, 0x80, 0x2a)));
+      });
+
+      it('keeps summaries of many sizes apart per key and partition, across concurrent writes in one engine batch', async function () {
+        const n = 24;
+        const sizes = [1, 2, 100, 4096];
+        const summaryOf = (i: number): Uint8Array => Uint8Array.from({ length: sizes[i % sizes.length]! }, (_, j) => (i * 31 + j) & 0xff);
+        const fns = Array.from({ length: n }, (_, i) => counted(summaryOf(i)));
+        await Promise.all(Array.from({ length: n }, (_, i) =>
+          storage.write([{ partition: i % 3, key: bytes(`s${i}`), record: large(largeBytes + i, i), summary: fns[i]!.fn }])));
+        for (let i = 0; i < n; i++) {
+          expect(await getSummary(i % 3, bytes(`s${i}`)), `key s${i}`).to.deep.equal(expectedHead(large(largeBytes + i, i), summaryOf(i)));
+          expect(fns[i]!.calls(), `summary calls of s${i}`).to.equal(outOfLine(largeBytes + i) ? 1 : 0);
+        }
+        expect(await getSummary(1, bytes('s0')), 'same key, other partition').to.equal(undefined);
+      });
+
+      it('answers a small record as the record and never asks for its summary', async function () {
+        // Below the threshold: the empty record always, and its neighbour below the threshold when there is one.
+        const sizes = [...new Set([0, 3, config.minBytes - 1])].filter((n) => n >= 0 && (config.minBytes === 0 || n < config.minBytes));
+        for (const [i, n] of sizes.entries()) {
+          const record = n === 0 ? new Uint8Array(0) : large(n, i);
+          const s = counted(rec(0x01, 9, 9));
+          const before = liveBytes();
+          await storage.write([{ partition: 2, key: bytes(`small${i}`), record, summary: s.fn }]);
+          expect(liveBytes(), `${n} bytes stay inline`).to.equal(before);
+          expect(s.calls(), `summary calls for ${n} bytes`).to.equal(0);
+          expect(await getSummary(2, bytes(`small${i}`)), `${n} bytes`).to.deep.equal({ record });
+        }
+        // At the threshold itself a record goes out of line, and its summary with it.
+        if (!outOfLine(config.minBytes)) return;
+        const edge = large(config.minBytes, 7);
+        const s = counted(rec(0x01, 7));
+        await storage.write([{ partition: 2, key: bytes('edge'), record: edge, summary: s.fn }]);
+        expect(s.calls()).to.equal(1);
+        expect(await getSummary(2, bytes('edge'))).to.deep.equal({ summary: rec(0x01, 7) });
+      });
+
+      it('answers a large record written without a summary as the record, also after replacing one that had a summary', async function () {
+        const plain = large(largeBytes, 2);
+        await storage.write([{ partition: 4, key: bytes('plain'), record: plain }]);
+        expect(await getSummary(4, bytes('plain'))).to.deep.equal({ record: plain });
+        // An overwrite replaces the summary with the row: none is left behind.
+        const k = bytes('was-summarised');
+        await storage.write([{ partition: 4, key: k, record: large(largeBytes, 3), summary: () => rec(0x01, 3) }]);
+        expect(await getSummary(4, k)).to.deep.equal(expectedHead(large(largeBytes, 3), rec(0x01, 3)));
+        await storage.write([{ partition: 4, key: k, record: large(largeBytes + 1, 4) }]);
+        expect(await getSummary(4, k)).to.deep.equal({ record: large(largeBytes + 1, 4) });
+        await storage.write([{ partition: 4, key: k, record: large(largeBytes, 5), summary: () => rec(0x01, 5) }]);
+        await storage.write([{ partition: 4, key: k, record: rec(1, 5) }]);
+        expect(await getSummary(4, k), 'replaced by a small record').to.deep.equal({ record: rec(1, 5) });
+        await storage.write([{ partition: 4, key: k, record: large(largeBytes, 6), summary: () => rec(0x01, 6) }]);
+        await storage.write([{ partition: 4, key: k, record: large(largeBytes, 7), summary: () => rec(0x01, 7, 7) }]);
+        expect(await getSummary(4, k), 'replaced by another summary').to.deep.equal(expectedHead(large(largeBytes, 7), rec(0x01, 7, 7)));
+      });
+
+      it('applies a batch in order: the last write to a key decides its summary; a delete leaves nothing', async function () {
+        const first = counted(rec(0x01, 1));
+        const last = counted(rec(0x01, 2));
+        const gone = counted(rec(0x01, 3));
+        await storage.write([
+          { partition: 6, key: bytes('twice'), record: large(largeBytes, 1), summary: first.fn },
+          { partition: 6, key: bytes('twice'), record: large(largeBytes, 2), summary: last.fn },
+          { partition: 6, key: bytes('gone'), record: large(largeBytes, 3), summary: gone.fn },
+          { partition: 6, key: bytes('gone'), record: undefined },
+        ]);
+        expect(await getSummary(6, bytes('twice'))).to.deep.equal(expectedHead(large(largeBytes, 2), rec(0x01, 2)));
+        expect(await getSummary(6, bytes('gone'))).to.equal(undefined);
+        expect(last.calls()).to.equal(outOfLine(largeBytes) ? 1 : 0);
+        for (const s of [first, gone]) expect(s.calls(), 'at most once').to.be.at.most(outOfLine(largeBytes) ? 1 : 0);
+      });
+
+      it('returns the whole record from get, and from a partition walk, for a key that has a summary', async function () {
+        const record = large(largeBytes, 8);
+        await storage.write([
+          { partition: 12, key: bytes('a'), record: rec(1) },
+          { partition: 12, key: bytes('b'), record, summary: () => rec(0x01, 0xb) },
+          { partition: 12, key: bytes('c'), record: large(largeBytes, 9) },
+        ]);
+        expect(await storage.get(12, bytes('b'))).to.deep.equal(record);
+        const rows = await collect(storage.iteratePartition(12));
+        expect(rows.map((r) => r.key)).to.deep.equal([bytes('a'), bytes('b'), bytes('c')]);
+        expect(rows[1]!.record.length).to.equal(record.length);
+        expect(compareBytes(rows[1]!.record, record), 'the walk yields the record, not the pointer row').to.equal(0);
+        expect(compareBytes(rows[2]!.record, large(largeBytes, 9))).to.equal(0);
+        const resumed = await collect(storage.iteratePartition(12, { after: bytes('a') }));
+        expect(compareBytes(resumed[0]!.record, record)).to.equal(0);
+        // Set aside keeps the record itself; the key then has neither record nor summary.
+        await storage.setAside(12, bytes('b'));
+        expect(await storage.getSetAside(12, bytes('b'))).to.deep.equal(record);
+        expect(await getSummary(12, bytes('b'))).to.equal(undefined);
+      });
+
+      it('keeps a summary across close and reopen, without asking for it again', async function () {
+        if (!storage.supports.persistent) this.skip();
+        const record = large(largeBytes, 10);
+        const s = counted(rec(0x01, 10, 10));
+        await storage.write([
+          { partition: 1, key: bytes('kept'), record, summary: s.fn },
+          { partition: 1, key: bytes('none'), record: large(largeBytes, 11) },
+        ]);
+        const again = await reopen();
+        expect(await again.getSummary!(1, bytes('kept'))).to.deep.equal(expectedHead(record, rec(0x01, 10, 10)));
+        expect(await again.getSummary!(1, bytes('none'))).to.deep.equal({ record: large(largeBytes, 11) });
+        expect(await again.get(1, bytes('kept'))).to.deep.equal(record);
+        expect(s.calls()).to.equal(outOfLine(largeBytes) ? 1 : 0);
+      });
+
+      it('keeps a summary when value-log GC moves its record, and adds none to a record that had none', async function () {
+        // Several records to a segment, so deleting the others leaves the summarised one live in a sealed, mostly dead segment.
+        const recordBytes = Math.floor(config.segmentBytes / 10);
+        if (!hasValueLog || config.minBytes === 0 || recordBytes < config.minBytes || config.gcLiveRatio < 0.25 || config.segmentBytes > 64 * 1024) {
+          this.skip(); // no value log, or segments too large (or records too few to a segment) to seal and compact cheaply here
+        }
+        const summarised = large(recordBytes, 20);
+        const plain = large(recordBytes, 21);
+        const s = counted(rec(0x01, 20, 20, 20));
+        await storage.write([{ partition: 3, key: bytes('sum'), record: summarised, summary: s.fn }]);
+        await storage.write([{ partition: 3, key: bytes('plain'), record: plain }]);
+        expect(statsOf(storage).valueLog.segments).to.equal(1);
+        const fillers: string[] = [];
+        while (statsOf(storage).valueLog.segments < 2) {
+          expect(fillers.length, 'segments rotate').to.be.below(100);
+          const key = `f${String(fillers.length).padStart(3, '0')}`;
+          fillers.push(key);
+          await storage.write([{ partition: 3, key: bytes(key), record: large(recordBytes, fillers.length) }]);
+        }
+        expect(fillers.length, 'the first segment holds fillers too').to.be.at.least(4);
+        await storage.write(fillers.map((key) => ({ partition: 3, key: bytes(key), record: undefined })));
+        await (storage as Storage & { compactValueLog(): Promise<void> }).compactValueLog();
+        const log = statsOf(storage).valueLog;
+        expect(log.gcEntriesRelocated, 'both live records of the first segment moved').to.equal(2);
+        expect(log.gcFailures).to.equal(0);
+        expect(log.liveBytes).to.be.above(0);
+        const check = async (t: Storage): Promise<void> => {
+          expect(await t.getSummary!(3, bytes('sum'))).to.deep.equal({ summary: rec(0x01, 20, 20, 20) });
+          expect(await t.getSummary!(3, bytes('plain'))).to.deep.equal({ record: plain });
+          expect(await t.get(3, bytes('sum'))).to.deep.equal(summarised);
+          expect((await collect(t.iteratePartition(3))).map((r) => r.record)).to.deep.equal([plain, summarised]);
+        };
+        await check(storage);
+        expect(s.calls(), 'GC carries the bytes; it does not ask again').to.equal(1);
+        if (!storage.supports.persistent) return;
+        await check(await reopen());
+      });
+
+      it('treats a summary that throws or is empty as absent: the write succeeds and getSummary answers the record', async function () {
+        const throwing = counted(() => {
+          throw new Error('no summary today');
+        });
+        const empty = counted(new Uint8Array(0));
+        const good = counted(rec(0x01, 0x33));
+        await storage.write([
+          { partition: 5, key: bytes('throws'), record: large(largeBytes, 30), summary: throwing.fn },
+          { partition: 5, key: bytes('empty'), record: large(largeBytes, 31), summary: empty.fn },
+          { partition: 5, key: bytes('good'), record: large(largeBytes, 32), summary: good.fn },
+        ]);
+        expect(await getSummary(5, bytes('throws'))).to.deep.equal({ record: large(largeBytes, 30) });
+        expect(await getSummary(5, bytes('empty'))).to.deep.equal({ record: large(largeBytes, 31) });
+        expect(await getSummary(5, bytes('good')), 'a failing neighbour in the batch does not matter').to.deep.equal(expectedHead(large(largeBytes, 32), rec(0x01, 0x33)));
+        for (const s of [throwing, empty, good]) expect(s.calls()).to.equal(outOfLine(largeBytes) ? 1 : 0);
+        expect(await storage.get(5, bytes('throws'))).to.deep.equal(large(largeBytes, 30));
+      });
+
+      it('answers undefined for a missing or deleted key, and validates like get', async function () {
+        expect(await getSummary(0, bytes('nope'))).to.equal(undefined);
+        await storage.write([{ partition: 0, key: bytes('del'), record: large(largeBytes, 40), summary: () => rec(0x01, 40) }]);
+        await storage.write([{ partition: 0, key: bytes('del'), record: undefined }]);
+        expect(await getSummary(0, bytes('del'))).to.equal(undefined);
+        for (const p of [-1, 0.5, 2 ** 32]) await expectRejects(getSummary(p, bytes('a')), InvalidArgumentError);
+        await storage.close();
+        await expectRejects(getSummary(0, bytes('del')), ClosedError);
+      });
+
+      it('refuses a record beginning with 0xfd (the summary pointer tag) and writes nothing of its batch', async function () {
+        const s = counted(rec(0x01, 0xfd));
+        const bad = [rec(0xfd), rec(0xfd, 1, 2), Uint8Array.from([0xfd, ...large(largeBytes, 50).subarray(1)])];
+        for (const record of bad) {
+          await expectRejects(storage.write([
+            { partition: 0, key: bytes('good'), record: large(largeBytes, 51), summary: s.fn },
+            { partition: 0, key: bytes('bad'), record, summary: s.fn },
+          ]), InvalidArgumentError);
+        }
+        expect(s.calls(), 'a refused batch asks for no summary').to.equal(0);
+        expect(await storage.get(0, bytes('good'))).to.equal(undefined);
+        expect(await getSummary(0, bytes('bad'))).to.equal(undefined);
+        expect(await collect(storage.iteratePartition(0))).to.deep.equal([]);
+        // 0xfd elsewhere in a record, and hints and meta beginning with it, are stored.
+        await storage.write([{ partition: 0, key: bytes('t'), record: rec(1, 0xfd) }]);
+        await storage.writeHints([{ target: 'n2', partition: 0, key: bytes('t'), value: rec(0xfd, 0xfd) }]);
+        await storage.putMeta('t', rec(0xfd));
+        expect(await storage.get(0, bytes('t'))).to.deep.equal(rec(1, 0xfd));
+        expect(await storage.getHint('n2', 0, bytes('t'))).to.deep.equal(rec(0xfd, 0xfd));
+        expect(await storage.getMeta('t')).to.deep.equal(rec(0xfd));
       });
     });
 

@@ -12,7 +12,7 @@
  * earlier operations (an overlay), and nothing can change it meanwhile.
  */
 import type { CommitOp, LevelBatchOp } from '../commit-ops.ts';
-import { type AppendStream, decodePointer, encodeLiveBytes, encodePointer, entryBytes, type Pointer } from './segment-format.ts';
+import { type AppendStream, decodePointer, encodeLiveBytes, encodePointer, entryBytes, type Pointer, pointerSummary } from './segment-format.ts';
 
 /** What planning reads and does. */
 export interface PlanContext {
@@ -86,13 +86,13 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
     const p = old === undefined ? undefined : decodePointer(old);
     if (p !== undefined) add(p.segment, -entryBytes(key.length, p.length));
   };
-  const store = (key: Uint8Array, record: Uint8Array | undefined, stream: AppendStream = 'write'): void => {
+  const store = (key: Uint8Array, record: Uint8Array | undefined, summary: Uint8Array | (() => Uint8Array) | undefined, stream: AppendStream = 'write'): void => {
     let value = record;
     if (record !== undefined && record.length >= ctx.minBytes) {
       const p = ctx.append(key, record, stream);
       if (stream === 'gc') appendedByGc.add(p.segment);
       add(p.segment, entryBytes(key.length, record.length));
-      value = encodePointer(p);
+      value = encodePointer(p, typeof summary === 'function' ? summaryOrNone(summary) : summary);
     }
     ops.push(value === undefined ? { type: 'del', key } : { type: 'put', key, value });
     if (tracking) overlay.set(keyString(key), value);
@@ -106,7 +106,7 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
         break;
       case 'record':
         if (tracking) forget(op.key, currentOf(op.key));
-        store(op.key, op.record);
+        store(op.key, op.record, op.summary);
         break;
       case 'relocate': {
         mustSync = true;
@@ -117,7 +117,8 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
           break;
         }
         forget(op.key, cur);
-        store(op.key, op.record, 'gc');
+        // The record moves; its summary (if it had one) stays beside the new pointer.
+        store(op.key, op.record, pointerSummary(cur!), 'gc');
         relocatedEntries++;
         relocatedBytes += entryBytes(op.key.length, op.record.length);
         break;
@@ -156,6 +157,16 @@ export function planBatch(batch: readonly CommitOp[], ctx: PlanContext, tracking
     ops.push(live === 0 ? { type: 'del', key } : { type: 'put', key, value: encodeLiveBytes(live) });
   }
   return { ops, liveAfter, appendedByGc, mustSync, retired, retireRefused, relocatedEntries, relocatedBytes, relocationsSkipped, underflows };
+}
+
+/** What a write's summary function returns; a summary that fails is left out (reads then read the record). */
+function summaryOrNone(summary: () => Uint8Array): Uint8Array | undefined {
+  try {
+    const bytes = summary();
+    return bytes instanceof Uint8Array && bytes.length > 0 ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A map key for an engine key (latin1 maps each byte to one char, so distinct keys stay distinct). */

@@ -5,4 +5,4 @@
  */
 export { ValueLog, VALUE_LOG_STATS_NONE, type CurrentValues, type ValueLogHost, type ValueLogStats } from './value-log.ts';
 export { type ValueLogSettings, valueLogConfig, VALUE_LOG_MIN_BYTES_DEFAULT } from './config.ts';
-export { POINTER_TAG, VALUE_LOG_META_PREFIX, isPointer } from './segment-format.ts';
+export { POINTER_TAG, SUMMARY_POINTER_TAG, VALUE_LOG_META_PREFIX, isPointer, pointerSummary } from './segment-format.ts';

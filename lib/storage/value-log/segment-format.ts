@@ -19,9 +19,16 @@
  *
  *   0xFE | segment (u32 BE) | record offset hi, lo (2 x u32 BE) | record length (u32 BE) | crc32 of the record (u32 BE)
  *
- * Records never begin with 0xFE (storage.ts; the record codec's tag is 0x01),
- * so the first byte tells a pointer from an inline record. The offset is that
- * of the record bytes, not of the entry, so a read needs no header.
+ * or, when the write carried the record's summary (storage.ts), the same
+ * pointer tagged 0xFD and followed by the summary bytes:
+ *
+ *   0xFD | segment | offset hi, lo | length | crc (as above) | summary (the rest of the row)
+ *
+ * so a read that needs only the summary (the clock and the values'
+ * fingerprints) never touches the log. Records never begin with 0xFE or 0xFD
+ * (storage.ts; the record codec's tag is 0x01), so the first byte tells a
+ * pointer from an inline record. The offset is that of the record bytes, not
+ * of the entry, so a read needs no header.
  *
  * Live-byte counters persist as meta entries `valuelog/live/<segment>` holding
  * the segment's live entry bytes (u64 as 2 x u32 BE); no entry means 0.
@@ -33,7 +40,9 @@ export type AppendStream = 'write' | 'gc';
 
 /** First byte of a pointer; no record may begin with it. */
 export const POINTER_TAG = 0xfe;
-/** Bytes of an encoded pointer. */
+/** First byte of a pointer followed by its record's summary; no record may begin with it either. */
+export const SUMMARY_POINTER_TAG = 0xfd;
+/** Bytes of an encoded pointer (without a summary). */
 export const POINTER_BYTES = 21;
 /** Bytes of an entry header. */
 export const ENTRY_HEADER_BYTES = 16;
@@ -115,13 +124,17 @@ export function recordCrc(record: Uint8Array): number {
 
 /** Whether a stored engine value is a pointer rather than an inline record (by its tag; see decodePointer). */
 export function isPointer(value: Uint8Array): boolean {
-  return value.length > 0 && value[0] === POINTER_TAG;
+  return value.length > 0 && (value[0] === POINTER_TAG || value[0] === SUMMARY_POINTER_TAG);
 }
 
-export function encodePointer(p: Pointer): Uint8Array {
-  const out = new Uint8Array(POINTER_BYTES);
+/** A pointer row, tagged 0xFD and followed by `summary` when one is given. */
+export function encodePointer(p: Pointer, summary?: Uint8Array): Uint8Array {
+  // An empty summary is none: a 0xFD row must hold at least one summary byte to decode.
+  const extra = summary !== undefined && summary.length > 0 ? summary : undefined;
+  const out = new Uint8Array(POINTER_BYTES + (extra?.length ?? 0));
   const view = new DataView(out.buffer);
-  out[0] = POINTER_TAG;
+  out[0] = extra === undefined ? POINTER_TAG : SUMMARY_POINTER_TAG;
+  if (extra !== undefined) out.set(extra, POINTER_BYTES);
   view.setUint32(1, p.segment);
   view.setUint32(5, Math.floor(p.offset / U32));
   view.setUint32(9, p.offset % U32);
@@ -130,13 +143,19 @@ export function encodePointer(p: Pointer): Uint8Array {
   return out;
 }
 
-/** The pointer in `value`, or undefined if it is not a well-formed one. */
+/** The pointer in `value` (either tag), or undefined if it is not a well-formed one. */
 export function decodePointer(value: Uint8Array): Pointer | undefined {
-  if (value.length !== POINTER_BYTES || value[0] !== POINTER_TAG) return undefined;
+  const wellFormed = value[0] === POINTER_TAG ? value.length === POINTER_BYTES : value[0] === SUMMARY_POINTER_TAG && value.length > POINTER_BYTES;
+  if (!wellFormed) return undefined;
   const view = new DataView(value.buffer, value.byteOffset, POINTER_BYTES);
   const offset = view.getUint32(5) * U32 + view.getUint32(9);
   if (!Number.isSafeInteger(offset)) return undefined;
   return { segment: view.getUint32(1), offset, length: view.getUint32(13), crc: view.getUint32(17) };
+}
+
+/** The summary a pointer row carries (a view into `value`), or undefined: none, or not a pointer. */
+export function pointerSummary(value: Uint8Array): Uint8Array | undefined {
+  return value.length > POINTER_BYTES && value[0] === SUMMARY_POINTER_TAG ? value.subarray(POINTER_BYTES) : undefined;
 }
 
 /** File name of a segment: six digits at least, so names sort like numbers up to 999999. */

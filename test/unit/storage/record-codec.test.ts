@@ -1,44 +1,16 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
-import { StorageCorruptionError } from '../../../lib/runtime/index.ts';
 import { decodeRecord, encodeRecord, RECORD_FORMAT_PROTOBUF_V1, type StoredObject, type StoredValue } from '../../../lib/storage/index.ts';
+import { arbitraryObject, mutateEachByte, decodesOrCorruption as decodesOrCorruptionOf, expectCorruption as expectCorruptionOf, framed } from './codec-helpers.ts';
 
 const enc = new TextEncoder();
 const val = (s: string, writtenAtMs = 1_700_000_000_000, tombstone = false): StoredValue =>
   ({ data: enc.encode(s), tombstone, writtenAtMs });
 
-/** Bytes for an arbitrary (possibly invalid) message, framed like a real record. */
-const schema = protobuf.loadSync(fileURLToPath(new URL('../../../protos/dynamo/v1/storage.proto', import.meta.url)))
-  .lookupType('dynamo.v1.StoredObject');
-function rawRecord(message: object): Uint8Array {
-  return Uint8Array.from([RECORD_FORMAT_PROTOBUF_V1, ...schema.encode(message).finish()]);
-}
-
-function expectCorruption(bytes: Uint8Array, message?: RegExp): void {
-  let error: unknown;
-  try {
-    decodeRecord(bytes);
-  } catch (e) {
-    error = e;
-  }
-  expect(error, 'decodeRecord threw').to.be.instanceOf(StorageCorruptionError);
-  if (message) expect((error as Error).message).to.match(message);
-}
-
-/** decodeRecord on garbage may succeed (the bytes happen to be a valid record) or throw StorageCorruptionError — nothing else. */
-function decodesOrCorruption(bytes: Uint8Array): 'ok' | 'corrupt' {
-  try {
-    const obj = decodeRecord(bytes);
-    // Whatever decoded must be valid enough to encode again.
-    encodeRecord(obj);
-    return 'ok';
-  } catch (e) {
-    if (e instanceof StorageCorruptionError) return 'corrupt';
-    throw e;
-  }
-}
+const rawRecord = framed('dynamo.v1.StoredObject', RECORD_FORMAT_PROTOBUF_V1);
+const expectCorruption = (bytes: Uint8Array, message?: RegExp): void => expectCorruptionOf(decodeRecord, bytes, message);
+/** What decodeRecord does with garbage; whatever decoded must be valid enough to encode again. */
+const decodesOrCorruption = (bytes: Uint8Array): 'ok' | 'corrupt' => decodesOrCorruptionOf(decodeRecord, bytes, (obj) => void encodeRecord(obj));
 
 const examples: Array<[string, StoredObject]> = [
   ['empty object', { entries: [], anonymous: [] }],
@@ -85,23 +57,7 @@ describe('storage record codec', function () {
     });
 
     it('round-trips arbitrary valid objects, and re-encodes to the same bytes', function () {
-      const value = fc.record({
-        data: fc.uint8Array({ maxLength: 40 }),
-        tombstone: fc.boolean(),
-        writtenAtMs: fc.double({ min: 0, max: 1e15, noNaN: true, noDefaultInfinity: true }).map((x) => x + 0),
-      });
-      const entryBody = fc.tuple(fc.array(value, { maxLength: 4 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - 4 }));
-      const object = fc.tuple(
-        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12, unit: 'grapheme' }), { maxLength: 5 }),
-        fc.array(entryBody, { minLength: 5, maxLength: 5 }),
-        fc.array(value, { maxLength: 3 }),
-      ).map(([actors, bodies, anonymous]): StoredObject => ({
-        entries: [...actors].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((actor, i) => {
-          const [values, extra] = bodies[i]!;
-          return { actor, counter: Math.max(1, values.length + extra), values };
-        }),
-        anonymous,
-      }));
+      const object = arbitraryObject();
       fc.assert(fc.property(object, (obj) => {
         const bytes = encodeRecord(obj);
         const back = decodeRecord(bytes);
@@ -162,13 +118,19 @@ describe('storage record codec', function () {
       }), { numRuns: 2000 });
     });
 
+    it('refuses an actor whose bytes are not valid UTF-8 (they would decode to a lone surrogate)', function () {
+      // Invalid UTF-8 decodes to a string no valid record holds; encoding it again would not give these bytes.
+      const actor = Uint8Array.from([0x6e, 0x31, 0xed, 0xa5, 0xb1]); // 'n1' + an encoded surrogate (invalid UTF-8)
+      const good = encodeRecord({ entries: [{ actor: 'n1xyz', counter: 1, values: [val('v')] }], anonymous: [] });
+      const at = Buffer.from(good).indexOf(Buffer.from('n1xyz'));
+      const bad = Uint8Array.from(good);
+      bad.set(actor, at);
+      expectCorruption(bad, /actor is not valid UTF-8/);
+      expect(() => encodeRecord({ entries: [{ actor: 'n1\udc00', counter: 1, values: [val('v')] }], anonymous: [] })).to.throw(/actor is not valid UTF-8/);
+    });
+
     it('throws nothing but StorageCorruptionError on mutated valid records', function () {
-      const good = encodeRecord(examples[2]![1]);
-      fc.assert(fc.property(fc.nat({ max: good.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, xor) => {
-        const bad = Uint8Array.from(good);
-        bad[at]! ^= xor;
-        decodesOrCorruption(bad);
-      }), { numRuns: 1000 });
+      mutateEachByte(encodeRecord(examples[2]![1]), decodesOrCorruption);
     });
   });
 

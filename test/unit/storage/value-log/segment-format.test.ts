@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import {
   decodeEntry, decodeLiveBytes, decodePointer, encodeEntryHeader, encodeLiveBytes, encodePointer, ENTRY_HEADER_BYTES,
-  entryBytes, isPointer, liveCounterName, parseLiveCounterName, parseSegmentFileName, POINTER_BYTES, recordCrc, segmentFileName,
+  entryBytes, isPointer, liveCounterName, parseLiveCounterName, parseSegmentFileName, POINTER_BYTES, POINTER_TAG, pointerSummary, recordCrc,
+  segmentFileName, SUMMARY_POINTER_TAG,
 } from '../../../../lib/storage/value-log/segment-format.ts';
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
@@ -100,6 +101,65 @@ describe('value-log segment format', function () {
       expect(decodePointer(retagged)).to.equal(undefined);
       expect(isPointer(retagged)).to.equal(false);
       expect(isPointer(new Uint8Array(0))).to.equal(false);
+    });
+
+    it('round-trip with a summary after them: tag 0xfd, the same pointer, exactly the summary bytes', function () {
+      const summaries = [Uint8Array.of(0x01), Uint8Array.of(0x01, 0xfe, 0xfd, 0x00, 0xff), Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) & 0xff)];
+      for (const p of [{ segment: 1, offset: 0, length: 0, crc: 0 }, { segment: 0xffff_fffe, offset: 2 ** 40 + 12345, length: 0xffff_ffff, crc: 0xdead_beef }]) {
+        for (const summary of summaries) {
+          const encoded = encodePointer(p, summary);
+          expect(encoded.length).to.equal(POINTER_BYTES + summary.length);
+          expect(encoded[0]).to.equal(SUMMARY_POINTER_TAG).and.to.equal(0xfd);
+          expect(isPointer(encoded)).to.equal(true);
+          expect(decodePointer(encoded)).to.deep.equal(p);
+          expect(pointerSummary(encoded)).to.deep.equal(summary);
+          // The pointer part is the plain pointer's, bar the tag.
+          expect(encoded.subarray(1, POINTER_BYTES)).to.deep.equal(encodePointer(p).subarray(1));
+          // From a view at an offset, as engines may hand back.
+          const padded = new Uint8Array(encoded.length + 5);
+          padded.set(encoded, 3);
+          const view = padded.subarray(3, 3 + encoded.length);
+          expect(decodePointer(view)).to.deep.equal(p);
+          expect(pointerSummary(view)).to.deep.equal(summary);
+        }
+      }
+    });
+
+    it('without a summary: tag 0xfe, 21 bytes, and no summary to find', function () {
+      const p = { segment: 7, offset: 99, length: 1234, crc: 42 };
+      for (const encoded of [encodePointer(p), encodePointer(p, undefined)]) {
+        expect(encoded.length).to.equal(POINTER_BYTES);
+        expect(encoded[0]).to.equal(POINTER_TAG).and.to.equal(0xfe);
+        expect(isPointer(encoded)).to.equal(true);
+        expect(decodePointer(encoded)).to.deep.equal(p);
+        expect(pointerSummary(encoded)).to.equal(undefined);
+      }
+    });
+
+    it('copies the summary: changing the caller\'s array afterwards changes nothing encoded', function () {
+      const summary = Uint8Array.of(0x01, 2, 3);
+      const encoded = encodePointer({ segment: 1, offset: 2, length: 3, crc: 4 }, summary);
+      summary.fill(9);
+      expect(pointerSummary(encoded)).to.deep.equal(Uint8Array.of(0x01, 2, 3));
+    });
+
+    it('refuses malformed summary pointers: a 0xfd row of exactly 21 bytes, or shorter; a 0xfe row with bytes after it', function () {
+      const p = { segment: 3, offset: 10, length: 20, crc: 30 };
+      const bare = Uint8Array.from(encodePointer(p));
+      bare[0] = SUMMARY_POINTER_TAG;
+      expect(bare.length).to.equal(21);
+      expect(decodePointer(bare), 'a 0xfd row must carry a summary').to.equal(undefined);
+      expect(pointerSummary(bare)).to.equal(undefined);
+      expect(isPointer(bare), 'still a pointer by its tag, so never read as a record').to.equal(true);
+      const withSummary = encodePointer(p, Uint8Array.of(0x01, 5));
+      for (let n = 0; n < POINTER_BYTES; n++) expect(decodePointer(withSummary.subarray(0, n)), `${n} bytes`).to.equal(undefined);
+      // The plain tag with trailing bytes is neither a pointer nor a summary.
+      const plainPlus = Uint8Array.of(...encodePointer(p), 0x01, 5);
+      expect(decodePointer(plainPlus)).to.equal(undefined);
+      expect(pointerSummary(plainPlus)).to.equal(undefined);
+      // A record that merely begins with 0x01 has no summary.
+      expect(pointerSummary(Uint8Array.of(0x01, ...withSummary))).to.equal(undefined);
+      expect(isPointer(Uint8Array.of(SUMMARY_POINTER_TAG))).to.equal(true);
     });
 
     it('carries the crc32 of the record (a known vector)', function () {

@@ -33,6 +33,13 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   return p.then(() => undefined, (e: unknown) => e);
 }
 
+/** Flips one bit 10 bytes before the end of `file` (inside the last record written). */
+async function flipByteNearEnd(file: string): Promise<void> {
+  const bytes = await readFile(file);
+  bytes[bytes.length - 10]! ^= 0x01;
+  await writeFile(file, bytes);
+}
+
 describe('value log (LevelDB)', function () {
   let dir: string;
   let dataDir: string;
@@ -254,10 +261,7 @@ describe('value log (LevelDB)', function () {
     let s = await start();
     await s.write([{ partition: 0, key: k('x'), record: rec(4000, 1) }, { partition: 0, key: k('y'), record: rec(4000, 2) }]);
     await s.close();
-    const file = join(vlogDir, '000001.vlog');
-    const bytes = await readFile(file);
-    bytes[bytes.length - 10]! ^= 0x01; // inside y's record
-    await writeFile(file, bytes);
+    await flipByteNearEnd(join(vlogDir, '000001.vlog')); // inside y's record
     s = await start();
     expect(await s.get(0, k('x'))).to.deep.equal(rec(4000, 1));
     const e = await rejection(s.get(0, k('y')));
@@ -274,6 +278,62 @@ describe('value log (LevelDB)', function () {
     expect(s.stats().valueLog.liveBytes).to.equal(live('x', 4000));
     await s.write([{ partition: 0, key: k('y'), record: rec(4000, 3) }]);
     expect(await s.get(0, k('y'))).to.deep.equal(rec(4000, 3));
+  });
+
+  it('a summary row: live bytes count the log entry only, exactly, across overwrite, delete, GC and reopen', async function () {
+    const summary = new Uint8Array(3000).fill(0x5a);
+    summary[0] = 0x01;
+    let s = await start({ valueLogSegmentBytes: 8000, valueLogGcLiveRatio: 0 });
+    await s.write([{ partition: 0, key: k('a'), record: rec(2000, 1), summary: () => summary }]);
+    expect(s.stats().valueLog.liveBytes, 'the summary is in the engine row, not the log').to.equal(live('a', 2000));
+    expect(s.stats().valueLog.diskBytes).to.equal(live('a', 2000));
+    await s.write([{ partition: 0, key: k('a'), record: rec(2500, 2), summary: () => summary }]);
+    expect(s.stats().valueLog.liveBytes).to.equal(live('a', 2500));
+    // Fill segment 1 (a's entries) past its size with b, c, then drop them: only a's second entry is live in it.
+    for (const key of ['b', 'c', 'd']) await s.write([{ partition: 0, key: k(key), record: rec(2000, 3) }]);
+    await s.write(['b', 'c', 'd'].map((key) => ({ partition: 0, key: k(key), record: undefined })));
+    expect(s.stats().valueLog.liveBytes).to.equal(live('a', 2500));
+    s = await restart(s, { valueLogSegmentBytes: 8000, valueLogGcLiveRatio: 0.5 });
+    await s.compactValueLog();
+    const stats = s.stats().valueLog;
+    expect(stats.gcEntriesRelocated).to.equal(1);
+    expect(stats.gcBytesRelocated).to.equal(live('a', 2500));
+    expect(stats.liveBytes).to.equal(live('a', 2500));
+    expect(await s.getSummary(0, k('a'))).to.deep.equal({ summary });
+    expect(await s.get(0, k('a'))).to.deep.equal(rec(2500, 2));
+    await s.write([{ partition: 0, key: k('a'), record: undefined }]);
+    expect(s.stats().valueLog.liveBytes).to.equal(0);
+    expect(s.stats().valueLog.counterUnderflows).to.equal(0);
+  });
+
+  it('a summary row over rotten or missing log bytes: getSummary answers the summary, get rejects, walks and setAside keep the row', async function () {
+    let s = await start();
+    const summary = Uint8Array.of(0x01, 0x22, 0x33);
+    await s.write([
+      { partition: 0, key: k('x'), record: rec(4000, 1), summary: () => Uint8Array.of(0x01, 0x11) },
+      { partition: 0, key: k('y'), record: rec(4000, 2), summary: () => summary },
+    ]);
+    await s.close();
+    await flipByteNearEnd(join(vlogDir, '000001.vlog')); // inside y's record
+    s = await start();
+    expect(await s.getSummary(0, k('x'))).to.deep.equal({ summary: Uint8Array.of(0x01, 0x11) });
+    expect(await s.getSummary(0, k('y')), 'answered from the row, without the log (storage.ts)').to.deep.equal({ summary });
+    expect(await rejection(s.get(0, k('y')))).to.be.instanceOf(StorageCorruptionError);
+    const rows = await collect(s.iteratePartition(0));
+    expect(rows[0]!.record).to.deep.equal(rec(4000, 1));
+    expect(rows[1]!.record.length).to.equal(21 + summary.length);
+    expect(rows[1]!.record[0]).to.equal(0xfd);
+    expect(() => decodeRecord(rows[1]!.record)).to.throw(StorageCorruptionError);
+    await s.setAside(0, k('y'));
+    expect(await s.getSummary(0, k('y'))).to.equal(undefined);
+    expect((await s.getSetAside(0, k('y')))![0], 'the row is kept for an operator').to.equal(0xfd);
+    expect(s.stats().valueLog.liveBytes).to.equal(live('x', 4000));
+    // A lost segment: the summary still answers, the record does not.
+    await s.close();
+    await unlink(join(vlogDir, '000001.vlog'));
+    s = await start();
+    expect(await s.getSummary(0, k('x'))).to.deep.equal({ summary: Uint8Array.of(0x01, 0x11) });
+    expect(await rejection(s.get(0, k('x')))).to.be.instanceOf(StorageCorruptionError);
   });
 
   it('a pointer whose segment file is missing makes get reject with StorageCorruptionError', async function () {
