@@ -71,6 +71,7 @@ import {
 import {
   InvalidArgumentError,
   Sleeps,
+  StorageCorruptionError,
   UnavailableError,
   type DynamoError,
   type Logger,
@@ -300,7 +301,16 @@ export class AntiEntropy implements ReplicaObserver {
       return false;
     }
     for (const key of keys.value) {
-      const record = await storage.get(partition, key);
+      let record: Uint8Array | undefined;
+      try {
+        record = await storage.get(partition, key);
+      } catch (e) {
+        // A listed key whose bytes rotted (a value-log record failing its checksum) must not stop
+        // the node from starting (swarm seed 38991): walk the partition instead, which skips it.
+        if (!(e instanceof StorageCorruptionError)) throw e;
+        this.#log.warn('a record of a saved tombstone list is damaged; the partition is walked', { partition, error: e.message });
+        return false;
+      }
       if (record === undefined) continue;
       let object: StoredObject;
       try {
