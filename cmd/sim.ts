@@ -61,6 +61,7 @@ function tally(reports: readonly SimRunReport[]): Record<string, number> {
     bump('dot conflict', r.rare.dotConflicts > 0);
     bump('sibling cap', r.rare.siblingCap > 0);
     bump('context refused (unverifiable)', r.rare.contextRefusals > 0);
+    bump('context refused (forged)', r.rare.forgedContextRefusals > 0);
     bump('record set aside', r.rare.setAside > 0);
     bump('read failed its checksum', r.rare.checksumFailures > 0);
     bump('write failed, maybe applied', r.rare.maybeAppliedErrors > 0);

@@ -62,6 +62,10 @@ export interface NodeConfig {
   tlsCa: string;
   /** File of bearer tokens clients must present (one per line); '' accepts any client. */
   authTokenFile: string;
+  /** File of the cluster's context secrets (one per line, the first signs); '' uses the public default secret. */
+  contextSecretFile: string;
+  /** Accept clients' unsigned (format 2) contexts: only during a rolling upgrade from a build that issued them. */
+  acceptUnsignedContexts: boolean;
   /** Merkle-tree anti-entropy and tombstone GC (trees kept per partition, periodic exchanges). */
   antiEntropy: boolean;
   /** Reads ask the other replicas for a version digest of their copy instead of its bytes when this node reads its own (Cassandra's digest reads). */
@@ -107,6 +111,8 @@ export function defaultConfig(): NodeConfig {
     tlsKey: '',
     tlsCa: '',
     authTokenFile: '',
+    contextSecretFile: '',
+    acceptUnsignedContexts: false,
     antiEntropy: true,
     digestReads: true,
     antiEntropyIntervalMs: 100,
@@ -150,6 +156,8 @@ const FLAG_NAMES: Record<keyof NodeConfig, string> = {
   tlsKey: 'tls-key',
   tlsCa: 'tls-ca',
   authTokenFile: 'auth-token-file',
+  contextSecretFile: 'context-secret-file',
+  acceptUnsignedContexts: 'accept-unsigned-contexts',
   antiEntropy: 'anti-entropy',
   digestReads: 'digest-reads',
   antiEntropyIntervalMs: 'anti-entropy-interval-ms',
@@ -201,6 +209,16 @@ export const NODE_FLAGS: readonly NodeFlag[] = [
   { field: 'tlsKey', arg: '<file>', help: 'PEM private key of --tls-cert' },
   { field: 'tlsCa', arg: '<file>', help: "PEM CA certificate: peers must present a certificate it signed (node-to-node mutual TLS)" },
   { field: 'authTokenFile', arg: '<file>', help: 'clients must send one of the bearer tokens in this file (one per line) on KV and Admin calls (default: no token)' },
+  {
+    field: 'contextSecretFile',
+    arg: '<file>',
+    help: "secrets that sign the contexts clients get, one per line of at least 16 bytes, the same file on every node; the first signs, any verifies (default: a public built-in secret)",
+  },
+  {
+    field: 'acceptUnsignedContexts',
+    arg: '[bool]',
+    help: 'also accept the unsigned contexts older builds issued: only while upgrading from one, then turn it off (default false)',
+  },
   { field: 'backgroundBytesPerS', arg: '<n>', help: 'bytes per second partition streaming and anti-entropy may use together (default 33554432)' },
   { field: 'antiEntropy', arg: '[bool]', help: 'Merkle-tree anti-entropy and tombstone GC (default true)' },
   {
@@ -285,7 +303,9 @@ export function resolveNodeConfig(
     return env[envName(field)];
   };
   const c: NodeConfig = { ...base };
-  const s = (field: 'id' | 'listen' | 'advertise' | 'dataDir' | 'seeds' | 'zone' | 'metricsListen' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'authTokenFile'): void => {
+  const s = (
+    field: 'id' | 'listen' | 'advertise' | 'dataDir' | 'seeds' | 'zone' | 'metricsListen' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'authTokenFile' | 'contextSecretFile',
+  ): void => {
     const v = raw(field);
     if (v !== undefined) c[field] = v.trim();
   };
@@ -300,6 +320,9 @@ export function resolveNodeConfig(
   s('tlsKey');
   s('tlsCa');
   s('authTokenFile');
+  s('contextSecretFile');
+  const unsigned = raw('acceptUnsignedContexts');
+  if (unsigned !== undefined) c.acceptUnsignedContexts = parseBool('acceptUnsignedContexts', unsigned === '' ? 'true' : unsigned);
   const autoJoin = raw('autoJoin');
   if (autoJoin !== undefined) c.autoJoin = parseBool('autoJoin', autoJoin === '' ? 'true' : autoJoin);
   const expect = raw('bootstrapExpect');

@@ -27,7 +27,7 @@ import type {
   PeerRequest,
   RingStatus,
 } from '../protocol/index.ts';
-import type { Actor } from '../vclock/index.ts';
+import type { Actor, ContextCodec } from '../vclock/index.ts';
 import { partitionOf, preferenceList } from '../ring/index.ts';
 import { encodeRecord, type Storage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
@@ -71,6 +71,8 @@ export interface NodeOptions {
   readonly metrics?: Metrics;
   /** Merkle-tree anti-entropy and tombstone GC (lib/node/anti-entropy.ts): on by default, with defaultAntiEntropyConfig(). */
   readonly antiEntropy?: { readonly enabled?: boolean; readonly config?: Partial<AntiEntropyConfig> };
+  /** Signs and checks client contexts (the same secrets on every node); default: the public default secret. */
+  readonly contexts?: ContextCodec;
 }
 
 /** Background budget: 32 MiB/s sustained, 4 MiB burst, two transfers at once. */
@@ -266,6 +268,7 @@ export class DynamoNode {
         cluster: () => this.#membership.clusterView(),
         versionDigest,
         valueHash,
+        ...(this.#opts.contexts === undefined ? {} : { contexts: this.#opts.contexts }),
         ...(hints === undefined
           ? {}
           : {

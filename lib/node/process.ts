@@ -10,6 +10,7 @@ import path from 'node:path';
 import { InvalidArgumentError, RealRandom, RealTime, keepAliveUntil, parseTraceSet, type Logger, type Runtime } from '../runtime/index.ts';
 import type { NodeConfig } from '../config/index.ts';
 import { createStorage } from '../storage/index.ts';
+import { CONTEXT_SECRET_BYTES_MIN, ContextCodec } from '../vclock/index.ts';
 import {
   GrpcTransport,
   MeteredTransport,
@@ -70,6 +71,24 @@ export function loadTokens(config: NodeConfig): string[] | undefined {
   return tokens;
 }
 
+/**
+ * The context codec the config names: the secrets of `--context-secret-file`
+ * (one per line, blank lines and lines starting with # skipped, each at least
+ * CONTEXT_SECRET_BYTES_MIN bytes; the first signs), or the default secret.
+ */
+export function loadContexts(config: NodeConfig): ContextCodec {
+  let secrets: Uint8Array[] | undefined;
+  if (config.contextSecretFile !== '') {
+    const file = config.contextSecretFile;
+    const lines = readFlagFile('--context-secret-file', file).toString('utf8').split(/\r?\n/).map((l) => l.trim());
+    secrets = lines.filter((l) => l !== '' && !l.startsWith('#')).map((l) => Buffer.from(l, 'utf8'));
+    if (secrets.length === 0) throw new InvalidArgumentError(`--context-secret-file ${file} holds no secret`);
+    const short = secrets.findIndex((s) => s.length < CONTEXT_SECRET_BYTES_MIN);
+    if (short >= 0) throw new InvalidArgumentError(`--context-secret-file ${file}: secret ${short + 1} is shorter than ${CONTEXT_SECRET_BYTES_MIN} bytes`);
+  }
+  return new ContextCodec({ ...(secrets === undefined ? {} : { secrets }), acceptUnsigned: config.acceptUnsignedContexts });
+}
+
 /** Start a node from a validated config. Logs go to stderr as JSON lines. */
 export async function startNodeProcess(config: NodeConfig, env: Record<string, string | undefined> = {}): Promise<RunningNode> {
   const time = new RealTime();
@@ -86,6 +105,8 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
   });
   const tls = loadTls(config);
   const authTokens = loadTokens(config);
+  const contexts = loadContexts(config);
+  if (config.contextSecretFile === '') logger.info('client contexts are signed with the public default secret; set --context-secret-file to refuse contexts forged with it', {});
   if (authTokens !== undefined && tls === undefined) logger.warn('bearer tokens travel in plaintext without --tls-cert/--tls-key/--tls-ca', {});
   const grpcTransport = new GrpcTransport({ time, logger: logger.child('transport'), ...(tls === undefined ? {} : { tls }) });
   // Metrics read the node's status and storage when scraped; `node` exists by then.
@@ -103,6 +124,7 @@ export async function startNodeProcess(config: NodeConfig, env: Record<string, s
     storage,
     transport,
     partitionCount: config.partitions,
+    contexts,
     ...(config.zone === '' ? {} : { zone: config.zone }),
     // With an expected size, found the first ring only once that many nodes are up, however long
     // that takes (as Consul's bootstrap_expect): founding after a timeout with whoever answered would

@@ -33,7 +33,7 @@ import type {
   WriteReply,
   WriteRequest,
 } from '../protocol/index.ts';
-import { Dvv, actorFor, decodeContext, encodeContext, type Actor, type VersionVector } from '../vclock/index.ts';
+import { Dvv, actorFor, DEFAULT_CONTEXT_CODEC, type Actor, type ContextCodec, type VersionVector } from '../vclock/index.ts';
 import { partitionOf } from '../ring/index.ts';
 import { decodeRecord, encodeRecord, type HeldObject, type Storage, type StoredObject, type StoredValue } from '../storage/index.ts';
 import { ActorEpochs } from './actor-epochs.ts';
@@ -95,6 +95,12 @@ export interface CoordinatorDeps {
    * (replica.ts), so a write or a digest read of a large value need not read it.
    */
   valueHash?: (data: Uint8Array) => number;
+  /**
+   * Signs the contexts this node hands out and checks those clients bring
+   * back; every node of a cluster needs the same secrets. Default: the codec
+   * under the public default secret (lib/vclock context-codec.ts).
+   */
+  contexts?: ContextCodec;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -221,6 +227,7 @@ export class Coordinator implements KvHandler {
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
   readonly #versionDigest: ((obj: HeldObject) => bigint) | undefined;
+  readonly #contexts: ContextCodec;
 
   constructor(deps: CoordinatorDeps) {
     assert(Number.isInteger(deps.config.replicas) && deps.config.replicas >= 1, 'replicas must be a positive integer');
@@ -233,6 +240,7 @@ export class Coordinator implements KvHandler {
     this.#nodeId = deps.nodeId;
     this.#random = deps.runtime.random;
     this.#versionDigest = deps.versionDigest;
+    this.#contexts = deps.contexts ?? DEFAULT_CONTEXT_CODEC;
     const actors = new ActorEpochs(deps.nodeId, deps.runtime.random, this.#log, deps.mintEpoch);
     this.#replica = new LocalReplica({
       storage: deps.storage,
@@ -429,7 +437,7 @@ export class Coordinator implements KvHandler {
       if (merged === undefined) return { values: [], context: EMPTY };
       const values: Uint8Array[] = [];
       for (const v of Dvv.values(merged)) if (!v.tombstone) values.push(v.data);
-      return { values, context: encodeContext(Dvv.join(merged), cmd.key) };
+      return { values, context: this.#contexts.encode(Dvv.join(merged), cmd.key) };
     } finally {
       round.finish();
     }
@@ -621,7 +629,7 @@ export class Coordinator implements KvHandler {
     const required = requiredReplies(level, this.#config.replicas, 'write');
     checkKey(key);
     checkWrite(value, contextBytes);
-    const context = decodeContext(contextBytes, key);
+    const context = this.#contexts.decode(contextBytes, key);
     const view = this.#view(required);
     const partition = partitionOf(key, view.ring.partitionCount);
     const replicas = view.replicas(partition);
@@ -761,7 +769,7 @@ export class Coordinator implements KvHandler {
         if (computed === undefined) abandoned = true;
         throw round.error(decision, { maybeApplied: computed !== undefined });
       }
-      return { context: encodeContext(computed!.seen, key) };
+      return { context: this.#contexts.encode(computed!.seen, key) };
     } finally {
       round.finish();
     }
@@ -814,7 +822,7 @@ export class Coordinator implements KvHandler {
       for (let i = 0; i < nodes.length; i++) if (round.states[i] === SLOT_PENDING) this.#sendWrite(slots, i, view, req, timeoutMs);
       const decision = await round.decided;
       if (decision !== 'won') throw round.error(decision, { maybeApplied: true });
-      return { context: encodeContext(seenByWriter(object, context, actor), key) };
+      return { context: this.#contexts.encode(seenByWriter(object, context, actor), key) };
     } finally {
       round.finish();
     }

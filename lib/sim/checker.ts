@@ -97,7 +97,7 @@ export function checkHistory(input: CheckInput): Violation[] {
         case 'read':
           return w.context.seen.has(p.id);
         case 'fuzzed':
-          return w.endMs === undefined || p.startMs < w.endMs;
+          return w.endMs === undefined || p.startMs < w.endMs || (w.context.insider && !acknowledged(w));
         default:
           return false;
       }

@@ -26,8 +26,13 @@ export type ContextOrigin =
    * it out when such siblings exist).
    */
   | { readonly kind: 'read'; readonly seen: ReadonlySet<number>; readonly sure: ReadonlySet<number> }
-  /** A real context of this key with bytes changed: may supersede at most what existed before it ended. */
-  | { readonly kind: 'fuzzed' }
+  /**
+   * A real context of this key with bytes changed: may supersede at most what
+   * existed before it ended. An insider's (signed with the cluster's secret)
+   * that ended without an answer may land any time later, and then supersede
+   * whatever its claims cover by then (swarm seed 40999).
+   */
+  | { readonly kind: 'fuzzed'; readonly insider: boolean }
   /** A context read for another key, by mistake: must be refused; if not, supersedes nothing of this key. */
   | { readonly kind: 'foreign' };
 

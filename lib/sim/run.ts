@@ -39,6 +39,13 @@ export interface SimRunOptions {
   antiEntropy: false | Partial<AntiEntropyConfig>;
   /** Hinted handoff settings over the simulator's (SimClusterOptions.handoff); absent: its defaults. */
   handoff?: Partial<HandoffConfig>;
+  /**
+   * The fuzzing client holds the cluster's context secret: its forged claims
+   * are signed, accepted, and meet the replicas' clamping (context-check.ts),
+   * as every forgery did before contexts were signed. Absent or false: they
+   * are signed with another secret and refused.
+   */
+  insiderContexts?: boolean;
 }
 
 /** What a run found and how often rare paths were taken. */
@@ -68,6 +75,8 @@ export interface RareCounts {
   siblingCap: number;
   contextCatchUps: number;
   contextRefusals: number;
+  /** Writes refused because their context's signature did not match (contexts forged without the cluster's secret). */
+  forgedContextRefusals: number;
   setAside: number;
   maybeAppliedErrors: number;
   /** Tombstones purged by anti-entropy's GC (batches logged). */
@@ -160,6 +169,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
     thinkMsMax: opts.thinkMsMax,
     requestTimeoutMs: opts.requestTimeoutMs,
     replicas: opts.replicas,
+    ...(opts.insiderContexts === true ? { insiderContexts: true } : {}),
   });
   const faults = new FaultInjector(cluster, history, random.fork(), opts.faults);
   const finalValues = new Map<string, readonly string[] | undefined>();
@@ -237,6 +247,7 @@ export async function runSimulation(opts: SimRunOptions): Promise<SimRunReport> 
       siblingCap: writes.filter((w) => w.outcome.status === 'failed' && w.outcome.code === 'DYNAMO_LIMIT_EXCEEDED').length,
       contextCatchUps: 0,
       contextRefusals: writes.filter((w) => w.outcome.status === 'failed' && /context names versions/.test(w.outcome.message)).length,
+      forgedContextRefusals: writes.filter((w) => w.outcome.status === 'failed' && /signature does not match/.test(w.outcome.message)).length,
       setAside: cluster.watched(LOG.setAside),
       maybeAppliedErrors: writes.filter((w) => w.outcome.status === 'failed' && w.outcome.maybeApplied).length,
       tombstonePurges: cluster.watched(LOG.purged),

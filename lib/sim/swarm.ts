@@ -115,5 +115,7 @@ export function swarmOptions(seed: number): SimRunOptions {
     antiEntropy,
     // GC runs settle longer, so more tombstones are purged before the final reads judge them.
     ...(aae === 'gc' ? { settleMs: between(3000, 8000) } : {}),
+    // Drawn last, so every option above is what it was before contexts were signed.
+    ...(chance(0.3) ? { insiderContexts: true } : {}),
   };
 }

@@ -9,7 +9,7 @@
 import type { Consistency, NodeId } from '../protocol/index.ts';
 import { requiredReplies } from '../replication/index.ts';
 import { DynamoError, type SeededRandom } from '../runtime/index.ts';
-import { decodeContext, encodeContext } from '../vclock/index.ts';
+import { ContextCodec, DEFAULT_CONTEXT_CODEC, peekContext } from '../vclock/index.ts';
 import type { SimCluster } from './cluster.ts';
 import { idOf, valueOf, type ContextOrigin, type History, type Op, type ReadOp, type WriteOp } from './history.ts';
 
@@ -39,6 +39,8 @@ export interface WorkloadOptions {
   /** Deadline each request carries. */
   requestTimeoutMs: number;
   replicas: number;
+  /** fuzzedContext signs its forgeries with the cluster's secret (SimRunOptions.insiderContexts). */
+  insiderContexts?: boolean;
 }
 
 interface CachedContext {
@@ -109,7 +111,9 @@ export class Workload {
         }
         case 'fuzzedContext': {
           if (ctx === undefined || ctx.bytes.length === 0) break;
-          await this.#write(client, random, 'put', key, { kind: 'fuzzed' }, fuzz(ctx.bytes, utf8.encode(key), random), contexts);
+          const insider = this.#opts.insiderContexts === true;
+          const bytes = fuzz(ctx.bytes, utf8.encode(key), random, insider ? DEFAULT_CONTEXT_CODEC : FORGER);
+          await this.#write(client, random, 'put', key, { kind: 'fuzzed', insider }, bytes, contexts);
           break;
         }
       }
@@ -253,15 +257,23 @@ export class Workload {
 }
 
 /**
- * A real context of `key` damaged the ways a buggy or hostile client would.
- * Half the time the damage is semantic and keeps the context valid for its
- * key: a counter raised (a little, a lot, or to 2^53 - 1: a claim of versions
- * nobody issued) or an entry for an actor that never wrote the key added.
- * Otherwise bytes are changed, cut off or appended.
+ * What a client that does not hold the cluster's context secret signs with
+ * (the simulated cluster uses the default secret).
  */
-export function fuzz(bytes: Uint8Array, key: Uint8Array, random: SeededRandom): Uint8Array {
+export const FORGER = new ContextCodec({ secrets: [new TextEncoder().encode('a forger without the cluster secret')] });
+
+/**
+ * A real context of `key` damaged the ways a buggy or hostile client would.
+ * Half the time the damage is semantic and keeps the context well-formed for
+ * its key: a counter raised (a little, a lot, or to 2^53 - 1: a claim of
+ * versions nobody issued) or an entry for an actor that never wrote the key
+ * added, signed again by `signer`: FORGER (a client without the cluster's
+ * secret, refused) or the cluster's codec (an insider, accepted). Otherwise
+ * bytes are changed, cut off or appended.
+ */
+export function fuzz(bytes: Uint8Array, key: Uint8Array, random: SeededRandom, signer: ContextCodec = FORGER): Uint8Array {
   if (random.float() < 0.5) {
-    const vv = decodeContext(bytes, key).map((e) => ({ ...e }));
+    const vv = peekContext(bytes, key).map((e) => ({ ...e }));
     const i = random.int(vv.length);
     const e = vv[i]!;
     switch (random.int(4)) {
@@ -280,7 +292,7 @@ export function fuzz(bytes: Uint8Array, key: Uint8Array, random: SeededRandom): 
       }
     }
     vv.sort((a, b) => (a.actor < b.actor ? -1 : a.actor > b.actor ? 1 : 0));
-    return encodeContext(vv, key);
+    return signer.encode(vv, key);
   }
   const out = [...bytes];
   const body = Math.min(9, out.length - 1);

@@ -2,15 +2,27 @@
  * vclock: causality tracking for siblings. Owns dotted version vector sets
  * (DVV sets, a port of Riak's dvvset.erl) — the per-key clock plus the
  * concurrent values it keeps alive — together with plain version vectors,
- * replica actor naming, and the compact binary codec for the opaque context
- * clients carry between a get and the next put. Only replicas are actors, so
+ * replica actor naming, and the compact binary codec for the opaque, signed
+ * context clients carry between a get and the next put. Only replicas are actors, so
  * clocks stay as small as the replica set however many clients write, and a
  * write supersedes exactly the values its context had seen: interleaved
  * read-modify-write cycles cannot cause sibling explosion. Pure and synchronous.
  */
 export type { Actor, VectorEntry, VersionVector, DvvEntry, DvvSet } from './types.ts';
 export { actorFor } from './actor.ts';
-export { encodeContext, decodeContext, keyFingerprint, KEY_FINGERPRINT_BYTES } from './context-codec.ts';
+export {
+  ContextCodec,
+  type ContextCodecOptions,
+  DEFAULT_CONTEXT_CODEC,
+  DEFAULT_CONTEXT_SECRET,
+  CONTEXT_SECRET_BYTES_MIN,
+  CONTEXT_SIGNATURE_BYTES,
+  encodeContext,
+  decodeContext,
+  peekContext,
+  keyFingerprint,
+  KEY_FINGERPRINT_BYTES,
+} from './context-codec.ts';
 
 import type { Actor, DvvSet, VersionVector } from './types.ts';
 import { fresh, join, sync, update, values, size, map, conflictingDots } from './dvv-set.ts';

@@ -138,6 +138,25 @@ describe('deploy/k8s manifests', () => {
       expect(monitor['spec'].endpoints[0].port).to.equal('metrics');
     });
 
+    it('validates with the secret components on too (bearer tokens, context secret), each mounting its Secret where its flag points', () => {
+      const all = render(K8S_DIR, { components: ['components/tls', 'components/auth', 'components/context-secret'] });
+      for (const d of all) expect(() => validate(d), `${d['kind']} ${d['metadata'].name}`).to.not.throw();
+      const c = nodeContainer(all);
+      const volumes = podSpecOf(only(all, 'StatefulSet'))!['volumes'];
+      const cases = [
+        { volume: 'auth', secret: 'dynamo-auth', dir: '/etc/dynamo/auth', env: 'DYNAMO_AUTH_TOKEN_FILE', file: 'token' },
+        { volume: 'context-secret', secret: 'dynamo-context-secret', dir: '/etc/dynamo/context', env: 'DYNAMO_CONTEXT_SECRET_FILE', file: 'secrets' },
+      ];
+      for (const k of cases) {
+        expect(c.volumeMounts.find((m: Doc) => m.name === k.volume), k.volume).to.include({ mountPath: k.dir, readOnly: true });
+        expect(volumes.find((v: Doc) => v.name === k.volume).secret.secretName, k.volume).to.equal(k.secret);
+        expect(envValue(c, k.env)?.value, k.env).to.equal(`${k.dir}/${k.file}`);
+      }
+      // Each component adds to what the others set: TLS's three, then one each.
+      expect(envEntries(c).length).to.equal(envEntries(container).length + 5);
+      expect(volumes.map((v: Doc) => v.name)).to.include.members(['tls', 'auth', 'context-secret']);
+    });
+
     it('rejects a document that breaks the schema (the validation can fail)', () => {
       const broken = JSON.parse(JSON.stringify(sts)) as Doc;
       podSpecOf(broken)!['containers'][0].resources.limits.cpu = 'two cores';

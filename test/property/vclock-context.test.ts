@@ -1,8 +1,13 @@
-/** Context codec properties (lib/vclock): exact round-trip, canonical bytes, and a decoder that only ever throws InvalidArgumentError. */
+/**
+ * Context codec properties (lib/vclock): exact round-trip, canonical bytes, a
+ * decoder that only ever throws InvalidArgumentError, and a signature that
+ * refuses every damaged context.
+ */
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { InvalidArgumentError } from '../../lib/runtime/index.ts';
 import { decodeContext, encodeContext, keyFingerprint, type VersionVector } from '../../lib/vclock/index.ts';
+import { signContext } from '../support/context-signing.ts';
 
 const KEY = new TextEncoder().encode('user:7');
 
@@ -14,16 +19,17 @@ const versionVector: fc.Arbitrary<VersionVector> = fc
   .uniqueArray(fc.tuple(actor, counter), { maxLength: 8, selector: ([a]) => a })
   .map((pairs) => pairs.map(([a, c]) => ({ actor: a, counter: c })).sort((x, y) => (x.actor < y.actor ? -1 : 1)));
 
-/** Valid encodings damaged in the ways real corruption happens: cut short, a byte changed, a byte inserted. */
-const damaged: fc.Arbitrary<Uint8Array> = fc
+/** Valid encodings damaged in the ways real corruption happens: cut short, a byte changed, a byte inserted (with the original). */
+const damaged: fc.Arbitrary<{ good: Uint8Array; bad: Uint8Array }> = fc
   .tuple(versionVector, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('truncate', 'set', 'insert'))
   .map(([vv, at, byte, how]) => {
-    const good = [...encodeContext(vv, KEY)];
+    const original = encodeContext(vv, KEY);
+    const good = [...original];
     const i = good.length === 0 ? 0 : at % good.length;
-    if (how === 'truncate') return Uint8Array.from(good.slice(0, i));
+    if (how === 'truncate') return { good: original, bad: Uint8Array.from(good.slice(0, i)) };
     if (how === 'set') good[i] = byte;
     else good.splice(i, 0, byte);
-    return Uint8Array.from(good);
+    return { good: original, bad: Uint8Array.from(good) };
   });
 
 /** decodeContext either returns a vector whose encoding is exactly `bytes`, or throws a readable InvalidArgumentError. */
@@ -34,7 +40,7 @@ function decodesCanonicallyOrRefuses(bytes: Uint8Array): void {
   } catch (e) {
     expect(e).to.be.instanceOf(InvalidArgumentError);
     expect((e as InvalidArgumentError).message).to.match(
-      /^context is malformed: .+ at byte \d+; pass the context bytes returned by get\/put unchanged|^context was read for a different key|^context has format version 1/,
+      /^context is malformed: .+ at byte \d+; pass the context bytes returned by get\/put unchanged|^context was read for a different key|^context has format version [12]|^context was not issued by this cluster/,
     );
     return;
   }
@@ -55,14 +61,29 @@ describe('vclock context codec (property)', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 48 }), decodesCanonicallyOrRefuses), { numRuns: 1000 });
   });
 
-  it('arbitrary bytes behind a valid version byte and fingerprint: same guarantee', () => {
+  it('arbitrary bytes behind a valid version byte and fingerprint, signed (what only a holder of the secret can send): same guarantee', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 48 }), (tail) => decodesCanonicallyOrRefuses(Uint8Array.from([2, ...keyFingerprint(KEY), ...tail]))),
+      fc.property(fc.uint8Array({ maxLength: 48 }), (tail) => decodesCanonicallyOrRefuses(signContext([3, ...keyFingerprint(KEY), ...tail], KEY))),
       { numRuns: 1000 },
     );
   });
 
-  it('damaged valid contexts: same guarantee', () => {
-    fc.assert(fc.property(damaged, decodesCanonicallyOrRefuses), { numRuns: 1000 });
+  it('arbitrary bytes behind a valid version byte and fingerprint, unsigned: always refused', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 48 }), (tail) => {
+        expect(() => decodeContext(Uint8Array.from([3, ...keyFingerprint(KEY), ...tail]), KEY)).to.throw(InvalidArgumentError);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('damaged valid contexts are refused unless the damage changed nothing or cut everything (no context: a blind write)', () => {
+    fc.assert(
+      fc.property(damaged, ({ good, bad }) => {
+        decodesCanonicallyOrRefuses(bad);
+        if (bad.length > 0 && Buffer.compare(Buffer.from(good), Buffer.from(bad)) !== 0) expect(() => decodeContext(bad, KEY)).to.throw(InvalidArgumentError);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -1,23 +1,38 @@
 import { expect } from 'chai';
 import { InvalidArgumentError } from '../../../lib/runtime/index.ts';
 import { LIMITS } from '../../../lib/protocol/index.ts';
-import { decodeContext, encodeContext, keyFingerprint, type VersionVector } from '../../../lib/vclock/index.ts';
+import {
+  CONTEXT_SIGNATURE_BYTES,
+  ContextCodec,
+  DEFAULT_CONTEXT_CODEC,
+  decodeContext,
+  encodeContext,
+  keyFingerprint,
+  peekContext,
+  type VersionVector,
+} from '../../../lib/vclock/index.ts';
+import { signContext } from '../../support/context-signing.ts';
 
 const vv = (...pairs: [string, number][]): VersionVector => pairs.map(([actor, counter]) => ({ actor, counter }));
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 /** The key every context in this file is bound to, and its fingerprint. */
 const KEY = new TextEncoder().encode('cart:42');
 const FP = [...keyFingerprint(KEY)];
-/** A version-2 context for KEY: version byte, fingerprint, then `rest` (entry count and entries). */
-const ctx = (...rest: number[]): Uint8Array => Uint8Array.from([2, ...FP, ...rest]);
+/** A version-3 context for KEY: version byte, fingerprint, then `rest` (entry count and entries), signed with the default secret. */
+const ctx = (...rest: number[]): Uint8Array => signContext([3, ...FP, ...rest], KEY);
+/** The same without a signature: format version 2, which older builds issued. */
+const unsigned = (...rest: number[]): Uint8Array => Uint8Array.from([2, ...FP, ...rest]);
+const secret = (text: string): Uint8Array => new TextEncoder().encode(text);
 /** keyFingerprint(KEY) as pinned when format 2 was introduced. */
 const GOLDEN_FP = '441a012bdc79d60d';
+/** The signature of encodeContext([n1.e1: 3], KEY) under the default secret, as pinned when format 3 was introduced. */
+const GOLDEN_SIGNATURE = '28c9a36109ebaa0cbd279c781e03b9b5';
 
 /** Asserts decodeContext refuses `input` with an InvalidArgumentError whose message matches `pattern`. */
-function expectRejected(input: Uint8Array, pattern: RegExp): void {
+function expectRejected(input: Uint8Array, pattern: RegExp, codec: ContextCodec = DEFAULT_CONTEXT_CODEC): void {
   let thrown: unknown;
   try {
-    decodeContext(input, KEY);
+    codec.decode(input, KEY);
   } catch (e) {
     thrown = e;
   }
@@ -33,7 +48,7 @@ describe('vclock context codec', () => {
     expect(decodeContext(new Uint8Array(0), KEY)).to.deep.equal([]);
   });
 
-  it('encodes the documented layout: version, key fingerprint, count, then (length, UTF-8 actor, counter) per entry', () => {
+  it('encodes the documented layout: version, key fingerprint, count, then (length, UTF-8 actor, counter) per entry, then the signature', () => {
     // 300 = 0b10_0101100 -> LEB128 0xac 0x02
     expect(encodeContext(vv(['a', 1], ['bb', 300]), KEY)).to.deep.equal(ctx(2, 1, 0x61, 1, 2, 0x62, 0x62, 0xac, 0x02));
     expect(encodeContext(vv(['é', 127]), KEY)).to.deep.equal(ctx(1, 2, 0xc3, 0xa9, 0x7f));
@@ -62,25 +77,79 @@ describe('vclock context codec', () => {
     for (const c of cases) expect(decodeContext(encodeContext(c, KEY), KEY)).to.deep.equal(c);
   });
 
+  it('pins the signature (changing how it is computed would invalidate every context in clients)', () => {
+    const good = encodeContext(vv(['n1.e1', 3]), KEY);
+    expect(good.length).to.equal(1 + 8 + 1 + 1 + 5 + 1 + CONTEXT_SIGNATURE_BYTES);
+    expect(Buffer.from(good.subarray(good.length - CONTEXT_SIGNATURE_BYTES)).toString('hex')).to.equal(GOLDEN_SIGNATURE);
+  });
+
+  it('refuses a context signed with another secret, or any byte of a good one changed, saying what to do', () => {
+    const good = encodeContext(vv(['n1.e1', 3], ['n2.e7', 12]), KEY);
+    const forger = new ContextCodec({ secrets: [secret('not the cluster secret at all')] });
+    // The forgery every earlier check passes: a raised counter, well-formed and bound to the key.
+    const forged = forger.encode(vv(['n1.e1', 4], ['n2.e7', 12]), KEY);
+    expectRejected(forged, /^context was not issued by this cluster, or was changed: its signature does not match; pass the context bytes returned by get\/put unchanged \(if the nodes were given different --context-secret-file/);
+    expect(peekContext(forged, KEY), 'what it claims can still be read for display').to.deep.equal(vv(['n1.e1', 4], ['n2.e7', 12]));
+    for (let i = 1 + 8; i < good.length; i++) {
+      for (const flip of [0x01, 0x80]) {
+        const bad = Uint8Array.from(good);
+        bad[i]! ^= flip;
+        expectRejected(bad, /^context (was not issued by this cluster|is malformed)/);
+      }
+    }
+  });
+
+  it('verifies with any of its secrets and signs with the first (rotation)', () => {
+    const oldSecret = secret('the old cluster secret, 2025');
+    const newSecret = secret('the new cluster secret, 2026');
+    const before = new ContextCodec({ secrets: [oldSecret] });
+    const during = new ContextCodec({ secrets: [newSecret, oldSecret] });
+    const after = new ContextCodec({ secrets: [newSecret] });
+    const held = before.encode(vv(['a', 2]), KEY);
+    expect(during.decode(held, KEY)).to.deep.equal(vv(['a', 2]));
+    const issued = during.encode(vv(['a', 2]), KEY);
+    expect(issued).to.deep.equal(after.encode(vv(['a', 2]), KEY));
+    expect(after.decode(issued, KEY)).to.deep.equal(vv(['a', 2]));
+    expectRejected(held, /signature does not match/, after);
+    expect(() => new ContextCodec({ secrets: [secret('too short')] })).to.throw(/at least 16 bytes/);
+    expect(() => new ContextCodec({ secrets: [] })).to.throw(/at least one secret/);
+  });
+
+  it('accepts an unsigned version-2 context only when told to (a rolling upgrade), with the same parsing rules', () => {
+    const v2 = unsigned(1, 1, 0x61, 5);
+    expectRejected(v2, /^context has format version 2, which carries no signature and is no longer accepted; read the key again/);
+    const upgrading = new ContextCodec({ acceptUnsigned: true });
+    expect(upgrading.decode(v2, KEY)).to.deep.equal(vv(['a', 5]));
+    expect(upgrading.decode(encodeContext(vv(['a', 5]), KEY), KEY), 'signed ones too').to.deep.equal(vv(['a', 5]));
+    expect(upgrading.encode(vv(['a', 5]), KEY)[0], 'it issues only signed ones').to.equal(3);
+    expectRejected(unsigned(1, 1, 0x61, 0), /the counter of entry 1 is 0 at byte 12/, upgrading);
+    expectRejected(Uint8Array.from([2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0x61, 5]), /read for a different key/, upgrading);
+  });
+
   it('rejects an unknown format version', () => {
-    expectRejected(bytes(3, 1, 1, 0x61, 1), /unsupported format version 3 \(expected 2\) at byte 0/);
+    expectRejected(bytes(4, 1, 1, 0x61, 1), /unsupported format version 4 \(expected 3\) at byte 0/);
     expectRejected(bytes(0), /unsupported format version 0/);
   });
 
   it('rejects truncated input, naming the offset and how to fix it', () => {
     const good = encodeContext(vv(['alpha', 7], ['beta', 9]), KEY);
     for (let len = 1; len < good.length; len++) {
-      expectRejected(good.subarray(0, len), /^context is malformed: .*; pass the context bytes returned by get\/put unchanged/);
+      expectRejected(
+        good.subarray(0, len),
+        /^context (is malformed: .*|was not issued by this cluster, or was changed: its signature does not match); pass the context bytes returned by get\/put unchanged/,
+      );
     }
     expectRejected(ctx(1, 5, 0x61, 0x62, 1), /truncated inside the actor of entry 1 at byte 14|cannot fit/);
     expectRejected(ctx(1, 1, 0x61, 0x80), /truncated inside the counter of entry 1 at byte 13/);
-    expectRejected(bytes(2, ...FP), /truncated inside the entry count at byte 9/);
-    expectRejected(bytes(2, 1, 2), /truncated inside the key fingerprint at byte 3/);
+    expectRejected(ctx(), /truncated inside the entry count at byte 9/);
+    expectRejected(bytes(3, ...FP, 1, 1, 0x61), /truncated inside the signature at byte 12/);
+    expectRejected(bytes(3, 1, 2), /truncated inside the key fingerprint at byte 3/);
   });
 
   it('rejects trailing bytes', () => {
-    const good = encodeContext(vv(['a', 1]), KEY);
-    expectRejected(Uint8Array.from([...good, 0]), /1 trailing bytes after the last entry at byte 13/);
+    expectRejected(ctx(1, 1, 0x61, 1, 0), /1 trailing bytes after the last entry at byte 13/);
+    // Appended after the signature instead, the byte breaks the signature.
+    expectRejected(Uint8Array.from([...encodeContext(vv(['a', 1]), KEY), 0]), /signature does not match/);
   });
 
   it('rejects unsorted and duplicate actors', () => {
@@ -124,7 +193,7 @@ describe('vclock context codec', () => {
 
   it('rejects contexts above LIMITS.contextBytesMax', () => {
     const big = new Uint8Array(LIMITS.contextBytesMax + 1);
-    big[0] = 2;
+    big[0] = 3;
     expectRejected(big, new RegExp(`above the limit of ${LIMITS.contextBytesMax}`));
   });
 
