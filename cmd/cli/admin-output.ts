@@ -102,7 +102,7 @@ export function statusText(s: NodeStatus, nowMs = 0): string {
   if (f !== undefined) {
     out +=
       `actor ${f.actor}; records set aside ${f.recordsSetAside}, local write failures ${f.localWriteFailures}, actors retired ${f.actorsRetired}, ` +
-      `dot conflicts ${f.dotConflicts}, contexts clamped ${f.contextClamps}, context catch-ups ${f.contextCatchUps}, sibling-cap refusals ${f.siblingCapRefusals}\n`;
+      `dot conflicts ${f.dotConflicts}, contexts clamped ${f.contextClamps}, context catch-ups ${f.contextCatchUps}, sibling-cap refusals ${f.siblingCapRefusals}, contexts refused ${f.contextsRefused ?? 0}\n`;
   }
   out += hintsText(s);
   if (s.transfers === undefined) return out + ae;

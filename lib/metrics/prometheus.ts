@@ -138,6 +138,7 @@ export class PrometheusMetrics implements Metrics {
     mirror('dynamo_actors_retired_total', 'Minting actors retired this process life (after a failed local write or corruption).', (s) => s.safety?.actorsRetired);
     mirror('dynamo_context_clamps_total', 'Write contexts naming versions no replica holds, clamped.', (s) => s.safety?.contextClamps);
     mirror('dynamo_context_catch_ups_total', 'Writes whose context was ahead of this replica, which first caught up from the others.', (s) => s.safety?.contextCatchUps);
+    mirror('dynamo_contexts_refused_total', 'Writes refused for their context: damaged, read for another key, or not signed by this cluster.', (s) => s.safety?.contextsRefused);
     this.#members = new client.Gauge({
       name: 'dynamo_members',
       help: 'Cluster members by state, as this node sees them.',

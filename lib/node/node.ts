@@ -533,6 +533,7 @@ export class DynamoNode {
               contextClamps: stats.contextClamps,
               contextCatchUps: stats.contextCatchUps,
               siblingCapRefusals: stats.siblingCapRefusals,
+              contextsRefused: stats.contextsRefused,
             },
           }),
     };

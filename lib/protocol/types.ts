@@ -312,6 +312,8 @@ export interface SafetyCounters {
   readonly contextClamps: number;
   readonly contextCatchUps: number;
   readonly siblingCapRefusals: number;
+  /** Writes refused for their context (damaged, another key's, or not signed by this cluster); absent from older nodes. */
+  readonly contextsRefused?: number;
 }
 
 /** Anti-entropy between the answering node and one peer, as the node ran it (exchanges it started). */

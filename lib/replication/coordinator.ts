@@ -55,6 +55,8 @@ export interface ReplicationStats extends Readonly<ReplicaStats> {
   readonly readRepairs: number;
   /** Writes whose context was ahead of this replica's copy, which first caught up from the other replicas. */
   readonly contextCatchUps: number;
+  /** Writes refused for their context: damaged, read for another key, or not signed by this cluster. */
+  readonly contextsRefused: number;
   /** Replicas whose digest differed from this node's copy in a digest read, so their copy was read whole. */
   readonly digestMismatches: number;
   /** Minting actors retired this life (see actor-epochs.ts). */
@@ -218,7 +220,7 @@ export class Coordinator implements KvHandler {
   readonly #hints: HintPort | undefined;
   readonly #nodeId: string;
   readonly #random: Random;
-  readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0, digestMismatches: 0, contextCatchUps: 0, hintedWrites: 0, fallbackCoordinated: 0 };
+  readonly #stats = { gets: 0, puts: 0, deletes: 0, readRepairs: 0, digestMismatches: 0, contextCatchUps: 0, contextsRefused: 0, hintedWrites: 0, fallbackCoordinated: 0 };
   /** Requests, replica calls and repairs not yet finished; close() waits for zero. */
   #inflight = 0;
   /** Peer requests served since start (reads, writes, hints, forwards; not anti-entropy's own merges). */
@@ -629,7 +631,13 @@ export class Coordinator implements KvHandler {
     const required = requiredReplies(level, this.#config.replicas, 'write');
     checkKey(key);
     checkWrite(value, contextBytes);
-    const context = this.#contexts.decode(contextBytes, key);
+    let context: VersionVector;
+    try {
+      context = this.#contexts.decode(contextBytes, key);
+    } catch (e) {
+      this.#stats.contextsRefused++;
+      throw e;
+    }
     const view = this.#view(required);
     const partition = partitionOf(key, view.ring.partitionCount);
     const replicas = view.replicas(partition);

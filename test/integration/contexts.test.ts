@@ -70,6 +70,9 @@ describe('integration: signed contexts and --context-secret-file', function () {
     expect(cli.stderr.trim().split('\n')).to.have.length(1);
     expect(cli.stderr).to.match(/signature does not match/);
     expect(text((await b.get('cart', { consistency: 'ALL' })).values), 'nothing forged was stored').to.deep.equal(['apples']);
+    // Counted where they were refused: two SDK puts through n1, the CLI's through n3 (after its own read there).
+    const refused = async (id: string): Promise<number | undefined> => (await t.client(id).status(t.cluster.member(id).address, { timeoutMs: 2000 })).safety?.contextsRefused;
+    expect([await refused('n1'), await refused('n2'), await refused('n3')]).to.deep.equal([2, 0, 1]);
     // The real context replaces what it saw, through another node than the one that issued it.
     await t.client('n3').put('cart', 'apples,pears', { context: read.context, consistency: 'ALL' });
     expect(text((await a.get('cart', { consistency: 'ALL' })).values)).to.deep.equal(['apples,pears']);

@@ -34,6 +34,7 @@ const status = (over: Partial<NodeStatus> = {}): NodeStatus => ({
     contextClamps: 4,
     contextCatchUps: 5,
     siblingCapRefusals: 6,
+    contextsRefused: 7,
   },
   ...over,
 });
@@ -91,6 +92,7 @@ describe('metrics: PrometheusMetrics', () => {
     expect(sample(text, 'dynamo_member_probes_total')).to.equal(90);
     expect(sample(text, 'dynamo_member_probes_failed_total')).to.equal(2);
     expect(sample(text, 'dynamo_sibling_cap_refusals_total')).to.equal(6);
+    expect(sample(text, 'dynamo_contexts_refused_total')).to.equal(7);
     expect(sample(text, 'dynamo_context_catch_ups_total')).to.equal(5);
     expect(sample(text, 'dynamo_local_write_failures_total')).to.equal(3);
     expect(sample(text, 'dynamo_dot_conflicts_total')).to.equal(0);

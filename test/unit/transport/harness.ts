@@ -79,6 +79,7 @@ export const STATUS: NodeStatus = {
     contextClamps: 4,
     contextCatchUps: 5,
     siblingCapRefusals: 6,
+    contextsRefused: 7,
   },
 };
 
