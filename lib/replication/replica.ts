@@ -84,6 +84,8 @@ const EMPTY = new Uint8Array(0);
 /** The object of a key's last issued write, until that write settles (undefined: the key is being removed). */
 interface PendingWrite {
   readonly object: StoredObject | undefined;
+  /** Settles when the write has landed (rejects if it failed). */
+  landed: Promise<void>;
 }
 
 /** What a locked section issued: its result, and the write that must land before the caller is answered. */
@@ -339,7 +341,14 @@ export class LocalReplica {
         this.#stats.dotConflicts += step.conflicts;
         this.#logger.error('one version number names two different values; only one can be kept', { partition, conflicts: step.conflicts });
       }
-      if (step.bytes === undefined) return { result: step.merged, persisted: undefined };
+      if (step.bytes === undefined) {
+        // Nothing to store. But if the copy the merge matched is a write still
+        // landing, the merge holds only once that write has: were it to fail,
+        // an answer now would vouch for a version this replica never stored
+        // (swarm seed 45704: a replica write delivered twice was acknowledged
+        // by its duplicate while the first copy's disk write failed).
+        return { result: step.merged, persisted: this.#pending.get(lk)?.landed };
+      }
       const siblings = Dvv.size(step.merged);
       if (siblings >= LIMITS.siblingsWarn) this.#logger.warn('key has many siblings', { siblings, partition });
       return { result: step.merged, persisted: this.#write(lk, partition, key, local, step.merged, step.bytes) };
@@ -431,7 +440,7 @@ export class LocalReplica {
     } catch (e) {
       write = Promise.reject(e);
     }
-    const pending: PendingWrite = { object: after };
+    const pending: PendingWrite = { object: after, landed: Promise.resolve() };
     this.#pending.set(lk, pending);
     const persisted = write.then(
       () => {
@@ -447,6 +456,7 @@ export class LocalReplica {
     );
     // The caller awaits it once the key's lock is released; until then a failure must not count as unhandled.
     persisted.catch(() => undefined);
+    pending.landed = persisted;
     return persisted;
   }
 

@@ -249,8 +249,9 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
       const computed: ReplicaWrite[] = [];
       const deleting = replica.update(P, KEY, undefined, Dvv.join((await replica.read(P, KEY))!), 2, { unverified: 'clamp', onComputed: (w) => computed.push(w) });
       await until(() => computed.length === 1);
-      // The same tombstone arriving from another coordinator changes nothing: the merge sees the pending write.
-      expect(Dvv.values(await replica.merge(P, KEY, computed[0]!.object)).map((v) => v.tombstone)).to.deep.equal([true]);
+      // The same tombstone arriving from another coordinator changes nothing: the merge sees the pending write
+      // (and answers once that has landed).
+      const merging = replica.merge(P, KEY, computed[0]!.object);
       let seen: StoredObject | undefined;
       const purging = replica.purge(P, KEY, (o) => {
         seen = o;
@@ -260,9 +261,35 @@ describe('replication/replica (LocalReplica over MemoryStorage)', () => {
       expect(Dvv.values(seen!).map((v) => v.tombstone), 'purge decided on the pending tombstone, not the stored v1').to.deep.equal([true]);
       open();
       await deleting;
+      expect(Dvv.values(await merging).map((v) => v.tombstone)).to.deep.equal([true]);
       expect(await purging).to.equal(true);
       storage.stall = undefined;
       expect(await replica.readRecord(P, KEY), 'the removal landed after the tombstone').to.equal(undefined);
+      expect(replica.lockedKeys).to.equal(0);
+    });
+  });
+
+  describe('a merge that stores nothing vouches only for what landed', () => {
+    it('a replicated write delivered twice: the duplicate answers once the first copy landed, and fails with it (swarm seed 45704)', async () => {
+      await put(replica, bytes('v1'), [], 1);
+      const incoming = Dvv.update(Dvv.fresh<StoredValue>(), Dvv.join((await replica.read(P, KEY))!), 'n2.e1', { data: bytes('from-n2'), tombstone: false, writtenAtMs: 5 });
+      let open!: () => void;
+      storage.stall = new Promise((r) => (open = r));
+      storage.failures.push(new StorageError('EIO: i/o error'));
+      const first = replica.merge(P, KEY, incoming).catch((e: unknown) => e);
+      const duplicate = replica.merge(P, KEY, incoming).catch((e: unknown) => e);
+      let answered = false;
+      void duplicate.then(() => (answered = true));
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      expect(answered, 'the duplicate changes nothing, but its copy has not landed').to.equal(false);
+      open();
+      expect(await first).to.be.instanceOf(StorageError);
+      expect(await duplicate, 'it vouched for nothing: the copy it matched failed').to.be.instanceOf(StorageError);
+      storage.stall = undefined;
+      expect(live(await replica.read(P, KEY)), 'and indeed only v1 is stored').to.deep.equal(['v1']);
+      // Delivered again once the disk works, it is stored and acknowledged.
+      expect(live(await replica.merge(P, KEY, incoming))).to.deep.equal(['from-n2']);
+      expect(live(await replica.merge(P, KEY, incoming)), 'a duplicate of a landed copy answers at once').to.deep.equal(['from-n2']);
       expect(replica.lockedKeys).to.equal(0);
     });
   });
