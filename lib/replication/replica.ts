@@ -241,6 +241,8 @@ export class LocalReplica {
   readonly #valueHash: ((data: Uint8Array) => number) | undefined;
   /** Per lock key, the last issued write not settled yet: what the key holds once every issued write lands. */
   readonly #pending = new Map<string, PendingWrite>();
+  /** Objects readSummary decoded from a summary (an object without values is whole by isWhole, yet no record was read). */
+  readonly #fromSummaries = new WeakSet<HeldObject>();
   readonly #stats: ReplicaStats = { setAside: 0, dotConflicts: 0, localWriteFailures: 0, contextClamps: 0, siblingCapRefusals: 0, summaryReads: 0, summaryFallbacks: 0 };
 
   constructor(deps: {
@@ -311,7 +313,9 @@ export class LocalReplica {
     if (head === undefined) return undefined;
     if (head.record !== undefined) return decodeRecord(head.record);
     try {
-      return decodeSummary(head.summary);
+      const summary = decodeSummary(head.summary);
+      this.#fromSummaries.add(summary);
+      return summary;
     } catch (e) {
       if (!(e instanceof StorageCorruptionError)) throw e;
       this.#logger.warn('stored summary does not decode; reading the whole record', { partition, error: e.message });
@@ -364,7 +368,12 @@ export class LocalReplica {
     if (local === undefined) return { merged: incoming, bytes: record ?? encodeRecord(incoming), conflicts: 0 };
     const merged = Dvv.sync<StoredValue | ValueFingerprint>(local, incoming);
     if (sameDots(merged, local)) {
-      if (!isWhole(local)) return NEEDS_VALUES;
+      // The result is the local copy, so it must be read whole. A summary
+      // without values (a clock alone) would pass for whole while the record
+      // behind it may have rotted: read repair of that record would then
+      // change nothing, forever (swarm seed 47008). Reading it sets a rotten
+      // record aside.
+      if (!isWhole(local) || this.#fromSummaries.has(local)) return NEEDS_VALUES;
       return { merged: local, bytes: undefined, conflicts: Dvv.conflictingDots(local, incoming, sameStoredValue) };
     }
     if (!isWhole(merged)) return NEEDS_VALUES;

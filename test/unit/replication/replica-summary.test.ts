@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SeededRandom, silentLogger, type Logger } from '../../../lib/runtime/index.ts';
+import { SeededRandom, silentLogger, StorageCorruptionError, type Logger } from '../../../lib/runtime/index.ts';
 import { Dvv, type VersionVector } from '../../../lib/vclock/index.ts';
 import {
   createStorage, decodeRecord, encodeRecord, isWhole, type HeldObject, type RecordHead, type RecordWrite, type Storage, type StoredObject, type StoredValue,
@@ -22,18 +22,21 @@ const P = 5;
 const KEY = bytes('key');
 
 /** A storage that counts whole reads and summary reads (and can hand out a damaged summary). */
-function counting(inner: Storage): Storage & { gets: number; summaries: number; summaryAnswers: number; damageSummaries: boolean } {
+function counting(inner: Storage): Storage & { gets: number; summaries: number; summaryAnswers: number; damageSummaries: boolean; rotRecords: boolean } {
   const s = {
     gets: 0,
     summaries: 0,
     summaryAnswers: 0,
     damageSummaries: false,
+    /** Whole reads fail their checksum while summaries stay readable, as when value-log bytes rot. */
+    rotRecords: false,
     engine: inner.engine,
     supports: inner.supports,
     open: () => inner.open(),
     close: () => inner.close(),
     get: (p: number, k: Uint8Array) => {
       s.gets++;
+      if (s.rotRecords) return Promise.reject(new StorageCorruptionError('value log: the record fails its checksum'));
       return inner.get(p, k);
     },
     getSummary: async (p: number, k: Uint8Array): Promise<RecordHead | undefined> => {
@@ -183,6 +186,22 @@ describe('replication/replica: writes computed from record summaries (LevelDB va
     expect(live(both)).to.deep.equal(['other', 'v1']);
     expect(live(await replica.read(P, KEY))).to.deep.equal(['other', 'v1']);
     expect(replica.stats()).to.include({ summaryReads: 2, summaryFallbacks: 2 });
+  });
+
+  it('a merge that would change nothing on a summary without values reads the record behind it, and sets it aside if it rotted (swarm seed 47008)', async () => {
+    // A clock without values: what a read repair of a key whose only copy was set aside writes.
+    const clockOnly: StoredObject = { entries: [{ actor: 'n2.x', counter: 3, values: [] }], anonymous: [] };
+    await replica.merge(P, KEY, clockOnly, encodeRecord(clockOnly));
+    storage.rotRecords = true;
+    expect(await replica.readRecord(P, KEY).catch((e: unknown) => e), 'reads of the record fail').to.be.instanceOf(StorageCorruptionError);
+    storage.gets = 0;
+    // The same object again (read repair): nothing would change, but the result is the local copy, so it is read.
+    const merged = await replica.merge(P, KEY, clockOnly, encodeRecord(clockOnly));
+    expect(storage.gets, 'the record behind the summary was read').to.equal(1);
+    expect(replica.stats()).to.include({ setAside: 1 });
+    expect(merged).to.deep.equal(clockOnly);
+    storage.rotRecords = false;
+    expect(await replica.readRecord(P, KEY), 'the repair stored the incoming copy in place of the rotten one').to.deep.equal(encodeRecord(clockOnly));
   });
 
   it('finds a version number naming two values by its fingerprint', async () => {
