@@ -42,7 +42,7 @@ import { LIMITS } from '../protocol/index.ts';
 import { assert, InvalidArgumentError } from '../runtime/index.ts';
 import type { VectorEntry, VersionVector } from './types.ts';
 import { assertVector } from './vector.ts';
-import { readVarint, type VarintRead, writeVarint } from './varint.ts';
+import { putVarint, readVarint, varintBytes, type VarintRead } from './varint.ts';
 
 /** First byte of every non-empty context this build issues. */
 const CONTEXT_FORMAT_VERSION = 3;
@@ -210,29 +210,10 @@ function actorBytes(actor: string): Uint8Array {
   return bytes;
 }
 
-/** Bytes of `n` as a varint. */
-function varintBytes(n: number): number {
-  let bytes = 1;
-  for (let rest = n; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes++;
-  return bytes;
-}
-
-/** Writes `n` as a varint at `pos`; returns the offset after it (writeVarint's encoding, in place). */
-function putVarint(out: Uint8Array, pos: number, n: number): number {
-  let rest = n;
-  let at = pos;
-  while (rest >= 0x80) {
-    out[at++] = (rest % 0x80) | 0x80;
-    rest = Math.floor(rest / 0x80);
-  }
-  out[at++] = rest;
-  return at;
-}
-
 function signature(secret: KeyObject, key: Uint8Array, body: Uint8Array): Uint8Array {
-  const prefix: number[] = [];
-  writeVarint(prefix, key.length);
-  const mac = createHmac('sha256', secret).update(SIGNATURE_DOMAIN).update(Uint8Array.from(prefix)).update(key).update(body).digest();
+  const prefix = new Uint8Array(varintBytes(key.length));
+  putVarint(prefix, 0, key.length);
+  const mac = createHmac('sha256', secret).update(SIGNATURE_DOMAIN).update(prefix).update(key).update(body).digest();
   return mac.subarray(0, CONTEXT_SIGNATURE_BYTES);
 }
 

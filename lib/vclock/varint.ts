@@ -7,14 +7,23 @@
 /** Longest varint that can hold Number.MAX_SAFE_INTEGER (53 bits / 7 per byte). */
 const VARINT_BYTES_MAX = 8;
 
-/** Appends `n` (a safe non-negative integer) to `out`. */
-export function writeVarint(out: number[], n: number): void {
+/** Bytes of `n` (a safe non-negative integer) as a varint. */
+export function varintBytes(n: number): number {
+  let bytes = 1;
+  for (let rest = n; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes++;
+  return bytes;
+}
+
+/** Writes `n` (a safe non-negative integer) at `pos` of `out`, which has room; returns the offset after it. */
+export function putVarint(out: Uint8Array, pos: number, n: number): number {
   let rest = n;
+  let at = pos;
   while (rest >= 0x80) {
-    out.push((rest % 0x80) | 0x80);
+    out[at++] = (rest % 0x80) | 0x80;
     rest = Math.floor(rest / 0x80);
   }
-  out.push(rest);
+  out[at++] = rest;
+  return at;
 }
 
 /** Why a varint could not be read; the caller turns it into its own error. */
