@@ -91,7 +91,7 @@ function main(): void {
   }
   const ops = option('--ops') === undefined ? undefined : Number(option('--ops'));
   const top = Number(option('--top') ?? 40);
-  const report = execFileSync('perf', ['report', '-i', file, '--stdio', '--sort', 'dso,sym'], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
+  const report = execFileSync('perf', ['report', '-i', file, '--stdio', '--no-children', '-g', 'none', '--sort', 'dso,sym'], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
   // cpu-clock counts nanoseconds: the event count is the CPU time recorded.
   const eventNs = Number(/Event count \(approx\.\): (\d+)/.exec(report)?.[1] ?? NaN);
   const rows = parseReport(report);

@@ -9,7 +9,7 @@ export * from './time.ts';
 export * from './random.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
-export { RealTime, keepAliveUntil } from './real-time.ts';
+export { RealTime, atTurnEnd, keepAliveUntil } from './real-time.ts';
 export { RealRandom } from './real-random.ts';
 
 import type { Logger } from './logger.ts';

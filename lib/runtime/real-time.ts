@@ -44,3 +44,14 @@ export function keepAliveUntil<T>(work: Promise<T>): Promise<T> {
   const hold = setInterval(() => {}, 1 << 30);
   return work.finally(() => clearInterval(hold));
 }
+
+/**
+ * Run `fn` once the current event-loop turn has handled all of its I/O
+ * (setImmediate: after the poll phase, before any timer). What a turn's
+ * callbacks produce (requests read from several sockets, storage
+ * completions, the replies they lead to) can then leave together: unlike a
+ * microtask, which runs when the one callback that queued it returns.
+ */
+export function atTurnEnd(fn: () => void): void {
+  setImmediate(fn);
+}

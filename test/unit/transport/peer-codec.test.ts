@@ -228,19 +228,52 @@ describe('transport peer codec', () => {
   });
 
   describe('BatchWriter', () => {
-    it('coalesces everything added in one turn into one frame (microtask flush)', async () => {
+    it('coalesces everything added in one turn into one frame (flushed at the end of the turn)', async () => {
       const frames: [Buffer, number][] = [];
       const writer = new BatchWriter((frame, n) => frames.push([frame, n]));
       for (let i = 1; i <= 10; i++) writer.add(i, 100, KIND_REQUEST, { type: 'read', key: bytes(i) });
       expect(frames).to.have.length(0);
       expect(writer.size).to.equal(10);
-      await Promise.resolve();
+      await new Promise((resolve) => setImmediate(resolve));
       expect(frames).to.have.length(1);
       expect(frames[0]![1]).to.equal(10);
       const ids: number[] = [];
       decodeBatch(frames[0]![0], (id) => ids.push(id));
       expect(ids).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(writer.size).to.equal(0);
+    });
+
+    it('gathers entries added by separate callbacks of one turn (microtasks, nextTick) into one frame', async () => {
+      const frames: [Buffer, number][] = [];
+      const writer = new BatchWriter((frame, n) => frames.push([frame, n]));
+      writer.add(1, 100, KIND_REQUEST, { type: 'read', key: bytes(1) });
+      await Promise.resolve();
+      writer.add(2, 100, KIND_REQUEST, { type: 'read', key: bytes(2) });
+      await new Promise<void>((resolve) => process.nextTick(resolve));
+      writer.add(3, 100, KIND_REQUEST, { type: 'read', key: bytes(3) });
+      await Promise.resolve();
+      expect(frames).to.have.length(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(frames.map(([, n]) => n)).to.deep.equal([3]);
+      const ids: number[] = [];
+      decodeBatch(frames[0]![0], (id) => ids.push(id));
+      expect(ids).to.deep.equal([1, 2, 3]);
+      // The next turn's entries make the next frame.
+      writer.add(4, 100, KIND_REQUEST, { type: 'read', key: bytes(4) });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(frames.map(([, n]) => n)).to.deep.equal([3, 1]);
+    });
+
+    it('flushes through the scheduler it is given', () => {
+      const deferred: (() => void)[] = [];
+      const counts: number[] = [];
+      const writer = new BatchWriter((_f, n) => counts.push(n), undefined, (fn) => deferred.push(fn));
+      writer.add(1, 0, KIND_REPLY, { type: 'write' });
+      writer.add(2, 0, KIND_REPLY, { type: 'write' });
+      expect(deferred).to.have.length(1);
+      expect(counts).to.deep.equal([]);
+      deferred[0]!();
+      expect(counts).to.deep.equal([2]);
     });
 
     it('flushes at once when a batch reaches its envelope or byte bound', async () => {
@@ -250,7 +283,7 @@ describe('transport peer codec', () => {
       expect(counts).to.deep.equal([4, 4]);
       writer.add(10, 0, KIND_REPLY, { type: 'read', record: new Uint8Array(2000) });
       expect(counts).to.deep.equal([4, 4, 2]);
-      await Promise.resolve();
+      await new Promise((resolve) => setImmediate(resolve));
       expect(counts).to.deep.equal([4, 4, 2]);
     });
 
@@ -259,7 +292,7 @@ describe('transport peer codec', () => {
       const writer = new BatchWriter((_f, n) => counts.push(n));
       writer.add(1, 0, KIND_REPLY, { type: 'write' });
       writer.discard();
-      await Promise.resolve();
+      await new Promise((resolve) => setImmediate(resolve));
       expect(counts).to.deep.equal([]);
     });
   });

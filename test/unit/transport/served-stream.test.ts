@@ -96,7 +96,10 @@ function ops(bodyBytes: number, hold?: Promise<void>): Record<SessionOp, KvOpera
   return { get: op, put: op, delete: op };
 }
 
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Two turns: one for the handler to answer, one for the frame it added to be flushed at that turn's end. */
+const settle = async (): Promise<void> => {
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+};
 
 function serve(opts: Partial<SessionServerOptions> & { ops: SessionServerOptions['ops'] }) {
   const logger = new CapturingLogger();

@@ -170,13 +170,15 @@ describe('transport session codec (kv.proto Session envelopes)', () => {
     expect(out.frames.flatMap(([f]) => decodeSessionResponses(f).map((e) => e.id))).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
   });
 
-  it('flushes what was added in one turn as one frame (microtask)', async () => {
+  it('flushes what was added in one turn as one frame (at the end of the turn)', async () => {
     const out = collect();
     const w = new SessionRequestWriter(out.send);
-    for (let i = 1; i <= 10; i++) w.add(i, 100, 'get', bytes(0x0a, 0x01, i));
+    for (let i = 1; i <= 5; i++) w.add(i, 100, 'get', bytes(0x0a, 0x01, i));
+    await Promise.resolve();
+    for (let i = 6; i <= 10; i++) w.add(i, 100, 'get', bytes(0x0a, 0x01, i));
     expect(out.frames).to.have.length(0);
     expect(w.size).to.equal(10);
-    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
     expect(out.frames.map(([, n]) => n)).to.deep.equal([10]);
     expect(decodeSessionRequests(out.frames[0]![0]).map((e) => e.id)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
