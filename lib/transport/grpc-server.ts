@@ -11,11 +11,10 @@ import { HealthImplementation, protoPath as HEALTH_PROTO, type ServingStatus } f
 import type { Logger, Metrics, Time } from '../runtime/index.ts';
 import type { AdminHandler, Consistency, KvHandler, PeerHandler } from '../protocol/index.ts';
 import { authInterceptor } from './auth.ts';
-import { FLOW_CONTROL_WINDOW_BYTES, MESSAGE_BYTES_MAX, SERVER_OPTIONS } from './grpc-options.ts';
+import { FLOW_CONTROL_WINDOW_BYTES, SERVER_OPTIONS } from './grpc-options.ts';
 import { widenReceiveWindows } from './receive-window.ts';
 import { serverCredentials, type TlsMaterial } from './tls.ts';
 import { kvServices } from './kv-service.ts';
-import { serveUnaryDirectly } from './direct-unary.ts';
 import { PEER_SERVICE, PeerStreamServer, type PeerStreamStats } from './peer-service.ts';
 import { QUEUED_BYTES_MAX_DEFAULT, STALL_MS_MAX_DEFAULT } from './outbound-queue.ts';
 import type { ServedStreamOptions } from './served-stream.ts';
@@ -53,12 +52,6 @@ export interface GrpcServerOptions {
   defaultConsistency?: Consistency;
   /** HTTP/2 receive window of every accepted connection and stream (receive-window.ts). Default FLOW_CONTROL_WINDOW_BYTES. */
   receiveWindowBytes?: number;
-  /**
-   * Serve plain unary KV calls off the HTTP/2 stream (direct-unary.ts) rather
-   * than through grpc-js. Default true; ignored (grpc-js and its auth
-   * interceptor serve them) when bearer tokens are required.
-   */
-  directUnary?: boolean;
 }
 
 /** Default of GrpcServerOptions.sessionInflightMax. */
@@ -78,8 +71,6 @@ export interface GrpcServer {
   sessionStats(): SessionStats;
   /** Counters of the peer streams this server accepted. */
   peerStats(): PeerStreamStats;
-  /** Unary KV calls served off the HTTP/2 stream (direct-unary.ts) rather than by grpc-js. */
-  unaryServedDirectly(): number;
   /**
    * Stop accepting, let in-flight calls and Session requests finish (up to
    * graceMs; Sessions refuse new requests meanwhile), then force.
@@ -140,14 +131,6 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   if (!widenReceiveWindows(server, receiveWindowBytes)) {
     opts.logger.warn('cannot reach the http2 sessions of grpc-js; receive windows stay at 64 KiB (large values go through one round trip at a time)', { receiveWindowBytes });
   }
-  // KV calls pass the auth interceptor untouched unless bearer tokens are required (peer certificates concern Peer calls only).
-  const wantDirect = (opts.authTokens ?? []).length === 0 && (opts.directUnary ?? true);
-  const direct = wantDirect
-    ? serveUnaryDirectly(server, kv.direct, { time: opts.time, requestTimeoutMsDefault: opts.requestTimeoutMsDefault, messageBytesMax: MESSAGE_BYTES_MAX })
-    : undefined;
-  if (wantDirect && direct === undefined) {
-    opts.logger.warn('cannot reach the http2 servers of grpc-js; unary KV calls go through grpc-js (correct, with more CPU per call)', {});
-  }
   opts.logger.info('gRPC server listening', { address, tls: opts.tls !== undefined, tokens: opts.authTokens?.length ?? 0 });
 
   let stopping: Promise<void> | undefined;
@@ -155,7 +138,6 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     address,
     sessionStats: () => kv.sessions.stats(),
     peerStats: () => peers.stats(),
-    unaryServedDirectly: () => direct?.served() ?? 0,
     setServing(serving: boolean): void {
       for (const s of HEALTH_SERVICES) health.setStatus(s, serving ? 'SERVING' : 'NOT_SERVING');
     },

@@ -22,7 +22,6 @@ import { SessionServer } from './session-service.ts';
 import { CONSISTENCY_NUMBERS } from './peer-codec.ts';
 import { ADMIN_PROTO, KV_PROTO } from './proto-files.ts';
 import { AdminCodec } from './admin-codec.ts';
-import type { DirectMethod } from './direct-unary.ts';
 
 interface GetRequestMsg {
   key: Uint8Array;
@@ -137,8 +136,6 @@ export interface KvServices {
   readonly services: { service: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[];
   /** The Session streams, for draining on shutdown and for stats. */
   readonly sessions: SessionServer;
-  /** KV's unary methods by full path, for direct-unary.ts (the same operations grpc-js's handlers run). */
-  readonly direct: ReadonlyMap<string, DirectMethod>;
 }
 
 /** Build the KV and Admin service definitions and implementations. */
@@ -309,6 +306,5 @@ export function kvServices(opts: KvServiceOptions): KvServices {
     implementation: Object.fromEntries(methods.map(([n, , h]) => [n, h])) as grpc.UntypedServiceImplementation,
   });
   const kv = build([get.unary, put.unary, del.unary, ['Session', sessions.definition, sessions.handler as grpc.UntypedHandleCall]]);
-  const direct = new Map<string, DirectMethod>([get.op, put.op, del.op].map((op) => [op.path, { op }]));
-  return { services: [kv, build(adminMethods)], sessions, direct };
+  return { services: [kv, build(adminMethods)], sessions };
 }

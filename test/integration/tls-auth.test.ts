@@ -8,7 +8,7 @@
  * a Peer stream, and the refusal is logged on both sides.
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,9 +21,21 @@ import { builtCli } from '../support/build.ts';
 import { dynamo, killStragglers } from '../support/cli.ts';
 import { EXIT } from '../../cmd/cli/exit-codes.ts';
 import { eventually, text } from './harness.ts';
-import { makeCa } from '../support/tls-certs.ts';
 
 const TOKEN = 'it-token-7f3a9c';
+
+/** `openssl ...` in `dir`; throws with openssl's own message on failure. */
+function openssl(dir: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A CA (`<name>-ca.crt/.key`) and one certificate it signs (`<name>.crt/.key`) for 127.0.0.1 and localhost. */
+function makeCa(dir: string, name: string): void {
+  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${name} CA`, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`]);
+  openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name} node`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
+  writeFileSync(path.join(dir, `${name}.ext`), 'subjectAltName = DNS:localhost, IP:127.0.0.1\nextendedKeyUsage = serverAuth, clientAuth\n');
+  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
+}
 
 interface Proc {
   readonly id: string;

@@ -7,27 +7,25 @@ import {
   UnavailableError,
 } from '../../../lib/runtime/index.ts';
 import type { KvHandler } from '../../../lib/protocol/index.ts';
-import { fromGrpcError, LIVENESS_SERVICE, type GrpcServer, type GrpcServerOptions } from '../../../lib/transport/index.ts';
+import { fromGrpcError, LIVENESS_SERVICE } from '../../../lib/transport/index.ts';
 import { EDGE_CASES } from './edge-cases.ts';
 import { recordingKv, type Seen } from './recording-kv.ts';
 import { callError, CapturingLogger, gate, rawCall, realTime, reflect, Resources, skewedTime, STATUS } from './harness.ts';
 
-// Both ways a unary KV call can be served (direct-unary.ts, and grpc-js's handlers) must answer alike.
-for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Admin, health, reflection), unary calls ${directUnary ? 'served off the HTTP/2 stream' : 'through grpc-js'}`, function () {
+describe('transport gRPC server (KV, Admin, health, reflection)', function () {
   this.timeout(15_000);
   const res = new Resources();
   afterEach(() => res.closeAll());
-  const serve = (opts: Partial<GrpcServerOptions> = {}): Promise<GrpcServer> => res.server({ directUnary, ...opts });
 
   it('binds port 0 and reports the real address', async () => {
-    const server = await serve();
+    const server = await res.server();
     expect(server.address).to.match(/^127\.0\.0\.1:\d+$/);
     expect(Number(server.address.split(':')[1])).to.be.greaterThan(0);
   });
 
   it('passes decoded KV requests to the handler and encodes its results', async () => {
     const { kv, seen } = recordingKv();
-    const server = await serve({ kv });
+    const server = await res.server({ kv });
     const c = res.client(server.address);
     const got = await rawCall(c, 'KV', 'Get', { key: Buffer.from('k'), consistency: 4 });
     expect((got.response['values'] as Buffer[]).map(String)).to.deep.equal(['v1', 'v2']);
@@ -37,7 +35,6 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
     await rawCall(c, 'KV', 'Delete', { key: Buffer.from('k'), consistency: 5 });
 
     expect(seen.map((s) => s.op)).to.deep.equal(['get', 'put', 'delete']);
-    expect(server.unaryServedDirectly()).to.equal(directUnary ? 3 : 0);
     const [g, p, d] = seen as [Extract<Seen, { op: 'get' }>, Extract<Seen, { op: 'put' }>, Extract<Seen, { op: 'delete' }>];
     expect(String(g.cmd.key)).to.equal('k');
     expect(g.cmd.consistency).to.equal('QUORUM');
@@ -51,7 +48,7 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
 
   it('caps the timeout at the default and shortens it to the client deadline', async () => {
     const { kv, seen } = recordingKv();
-    const server = await serve({ kv, requestTimeoutMsDefault: 700 });
+    const server = await res.server({ kv, requestTimeoutMsDefault: 700 });
     const c = res.client(server.address);
     await rawCall(c, 'KV', 'Get', { key: Buffer.from('k') }, { deadlineMs: 60_000 });
     await rawCall(c, 'KV', 'Get', { key: Buffer.from('k') }, { deadlineMs: 300 });
@@ -60,12 +57,10 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
     expect(short).to.be.within(1, 300);
   });
 
-  // grpc-js dates a call's deadline by the process clock and the handler reads the node's (skewed here);
-  // the direct path dates both by the node's, so its expired deadline is sent as such (direct-unary.test.ts).
-  if (!directUnary) it('answers an already-expired deadline with DEADLINE_EXCEEDED without calling the handler', async () => {
+  it('answers an already-expired deadline with DEADLINE_EXCEEDED without calling the handler', async () => {
     const { kv, seen } = recordingKv();
     // The server's clock runs 10 s ahead, so a 5 s deadline has passed on arrival.
-    const server = await serve({ kv, time: skewedTime(10_000) });
+    const server = await res.server({ kv, time: skewedTime(10_000) });
     const e = await callError(rawCall(res.client(server.address), 'KV', 'Put', { key: Buffer.from('k'), value: Buffer.from('v') }));
     expect(e.code).to.equal(grpc.status.DEADLINE_EXCEEDED);
     expect(e.metadata.get('dynamo-code')).to.deep.equal(['DYNAMO_TIMEOUT']);
@@ -77,7 +72,7 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
     for (const [what, method, req, message] of EDGE_CASES) {
       it(`answers ${what} with INVALID_ARGUMENT and keeps serving`, async () => {
         const { kv, seen } = recordingKv();
-        const server = await serve({ kv });
+        const server = await res.server({ kv });
         const c = res.client(server.address);
         const e = await callError(rawCall(c, 'KV', method, req));
         expect(e.code).to.equal(grpc.status.INVALID_ARGUMENT);
@@ -91,7 +86,7 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
     }
     it('accepts the limits themselves', async () => {
       const { kv, seen } = recordingKv();
-      const server = await serve({ kv });
+      const server = await res.server({ kv });
       const c = res.client(server.address);
       await rawCall(c, 'KV', 'Put', { key: huge(1024), value: huge(1024 * 1024), context: huge(65536), consistency: 6 });
       expect(seen).to.have.length(1);
@@ -106,7 +101,7 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
       if (s.op === 'put') throw new LimitExceededError('101 siblings; the limit is 100');
       return undefined;
     });
-    const server = await serve({ kv });
+    const server = await res.server({ kv });
     const c = res.client(server.address);
     const get = await callError(rawCall(c, 'KV', 'Get', { key: Buffer.from('k') }));
     expect(get.code).to.equal(grpc.status.UNAVAILABLE);
@@ -131,7 +126,7 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
       },
       delete: async () => ({ context: new Uint8Array(0) }),
     };
-    const server = await serve({ kv, logger });
+    const server = await res.server({ kv, logger });
     const c = res.client(server.address);
     const sync = await callError(rawCall(c, 'KV', 'Get', { key: Buffer.from('k') }));
     expect(sync.code).to.equal(grpc.status.INTERNAL);
@@ -144,14 +139,14 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
   });
 
   it('serves Admin.Status', async () => {
-    const server = await serve();
+    const server = await res.server();
     const { response } = await rawCall(res.client(server.address), 'Admin', 'Status', {});
     // A status without membership fields: state UNSPECIFIED (0), no ring version, no transfers, no hints, no anti-entropy.
     expect(response).to.deep.equal({ ...STATUS, members: STATUS.members.map((m) => ({ ...m, state: 0 })), transfers: [], hints: null, antiEntropy: null });
   });
 
   it('serves grpc.health.v1.Health for "" and dynamo.v1.KV, toggled by setServing, and "liveness" always SERVING', async () => {
-    const server = await serve();
+    const server = await res.server();
     const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
     const health = new Health(server.address, grpc.credentials.createInsecure());
     try {
@@ -172,7 +167,7 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
   });
 
   it('serves reflection listing the public services (not the internal Peer service)', async () => {
-    const server = await serve();
+    const server = await res.server();
     const msg = await reflect(server.address, { listServices: '' });
     const services = (msg['listServicesResponse']?.service ?? []).map((s: { name: string }) => s.name);
     expect(services).to.include.members(['dynamo.v1.KV', 'dynamo.v1.Admin', 'grpc.health.v1.Health']);
@@ -185,7 +180,7 @@ for (const directUnary of [true, false]) describe(`transport gRPC server (KV, Ad
       if (s.op === 'get') await hold.promise;
       return undefined;
     });
-    const server = await serve({ kv });
+    const server = await res.server({ kv });
     const c = res.client(server.address);
     const inflight = rawCall(c, 'KV', 'Get', { key: Buffer.from('slow') }).then(
       () => 'answered',
