@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=256
 /**
  * The `dynamo` command line: `node` starts one node, `cluster` a local
  * cluster of node processes; `get`/`put`/`del`/`status`/`where`/`ring` talk

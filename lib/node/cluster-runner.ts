@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RealRandom } from '../runtime/index.ts';
+import { NODE_HEAP_FLAGS } from './heap-flags.ts';
 
 /**
  * The CLI the nodes run unless told otherwise: the one beside this module.
@@ -45,7 +46,7 @@ export interface LocalClusterOptions {
   stderr?: 'inherit' | 'ignore';
   /** How long to wait for a node's ready line. */
   startTimeoutMs?: number;
-  /** Extra Node.js flags for every node process (e.g. --cpu-prof). */
+  /** Extra Node.js flags for every node process (e.g. --cpu-prof), after NODE_HEAP_FLAGS. */
   execArgv?: string[];
   /**
    * Entry point of the `dynamo` CLI the nodes run (default: the one beside
@@ -222,6 +223,8 @@ export class LocalCluster {
     const m = this.member(id);
     mkdirSync(m.dataDir, { recursive: true });
     const args = [
+      // First, so a test's or the bench's own flags (execArgv) override them.
+      ...NODE_HEAP_FLAGS,
       ...this.#opts.execArgv,
       ...loaderArgs(this.#opts.cli),
       this.#opts.cli,

@@ -11,4 +11,5 @@ export { GossipMembership, META_GENERATION, META_RING_STATE } from './gossip-mem
 export { Transfers, TRANSFER_DEFAULTS, type TransferConfig } from './transfers.ts';
 export { startNodeProcess, type RunningNode } from './process.ts';
 export { installFatalHandlers, FATAL_EXIT_CODE, type FatalProcess } from './fatal.ts';
+export { NODE_HEAP_FLAGS } from './heap-flags.ts';
 export { LocalCluster, freePorts, READY_LINE_PREFIX, SERVING_LINE_PREFIX, type LocalClusterOptions, type LocalMember } from './cluster-runner.ts';

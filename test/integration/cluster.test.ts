@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { DynamoClient, UnavailableError, InvalidArgumentError, type Consistency } from '../../lib/client/index.ts';
+import { NODE_HEAP_FLAGS } from '../../lib/node/index.ts';
 import { eventually, startTestCluster, text, type TestCluster } from './harness.ts';
 
 describe('integration: 3 real node processes over gRPC with LevelDB', function () {
@@ -67,6 +69,14 @@ describe('integration: 3 real node processes over gRPC with LevelDB', function (
     const after = await client.get('doomed', { consistency: 'QUORUM' });
     expect(after.found).to.equal(false);
     expect(after.values).to.deep.equal([]);
+  });
+
+  it('runs every node process with the heap flags (lib/node/heap-flags.ts)', function () {
+    if (process.platform !== 'linux') this.skip(); // reads /proc
+    for (const m of t.cluster.members) {
+      const argv = readFileSync(`/proc/${t.cluster.pid(m.id)}/cmdline`, 'utf8').split('\0');
+      expect(argv, m.id).to.include.members([...NODE_HEAP_FLAGS]);
+    }
   });
 
   it('status lists every member as reachable with the same ring', async () => {
