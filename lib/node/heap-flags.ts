@@ -1,8 +1,8 @@
 /**
  * The V8 heap settings a node process runs with, in one place: the local
  * cluster runner passes them to every node it spawns, and the CLI's shebang
- * and the container's entry point carry the same (test/unit/node/heap-flags
- * checks that they agree). Node.js refuses them in NODE_OPTIONS and they
+ * and the container's entry point carry the same (the deploy and package
+ * tests check that they agree). Node.js refuses them in NODE_OPTIONS and they
  * cannot be set once the process runs, so they must be on its command line.
  *
  * Why: a node's JavaScript heap is small (about 20 MB at rest) while the

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { defaultConfig, envName, resolveNodeConfig, type NodeConfig } from '../../lib/config/index.ts';
+import { NODE_HEAP_FLAGS } from '../../lib/node/heap-flags.ts';
 import { parseSeeds } from '../../lib/node/seeds.ts';
 import { LIVENESS_SERVICE } from '../../lib/transport/index.ts';
 import { BUILT_CLI, ROOT } from '../../scripts/build.ts';
@@ -312,7 +313,7 @@ describe('deploy/k8s manifests', () => {
     it('runs the built CLI on plain node, on a current LTS, as the non-root user the pod names', () => {
       expect(image.stages.every((s) => /^node:(22|24)-[a-z]+-slim$/.test(s)), image.stages.join(', ')).to.equal(true);
       expect(image.stages.length).to.be.at.least(2);
-      expect(image.entrypoint).to.deep.equal(['node', path.relative(ROOT, BUILT_CLI)]);
+      expect(image.entrypoint, 'node with the heap flags (lib/node/heap-flags.ts)').to.deep.equal(['node', ...NODE_HEAP_FLAGS, path.relative(ROOT, BUILT_CLI)]);
       expect(container['args']).to.deep.equal(['node']);
       expect(container['command'], 'the image entry point is used').to.equal(undefined);
       expect(image.user).to.match(/^\d+:\d+$/);

@@ -103,7 +103,8 @@ describe('deploy rehearsal: the StatefulSet on real processes', function () {
     mkdirSync(env['DYNAMO_DATA_DIR']!, { recursive: true });
     // Each pod's log (all its lives) is kept in the temp dir and shown if the rehearsal fails.
     const log = openSync(logOf(ordinal), 'a');
-    const child = spawn(process.execPath, [builtCli(), ...(container['args'] as string[])], {
+    // As the image does: node with the entry point's flags, the built CLI, the container's args.
+    const child = spawn(process.execPath, [...image.entrypoint.slice(1, -1), builtCli(), ...(container['args'] as string[])], {
       env: { PATH: process.env['PATH'] ?? '', ...image.env, ...env },
       stdio: ['ignore', 'ignore', process.env['DYNAMO_IT_LOGS'] ? 'inherit' : log],
     });
@@ -168,7 +169,7 @@ describe('deploy rehearsal: the StatefulSet on real processes', function () {
   });
 
   it('places the pods on loopback by rewriting only peer addresses, listen addresses and the data dir', () => {
-    expect(path.relative(ROOT, BUILT_CLI)).to.equal(image.entrypoint[1]);
+    expect(path.relative(ROOT, BUILT_CLI)).to.equal(image.entrypoint.at(-1));
     for (let i = 0; i < 4; i++) {
       const { env, changed } = loopbackEnv(i);
       expect(changed).to.deep.equal(['DYNAMO_ADVERTISE', 'DYNAMO_DATA_DIR', 'DYNAMO_LISTEN', 'DYNAMO_METRICS_LISTEN', 'DYNAMO_SEEDS']);

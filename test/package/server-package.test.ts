@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { NODE_HEAP_FLAGS } from '../../lib/node/heap-flags.ts';
 import { ROOT } from '../../scripts/build.ts';
 import { builtCli } from '../support/build.ts';
 
@@ -46,7 +47,7 @@ describe('package: the dynamo-kv server package', function () {
 
   it('runs its bin on plain node: the built CLI with a shebang', () => {
     expect(pkg.bin).to.deep.equal({ dynamo: './dist/cmd/dynamo.js' });
-    expect(readFileSync(path.join(ROOT, pkg.bin['dynamo']!), 'utf8').split('\n')[0]).to.equal('#!/usr/bin/env node');
+    expect(readFileSync(path.join(ROOT, pkg.bin['dynamo']!), 'utf8').split('\n')[0]).to.equal(`#!/usr/bin/env -S node ${NODE_HEAP_FLAGS.join(' ')}`);
     expect(pkg.scripts['start']).to.match(/^node dist\/cmd\/dynamo\.js /);
   });
 
